@@ -1,0 +1,19 @@
+import { resolve } from 'node:path';
+import { loadPipeline, type ResolvedPipeline } from '../../engine/config.js';
+import { UsageError } from '../main.js';
+
+export function workspaceRoot(): string {
+  return resolve(process.env.INKFLOW_WORKSPACE ?? process.cwd());
+}
+
+export async function pipelineFromArgs(command: string, positionals: string[], overrides: string[] = []): Promise<ResolvedPipeline> {
+  const file = positionals[0];
+  if (!file) throw new UsageError(`${command}: name a pipeline file, e.g. \`inkflow ${command} pipelines/letters.yaml\``);
+  return loadPipeline(file, { workspace: workspaceRoot(), overrides });
+}
+
+/** Prints rows as aligned columns. */
+export function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : (cell ?? '').padEnd(widths[i]))).join('  ')).join('\n');
+}

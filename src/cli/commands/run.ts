@@ -1,0 +1,70 @@
+import { runPipeline } from '../../engine/executor.js';
+import type { RunEvent } from '../../engine/events.js';
+import { parseCommandArgs } from '../main.js';
+import { jsonReporter, listrReporter, plainReporter, type Reporter } from '../reporters.js';
+import { pipelineFromArgs, workspaceRoot } from './common.js';
+
+const HELP = `usage: inkflow run <pipeline.yaml> [options]
+
+  --set <stage>.<param>=<value>   override a param for this run (repeatable; params.<name> for pipeline params)
+  --only <stage>                  rerun one stage from cached upstream results
+  --from <stage>                  rerun a stage and everything downstream of it
+  --force                         ignore the cache
+  --dry-run                       print what would run and why, run nothing
+  --concurrency <n>               stages run at once (default 2)
+  --json                          newline-delimited JSON events on stdout
+  --plain                         plain lines even on a terminal`;
+
+export async function runCommand(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs('run', args, {
+    set: { type: 'string', multiple: true },
+    only: { type: 'string' },
+    from: { type: 'string' },
+    force: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    concurrency: { type: 'string' },
+    json: { type: 'boolean' },
+    plain: { type: 'boolean' },
+  }, HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  const pipeline = await pipelineFromArgs('run', positionals, values.set ?? []);
+  const stages = [...pipeline.stages.keys()];
+  const live = !values.json && process.stderr.isTTY && !values.plain && !values['dry-run'] && !process.env.CI;
+  const reporter: Reporter = values.json ? jsonReporter() : live ? await listrReporter(stages) : plainReporter();
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write(`\ninkflow: ${signal}: cancelling running stages (press Ctrl-C again to quit at once)\n`);
+    controller.abort(new Error(signal));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const failures: Extract<RunEvent, { event: 'stage-end' }>[] = [];
+  const result = await runPipeline(pipeline, {
+    workspace: workspaceRoot(),
+    force: values.force,
+    only: values.only,
+    from: values.from,
+    dryRun: values['dry-run'],
+    concurrency: values.concurrency ? Number(values.concurrency) : undefined,
+    signal: controller.signal,
+    onEvent: (event) => {
+      if (event.event === 'stage-end' && event.status === 'failed') failures.push(event);
+      reporter.sink(event);
+    },
+  }).finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });
+  await reporter.done();
+  if (live) {
+    for (const f of failures) process.stderr.write(`\nstage "${f.stage}" failed:\n${f.error}\n`);
+  }
+  if (result.cancelled) return 130;
+  return result.ok ? 0 : 1;
+}

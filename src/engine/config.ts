@@ -1,0 +1,215 @@
+/**
+ * Pipeline file → validated, resolved config. Every problem is collected and
+ * reported at once, each with the `file:line:col` of the YAML node at fault.
+ */
+import { readFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { validateAt } from './ajv.js';
+import { pipelineSchema, type PipelineFile } from './pipeline-schema.js';
+import { builtinStageNames, isLocalModuleRef, loadStageModule, stageModulePath } from './registry.js';
+import { stageOutputs, type StageDefinition } from './stage-api.js';
+import { ConfigError, YamlSource, type Diagnostic } from './yaml-source.js';
+import { didYouMean } from '../util/text.js';
+import { findCycle } from './dag.js';
+
+export type BackendRequest = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface ResolvedStage {
+  name: string;
+  uses: string;
+  moduleFile: string;
+  definition: StageDefinition<any>;
+  params: Record<string, unknown>;
+  /** Input name → upstream stage and output. */
+  inputs: Record<string, { stage: string; output: string }>;
+  outputs: readonly string[];
+}
+
+export interface ResolvedPipeline {
+  name: string;
+  file: string;
+  description?: string;
+  backend: BackendRequest;
+  params: Record<string, unknown>;
+  stages: Map<string, ResolvedStage>;
+}
+
+export interface LoadOptions {
+  workspace: string;
+  /** `--set stage.param=value` or `--set params.name=value`, values as typed on the command line. */
+  overrides?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function loadPipeline(file: string, options: LoadOptions): Promise<ResolvedPipeline> {
+  const shownFile = relative(process.cwd(), resolve(file)) || file;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ where: shownFile, message: `cannot read pipeline file: ${(err as Error).message}` }]);
+  }
+  const source = new YamlSource(shownFile, text);
+  const syntax = source.syntaxErrors();
+  if (syntax.length) throw new ConfigError(syntax);
+
+  const raw = source.doc.toJS() as unknown;
+  const diagnostics = validateAt(pipelineSchema, raw, source, []);
+  if (diagnostics.length) throw new ConfigError(diagnostics);
+  const pipeline = raw as PipelineFile;
+
+  const env = options.env ?? process.env;
+  const overrides = parseOverrides(options.overrides ?? [], pipeline, diagnostics);
+  const pipelineParams = { ...(pipeline.params ?? {}), ...overrides.get('params') };
+  const interpolatedParams = interpolate(pipelineParams, { params: {}, env }, source, ['params'], diagnostics) as Record<string, unknown>;
+  const context = { params: interpolatedParams, env };
+
+  const stages = new Map<string, ResolvedStage>();
+  const builtins = builtinStageNames();
+  for (const [name, entry] of Object.entries(pipeline.stages)) {
+    const moduleFile = stageModulePath(entry.uses, options.workspace);
+    if (!moduleFile) {
+      const hint = isLocalModuleRef(entry.uses) ? ' (file not found)' : `${didYouMean(entry.uses, builtins)}; built-in stages: ${builtins.join(', ')}`;
+      diagnostics.push({ where: source.locate(['stages', name, 'uses']), message: `stage "${name}" uses unknown stage module "${entry.uses}"${hint}` });
+      continue;
+    }
+    let definition: StageDefinition<any>;
+    try {
+      ({ definition } = await loadStageModule(moduleFile));
+    } catch (err) {
+      diagnostics.push({ where: source.locate(['stages', name, 'uses']), message: `cannot load stage module: ${(err as Error).message}` });
+      continue;
+    }
+    const stageOverrides = overrides.get(name) ?? {};
+    for (const key of Object.keys(stageOverrides)) {
+      if (!(key in ((definition.paramsSchema as { properties?: object }).properties ?? {}))) {
+        const known = Object.keys((definition.paramsSchema as { properties?: object }).properties ?? {});
+        diagnostics.push({ where: '--set', message: `stage "${name}" (${entry.uses}) has no param "${key}"${didYouMean(key, known)}` });
+      }
+    }
+    const params = {
+      ...(interpolate(entry.params ?? {}, context, source, ['stages', name, 'params'], diagnostics) as object),
+      ...coerceOverrides(stageOverrides, definition),
+    } as Record<string, unknown>;
+    diagnostics.push(...validateAt(definition.paramsSchema, params, source, ['stages', name, 'params']));
+    stages.set(name, {
+      name,
+      uses: entry.uses,
+      moduleFile,
+      definition,
+      params,
+      inputs: {},
+      outputs: safeOutputs(definition, params),
+    });
+  }
+
+  for (const [name, entry] of Object.entries(pipeline.stages)) {
+    const stage = stages.get(name);
+    if (!stage) continue;
+    const declared = stage.definition.inputs;
+    for (const [input, ref] of Object.entries(entry.inputs ?? {})) {
+      const where = source.locate(['stages', name, 'inputs', input]);
+      if (!(input in declared) && !stage.definition.anyInputs) {
+        diagnostics.push({ where: source.locate(['stages', name, 'inputs', input], true), message: `stage "${name}" (${entry.uses}) has no input "${input}"${didYouMean(input, Object.keys(declared))}; inputs: ${Object.keys(declared).join(', ') || 'none'}` });
+        continue;
+      }
+      const [from, output] = ref.split('.', 2);
+      if (!(from in pipeline.stages)) {
+        diagnostics.push({ where, message: `input "${input}" refers to missing stage "${from}"${didYouMean(from, Object.keys(pipeline.stages))}` });
+        continue;
+      }
+      const upstream = stages.get(from);
+      if (upstream && !upstream.outputs.includes(output)) {
+        diagnostics.push({ where, message: `stage "${from}" has no output "${output}"${didYouMean(output, upstream.outputs)}; outputs: ${upstream.outputs.join(', ')}` });
+        continue;
+      }
+      stage.inputs[input] = { stage: from, output };
+    }
+    for (const [input, spec] of Object.entries(declared)) {
+      if (spec.required && !(entry.inputs && input in entry.inputs)) {
+        diagnostics.push({ where: source.locate(['stages', name], true), message: `stage "${name}" (${entry.uses}) needs input "${input}": ${spec.description}` });
+      }
+    }
+  }
+
+  const cycle = findCycle(new Map([...stages].map(([n, s]) => [n, Object.values(s.inputs).map((i) => i.stage)])));
+  if (cycle) diagnostics.push({ where: source.locate(['stages', cycle[0]], true), message: `stages form a cycle: ${cycle.join(' -> ')}` });
+
+  if (diagnostics.length) throw new ConfigError(diagnostics);
+  return {
+    name: pipeline.name,
+    file: resolve(file),
+    description: pipeline.description,
+    backend: pipeline.backend ?? 'auto',
+    params: interpolatedParams,
+    stages,
+  };
+}
+
+function safeOutputs(definition: StageDefinition<any>, params: Record<string, unknown>): readonly string[] {
+  try {
+    return stageOutputs(definition, params);
+  } catch {
+    return [];
+  }
+}
+
+function parseOverrides(specs: string[], pipeline: PipelineFile, diagnostics: Diagnostic[]): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const spec of specs) {
+    const match = /^([a-z][a-z0-9_-]*)\.([A-Za-z0-9_]+)=(.*)$/s.exec(spec);
+    if (!match) {
+      diagnostics.push({ where: '--set', message: `"${spec}" is not of the form <stage>.<param>=<value> (or params.<name>=<value>)` });
+      continue;
+    }
+    const [, target, key, value] = match;
+    if (target !== 'params' && !(target in pipeline.stages)) {
+      diagnostics.push({ where: '--set', message: `no stage "${target}"${didYouMean(target, Object.keys(pipeline.stages))}` });
+      continue;
+    }
+    out.set(target, { ...out.get(target), [key]: value });
+  }
+  return out;
+}
+
+/** Command-line values are typed by the stage's schema: "3" is a number where the param is one. */
+function coerceOverrides(values: Record<string, string>, definition: StageDefinition<any>): Record<string, unknown> {
+  const properties = ((definition.paramsSchema as { properties?: Record<string, { type?: string | string[] }> }).properties ?? {});
+  const out: Record<string, unknown> = {};
+  for (const [key, text] of Object.entries(values)) {
+    const type = properties[key]?.type;
+    const wantsString = type === 'string' || (Array.isArray(type) && type.length === 1 && type[0] === 'string');
+    out[key] = wantsString ? text : parseYaml(text);
+  }
+  return out;
+}
+
+const REF_RE = /\$\{(params|env)\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+interface InterpolationContext {
+  params: Record<string, unknown>;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Replaces `${params.x}` and `${env.X:-default}`; a string that is one reference keeps the value's type. */
+function interpolate(value: unknown, ctx: InterpolationContext, source: YamlSource, path: (string | number)[], diagnostics: Diagnostic[]): unknown {
+  if (typeof value === 'string') {
+    const lookup = (kind: string, name: string, fallback: string | undefined): unknown => {
+      const found = kind === 'params' ? ctx.params[name] : ctx.env[name];
+      if (found !== undefined) return found;
+      if (fallback !== undefined) return fallback;
+      const known = kind === 'params' ? Object.keys(ctx.params) : [];
+      diagnostics.push({ where: source.locate(path), message: `\${${kind}.${name}} is not defined${didYouMean(name, known)}` });
+      return '';
+    };
+    const whole = /^\$\{(params|env)\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(value);
+    if (whole) return lookup(whole[1], whole[2], whole[3]);
+    return value.replace(REF_RE, (_, kind: string, name: string, fallback?: string) => String(lookup(kind, name, fallback)));
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, ctx, source, [...path, i], diagnostics));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, ctx, source, [...path, k], diagnostics)]));
+  }
+  return value;
+}

@@ -1,0 +1,18 @@
+/** What a run reports as it goes; reporters (listr2, plain lines, NDJSON) render these. */
+export type StageStatus = 'ran' | 'cached' | 'failed' | 'skipped';
+
+export type RunEvent =
+  | { event: 'run-start'; runId: string; pipeline: string; stages: string[]; backend: string }
+  | { event: 'stage-start'; stage: string; key: string; reason: string }
+  | { event: 'stage-progress'; stage: string; message: string }
+  | { event: 'stage-log'; stage: string; level: 'info' | 'warn'; message: string }
+  | { event: 'stage-end'; stage: string; status: StageStatus; key?: string; seconds: number; error?: string; reason?: string }
+  | { event: 'summary'; ok: boolean; runId: string; cancelled?: boolean; stages: Record<string, StageSummary> };
+
+export interface StageSummary {
+  status: StageStatus;
+  key: string;
+  seconds: number;
+}
+
+export type EventSink = (event: RunEvent) => void;

@@ -1,0 +1,323 @@
+/**
+ * Runs a resolved pipeline: stage keys are computed as upstream results become
+ * known, cache hits are linked, misses run in a staging directory and are published.
+ */
+import { mkdir, appendFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PGraph } from 'p-graph';
+import type { ResolvedPipeline, ResolvedStage } from './config.js';
+import { downstreamOf, upstreamOf, type DependencyMap } from './dag.js';
+import type { EventSink, StageStatus, StageSummary } from './events.js';
+import { FileDigests } from './file-digests.js';
+import { moduleCodeHash } from './registry.js';
+import { StageInputError, type StageContext } from './stage-api.js';
+import { ArtifactStore, type KeyIngredients, type Manifest } from './store.js';
+import { canonicalJson, sha256 } from '../util/hash.js';
+import { resolveBackendName } from '../ml/backend-name.js';
+import { writeRunRecord, newRunId, type StageRecord } from './run-record.js';
+
+/** Bump when the meaning of a key changes, so every old artifact is recomputed. */
+const KEY_FORMAT = 1;
+
+export interface RunOptions {
+  workspace: string;
+  force?: boolean;
+  only?: string;
+  from?: string;
+  dryRun?: boolean;
+  concurrency?: number;
+  signal?: AbortSignal;
+  onEvent: EventSink;
+  /** Extra fields for the run record (e.g. that a schedule started it). */
+  trigger?: string;
+}
+
+export interface RunResult {
+  ok: boolean;
+  cancelled: boolean;
+  runId: string;
+  stages: Record<string, StageSummary>;
+}
+
+export class UpstreamNotCachedError extends Error {}
+
+export function dependencyMap(pipeline: ResolvedPipeline): DependencyMap {
+  return new Map([...pipeline.stages].map(([name, s]) => [name, [...new Set(Object.values(s.inputs).map((i) => i.stage))]]));
+}
+
+export function workspacePaths(workspace: string) {
+  return {
+    artifacts: join(workspace, 'artifacts'),
+    logs: join(workspace, 'logs'),
+    runs: join(workspace, 'logs', 'runs'),
+  };
+}
+
+/** Computes a stage's cache key from its code, params, inputs and data files. */
+export class KeyCalculator {
+  private readonly digests: FileDigests;
+
+  constructor(private readonly workspace: string, store: ArtifactStore, readonly backend: string) {
+    this.digests = new FileDigests(join(store.root, 'file-digests.json'));
+  }
+
+  async ingredients(stage: ResolvedStage, upstream: ReadonlyMap<string, Manifest>): Promise<KeyIngredients> {
+    const inputs: Record<string, string> = {};
+    for (const [name, ref] of Object.entries(stage.inputs)) {
+      const manifest = upstream.get(ref.stage);
+      if (!manifest) throw new Error(`internal: upstream "${ref.stage}" of "${stage.name}" has no result`);
+      inputs[name] = manifest.outputs[ref.output].digest;
+    }
+    const files: Record<string, string> = {};
+    for (const path of stage.definition.fileParams?.(stage.params as never) ?? []) {
+      try {
+        files[path] = await this.digests.digest(resolve(this.workspace, path));
+      } catch (err) {
+        throw new StageInputError((err as Error).message);
+      }
+    }
+    return {
+      format: KEY_FORMAT,
+      uses: stage.uses,
+      version: stage.definition.version,
+      code: await moduleCodeHash(stage.moduleFile),
+      params: stage.params,
+      inputs,
+      files,
+      ...(stage.definition.numeric ? { backend: this.backend } : {}),
+    };
+  }
+
+  save(): Promise<void> {
+    return this.digests.save();
+  }
+}
+
+export function keyOf(ingredients: KeyIngredients): string {
+  return sha256(canonicalJson(ingredients));
+}
+
+export async function runPipeline(pipeline: ResolvedPipeline, options: RunOptions): Promise<RunResult> {
+  const paths = workspacePaths(options.workspace);
+  const store = new ArtifactStore(paths.artifacts);
+  const backend = resolveBackendName(pipeline.backend);
+  const keys = new KeyCalculator(options.workspace, store, backend);
+  const deps = dependencyMap(pipeline);
+  const runId = newRunId();
+  const emit = options.onEvent;
+
+  const forced = new Set<string>();
+  let selected = new Set(pipeline.stages.keys());
+  if (options.force) pipeline.stages.forEach((_, name) => forced.add(name));
+  if (options.from) {
+    requireStage(pipeline, options.from, '--from');
+    downstreamOf(deps, options.from).forEach((s) => forced.add(s));
+  }
+  if (options.only) {
+    requireStage(pipeline, options.only, '--only');
+    forced.add(options.only);
+    selected = upstreamOf(deps, options.only);
+  }
+
+  emit({ event: 'run-start', runId, pipeline: pipeline.name, stages: [...selected], backend });
+  const results = new Map<string, Manifest>();
+  const records: Record<string, StageRecord> = {};
+  const summaries: Record<string, StageSummary> = {};
+  const startedAt = new Date();
+  const finish = (name: string, record: StageRecord) => {
+    records[name] = record;
+    summaries[name] = { status: record.status, key: record.key ?? '', seconds: record.seconds };
+    emit({ event: 'stage-end', stage: name, status: record.status, key: record.key, seconds: record.seconds, error: record.error, reason: record.reason });
+  };
+
+  const runStage = async (name: string): Promise<void> => {
+    const stage = pipeline.stages.get(name)!;
+    const t0 = performance.now();
+    const seconds = () => (performance.now() - t0) / 1000;
+    if (options.signal?.aborted) throw new Error('cancelled');
+    const ingredients = await keys.ingredients(stage, results);
+    const key = keyOf(ingredients);
+    const upstreamOnly = options.only !== undefined && name !== options.only;
+
+    if (!forced.has(name)) {
+      const cached = await store.lookup(key);
+      if (cached) {
+        results.set(name, cached);
+        if (!options.dryRun) await store.link(pipeline.name, name, key);
+        finish(name, { status: 'cached', key, seconds: seconds(), metrics: cached.metrics, ingredients, uses: stage.uses });
+        return;
+      }
+    }
+    if (upstreamOnly) {
+      throw new UpstreamNotCachedError(
+        `--only ${options.only} needs the result of "${name}", which is not cached; run \`inkflow run ${pipeline.file} --from ${name}\` or without --only first`,
+      );
+    }
+    const reason = forced.has(name) ? 'forced' : 'no cached result for this key';
+    if (options.dryRun) {
+      finish(name, { status: 'skipped', key, seconds: 0, reason: `would run: ${reason}`, ingredients, uses: stage.uses });
+      throw new DryRunStop();
+    }
+    emit({ event: 'stage-start', stage: name, key, reason });
+    const logDir = join(paths.runs, runId, name);
+    await mkdir(logDir, { recursive: true });
+    const staging = await store.begin(key);
+    const metrics: Record<string, number> = {};
+    const memory = sampleMemory();
+    try {
+      const ctx = makeContext(stage, staging.outputPath.bind(staging), results, store, {
+        workspace: options.workspace,
+        logDir,
+        backend,
+        signal: options.signal ?? new AbortController().signal,
+        metrics,
+        emit,
+      });
+      await stage.definition.run(ctx);
+      if (options.signal?.aborted) throw new Error('cancelled');
+      const manifest = await staging.commit(stage.outputs, {
+        pipeline: pipeline.name,
+        stage: name,
+        uses: stage.uses,
+        createdAt: new Date().toISOString(),
+        seconds: seconds(),
+        ingredients,
+        metrics,
+      });
+      results.set(name, manifest);
+      await store.link(pipeline.name, name, key);
+      finish(name, { status: 'ran', key, seconds: seconds(), metrics, peakRssBytes: memory.stop(), ingredients, uses: stage.uses });
+    } catch (err) {
+      memory.stop();
+      await staging.abort();
+      throw err;
+    }
+  };
+
+  const graphDeps: [string, string][] = [];
+  for (const [node, nodeDeps] of deps) {
+    if (!selected.has(node)) continue;
+    for (const dep of nodeDeps) if (selected.has(dep)) graphDeps.push([dep, node]);
+  }
+  const nodes = Object.fromEntries([...selected].map((name) => [name, {
+    run: async () => {
+      const t0 = performance.now();
+      try {
+        await runStage(name);
+      } catch (err) {
+        if (!(err instanceof DryRunStop)) {
+          const cancelled = options.signal?.aborted ?? false;
+          finish(name, {
+            status: cancelled ? 'skipped' : 'failed',
+            seconds: (performance.now() - t0) / 1000,
+            error: cancelled ? 'cancelled' : describeError(err),
+            uses: pipeline.stages.get(name)!.uses,
+          });
+        }
+        throw err;
+      }
+    },
+  }]));
+  await new PGraph(nodes, graphDeps).run({ concurrency: options.concurrency ?? 2, continue: true }).catch(() => undefined);
+  await keys.save();
+
+  for (const name of selected) {
+    if (!records[name]) {
+      const blocker = [...upstreamOf(deps, name)].find((s) => s !== name && records[s] && records[s].status !== 'ran' && records[s].status !== 'cached');
+      finish(name, {
+        status: 'skipped',
+        seconds: 0,
+        reason: options.dryRun ? `would run after "${blocker}"` : `not run: upstream "${blocker}" did not complete`,
+        uses: pipeline.stages.get(name)!.uses,
+      });
+    }
+  }
+  const cancelled = options.signal?.aborted ?? false;
+  const ok = !cancelled && Object.values(records).every((r) => r.status === 'ran' || r.status === 'cached' || (options.dryRun && r.status === 'skipped'));
+  if (!options.dryRun) {
+    await writeRunRecord(paths.runs, runId, {
+      pipeline,
+      workspace: options.workspace,
+      backend,
+      startedAt,
+      ok,
+      cancelled,
+      trigger: options.trigger ?? 'cli',
+      options: { force: options.force, only: options.only, from: options.from },
+      stages: records,
+    });
+  }
+  emit({ event: 'summary', ok, runId, cancelled, stages: summaries });
+  return { ok, cancelled, runId, stages: summaries };
+}
+
+class DryRunStop extends Error {}
+
+function requireStage(pipeline: ResolvedPipeline, name: string, flag: string): void {
+  if (!pipeline.stages.has(name)) {
+    throw new StageInputError(`${flag} ${name}: no such stage in ${pipeline.name}; stages: ${[...pipeline.stages.keys()].join(', ')}`);
+  }
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof StageInputError || err instanceof UpstreamNotCachedError) return err.message;
+  if (err instanceof Error) return err.stack ?? err.message;
+  return String(err);
+}
+
+interface ContextEnv {
+  workspace: string;
+  logDir: string;
+  backend: string;
+  signal: AbortSignal;
+  metrics: Record<string, number>;
+  emit: EventSink;
+}
+
+function makeContext(
+  stage: ResolvedStage,
+  outputPath: (name: string) => string,
+  results: ReadonlyMap<string, Manifest>,
+  store: ArtifactStore,
+  env: ContextEnv,
+): StageContext<any> {
+  const inputs: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(stage.inputs)) {
+    inputs[name] = store.outputPath(results.get(ref.stage)!.key, ref.output);
+  }
+  const logFile = join(env.logDir, 'stage.log');
+  const log = (level: 'info' | 'warn') => (message: string) => {
+    env.emit({ event: 'stage-log', stage: stage.name, level, message });
+    void appendFile(logFile, `${new Date().toISOString()} ${level} ${message}\n`).catch(() => undefined);
+  };
+  return {
+    params: stage.params,
+    inputs,
+    output: (name: string) => {
+      if (!stage.outputs.includes(name)) throw new Error(`stage "${stage.name}" wrote undeclared output "${name}"`);
+      return outputPath(name);
+    },
+    workspace: env.workspace,
+    logDir: env.logDir,
+    backend: env.backend,
+    signal: env.signal,
+    log: { info: log('info'), warn: log('warn') },
+    progress: { update: (message) => env.emit({ event: 'stage-progress', stage: stage.name, message }) },
+    recordMetrics: (m) => Object.assign(env.metrics, m),
+  };
+}
+
+/** Peak resident memory while a stage runs (process-wide: parallel stages share it). */
+function sampleMemory() {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 100);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage.rss());
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { StageDefinition } from './stage-api.js';
+import { sha256 } from '../util/hash.js';
+
+/** dist/ of the installed package: built-in stages live in dist/stages. */
+const DIST_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const BUILTIN_DIR = join(DIST_ROOT, 'stages');
+
+export function builtinStageNames(): string[] {
+  if (!existsSync(BUILTIN_DIR)) return [];
+  return readdirSync(BUILTIN_DIR)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+export function isLocalModuleRef(uses: string): boolean {
+  return uses.startsWith('./') || uses.startsWith('../') || isAbsolute(uses);
+}
+
+/** The file a `uses:` value names, or undefined when it names nothing. */
+export function stageModulePath(uses: string, workspace: string): string | undefined {
+  if (isLocalModuleRef(uses)) {
+    const file = resolve(workspace, uses);
+    return existsSync(file) ? file : undefined;
+  }
+  const file = join(BUILTIN_DIR, `${uses}.js`);
+  return existsSync(file) ? file : undefined;
+}
+
+export interface LoadedStage {
+  file: string;
+  definition: StageDefinition<any>;
+}
+
+const loaded = new Map<string, Promise<LoadedStage>>();
+
+export function loadStageModule(file: string): Promise<LoadedStage> {
+  let promise = loaded.get(file);
+  if (!promise) {
+    promise = importStage(file);
+    loaded.set(file, promise);
+  }
+  return promise;
+}
+
+async function importStage(file: string): Promise<LoadedStage> {
+  const mod = ['.ts', '.mts', '.cts'].includes(extname(file))
+    ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url)
+    : await import(pathToFileURL(file).href);
+  const definition = (mod.default?.default ?? mod.default) as StageDefinition | undefined;
+  if (!definition || typeof definition.run !== 'function' || !definition.paramsSchema) {
+    throw new Error(`${file}: a stage module must default-export defineStage({ paramsSchema, inputs, outputs, run })`);
+  }
+  return { file, definition };
+}
+
+const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"]*?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+
+/**
+ * SHA-256 over a module's source and every local file it imports, transitively,
+ * so editing a helper a stage uses invalidates the stage's cache.
+ */
+export async function moduleCodeHash(entry: string): Promise<string> {
+  const seen = new Map<string, string>();
+  const queue = [entry];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    const text = await readFile(file, 'utf8');
+    seen.set(file, sha256(text));
+    for (const match of text.matchAll(IMPORT_RE)) {
+      const target = resolveLocalImport(dirname(file), match[1] ?? match[2]);
+      if (target) queue.push(target);
+    }
+  }
+  const parts = [...seen.entries()]
+    .map(([file, hash]) => `${file === entry ? '<entry>' : relativeTo(entry, file)} ${hash}`)
+    .sort();
+  return sha256(parts.join('\n'));
+}
+
+function relativeTo(entry: string, file: string): string {
+  return file.startsWith(dirname(entry)) ? file.slice(dirname(entry).length) : file;
+}
+
+function resolveLocalImport(dir: string, spec: string): string | undefined {
+  const base = resolve(dir, spec);
+  const candidates = [base, base.replace(/\.js$/, '.ts'), base.replace(/\.mjs$/, '.mts'), `${base}.ts`, `${base}.js`, join(base, 'index.ts'), join(base, 'index.js')];
+  return candidates.find((c) => statSync(c, { throwIfNoEntry: false })?.isFile());
+}

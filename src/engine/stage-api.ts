@@ -1,0 +1,71 @@
+/**
+ * The public interface between the engine and stage modules. A stage module
+ * default-exports `defineStage({...})`; it sees only what is declared here.
+ */
+import type { JSONSchemaType } from 'ajv';
+
+export type JsonSchema = JSONSchemaType<unknown> | Record<string, unknown>;
+
+export interface StageLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface StageProgress {
+  /** Short status shown beside the stage, e.g. "epoch 3/10 batch 120/400 loss 0.41". */
+  update(message: string): void;
+}
+
+export interface StageContext<P> {
+  /** Resolved, schema-validated params (defaults applied). */
+  readonly params: P;
+  /** Absolute paths of the upstream outputs this stage consumes, by input name. */
+  readonly inputs: Readonly<Record<string, string>>;
+  /** Absolute path at which to write the named output (a file or a directory). */
+  output(name: string): string;
+  /** The workspace root; params naming files are resolved against it. */
+  readonly workspace: string;
+  /** Directory for this stage's logs in this run (TensorBoard events go below it). */
+  readonly logDir: string;
+  /** The tfjs backend the run resolved to (numeric stages load it with `loadTf`). */
+  readonly backend: string;
+  readonly signal: AbortSignal;
+  readonly log: StageLogger;
+  readonly progress: StageProgress;
+  /** Numbers worth comparing between runs; recorded in the run record. */
+  recordMetrics(metrics: Record<string, number>): void;
+}
+
+export interface StageDefinition<P = Record<string, unknown>> {
+  description: string;
+  /** Bump when the stage's output format changes so old artifacts are not reused. */
+  version: number;
+  /** Numeric stages' results depend on the tfjs backend, which then enters the cache key. */
+  numeric?: boolean;
+  paramsSchema: JsonSchema;
+  /** Input names the stage accepts; `required` ones must be wired in the pipeline. */
+  inputs: Record<string, { description: string; required?: boolean }>;
+  /** Accept inputs under any name (the shell stage passes them through to its command). */
+  anyInputs?: boolean;
+  /** Output names, fixed or derived from params (e.g. the shell stage's declared files). */
+  outputs: readonly string[] | ((params: P) => readonly string[]);
+  /**
+   * Params whose values name files or folders outside the store: their content
+   * enters the cache key, so changed data reruns the stage.
+   */
+  fileParams?: (params: P) => string[];
+  run(ctx: StageContext<P>): Promise<void>;
+}
+
+export function defineStage<P>(definition: StageDefinition<P>): StageDefinition<P> {
+  return definition;
+}
+
+/** An error caused by the user's data or params: reported without a stack trace. */
+export class StageInputError extends Error {
+  override name = 'StageInputError';
+}
+
+export function stageOutputs<P>(definition: StageDefinition<P>, params: P): readonly string[] {
+  return typeof definition.outputs === 'function' ? definition.outputs(params) : definition.outputs;
+}

@@ -1,0 +1,78 @@
+/**
+ * Runs a command (an argv array, never a shell string) as a stage. Declared data
+ * files enter the cache key; declared outputs are captured as artifacts.
+ * Placeholders in argv: {{out.NAME}} is where to write output NAME, {{in.NAME}}
+ * is the path of a wired input, {{workspace}} the workspace root.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+
+interface ShellParams {
+  command: string[];
+  outputs: string[];
+  deps: string[];
+  env: Record<string, string>;
+  timeout_seconds: number;
+  cwd?: string;
+}
+
+export default defineStage<ShellParams>({
+  description: 'run a command; declared deps are hashed, declared outputs captured',
+  version: 1,
+  paramsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['command'],
+    properties: {
+      command: { type: 'array', minItems: 1, items: { type: 'string' } },
+      outputs: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' }, default: [] },
+      deps: { type: 'array', items: { type: 'string' }, default: [] },
+      env: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
+      timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 3600 },
+      cwd: { type: 'string' },
+    },
+  },
+  inputs: {},
+  anyInputs: true,
+  outputs: (params) => params.outputs ?? [],
+  fileParams: (params) => params.deps ?? [],
+  async run(ctx) {
+    const { execa } = await import('execa');
+    const { params } = ctx;
+    const substitute = (arg: string) =>
+      arg.replace(/\{\{(out|in)\.([A-Za-z0-9_-]+)\}\}|\{\{workspace\}\}/g, (match, kind?: string, name?: string) => {
+        if (!kind) return ctx.workspace;
+        if (kind === 'out') return ctx.output(name!);
+        const path = ctx.inputs[name!];
+        if (!path) throw new StageInputError(`shell: {{in.${name}}} is used but no input "${name}" is wired`);
+        return path;
+      });
+    const argv = params.command.map(substitute);
+    for (const output of params.outputs) await mkdir(dirname(ctx.output(output)), { recursive: true });
+    const logFile = createWriteStream(join(ctx.logDir, 'command.log'));
+    const child = execa(argv[0], argv.slice(1), {
+      cwd: params.cwd ? join(ctx.workspace, params.cwd) : ctx.workspace,
+      env: { ...params.env, INKFLOW_OUT_DIR: dirname(ctx.output(params.outputs[0] ?? '_')) },
+      timeout: params.timeout_seconds * 1000,
+      cancelSignal: ctx.signal,
+      forceKillAfterDelay: 2000,
+      all: true,
+      buffer: false,
+      stdin: 'ignore',
+      reject: false,
+    });
+    child.all?.on('data', (chunk: Buffer) => {
+      logFile.write(chunk);
+      for (const line of chunk.toString().split('\n')) if (line.trim()) ctx.log.info(line);
+    });
+    const result = await child;
+    await new Promise((resolve) => logFile.end(resolve));
+    if (result.isCanceled) throw new Error('cancelled');
+    if (result.timedOut) throw new StageInputError(`shell: ${argv[0]} timed out after ${params.timeout_seconds}s`);
+    if (result.failed) {
+      throw new StageInputError(`shell: \`${argv.join(' ')}\` ${result.exitCode !== undefined ? `exited with code ${result.exitCode}` : result.shortMessage}; output in ${join(ctx.logDir, 'command.log')}`);
+    }
+  },
+});
