@@ -1,0 +1,44 @@
+/**
+ * Loads TensorFlow.js on the backend a run resolved to. Imported lazily by numeric
+ * stages only, so cached runs never pay for tfjs.
+ */
+import { availableParallelism } from 'node:os';
+import type { BackendName } from './backend-name.js';
+
+export type Tf = typeof import('@tensorflow/tfjs');
+
+let loaded: { backend: BackendName; tf: Tf } | undefined;
+
+export async function loadTf(backend: BackendName | string): Promise<Tf> {
+  if (loaded) {
+    if (loaded.backend !== backend) throw new Error(`tfjs is already initialised on ${loaded.backend}; cannot switch to ${backend} in one process`);
+    return loaded.tf;
+  }
+  let tf: Tf;
+  if (backend === 'tensorflow') {
+    tf = (await import('@tensorflow/tfjs-node' as string)) as Tf;
+    await tf.setBackend('tensorflow');
+  } else {
+    tf = await import('@tensorflow/tfjs');
+    let ok: boolean;
+    if (backend === 'wasm') {
+      await import('@tensorflow/tfjs-backend-wasm');
+      (await import('./wasm-kernels.js')).registerWasmTrainingKernels();
+      const { withWasmThreads } = await import('./wasm-threads.js');
+      ok = await withWasmThreads(wasmThreadCount(), () => tf.setBackend('wasm'));
+    } else {
+      ok = await tf.setBackend(backend);
+    }
+    if (!ok) throw new Error(`tfjs backend "${backend}" failed to initialise`);
+  }
+  await tf.ready();
+  loaded = { backend: backend as BackendName, tf };
+  return tf;
+}
+
+/** One XNNPACK thread per core unless INKFLOW_WASM_THREADS says otherwise. */
+export function wasmThreadCount(): number {
+  const requested = Number(process.env.INKFLOW_WASM_THREADS);
+  if (Number.isInteger(requested) && requested > 0) return requested;
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
