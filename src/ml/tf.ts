@@ -7,13 +7,19 @@ import type { BackendName } from './backend-name.js';
 
 export type Tf = typeof import('@tensorflow/tfjs');
 
-let loaded: { backend: BackendName; tf: Tf } | undefined;
+let loaded: { backend: string; tf: Promise<Tf> } | undefined;
 
-export async function loadTf(backend: BackendName | string): Promise<Tf> {
+/** Parallel stages share one initialisation: the promise is kept, not its result. */
+export function loadTf(backend: BackendName | string): Promise<Tf> {
   if (loaded) {
-    if (loaded.backend !== backend) throw new Error(`tfjs is already initialised on ${loaded.backend}; cannot switch to ${backend} in one process`);
+    if (loaded.backend !== backend) return Promise.reject(new Error(`tfjs is already initialised on ${loaded.backend}; cannot switch to ${backend} in one process`));
     return loaded.tf;
   }
+  loaded = { backend, tf: initialise(backend) };
+  return loaded.tf;
+}
+
+async function initialise(backend: string): Promise<Tf> {
   let tf: Tf;
   if (backend === 'tensorflow') {
     tf = (await import('@tensorflow/tfjs-node' as string)) as Tf;
@@ -32,7 +38,7 @@ export async function loadTf(backend: BackendName | string): Promise<Tf> {
     if (!ok) throw new Error(`tfjs backend "${backend}" failed to initialise`);
   }
   await tf.ready();
-  loaded = { backend: backend as BackendName, tf };
+  tf.env().set('PROD', true);
   return tf;
 }
 

@@ -1,0 +1,109 @@
+/**
+ * The dataset artifact: a folder of .npy arrays plus meta.json. Pixels stay in
+ * their compact stored type (uint8 for real images); `scale` says how to turn
+ * stored values into model inputs, so normalizing does not quadruple disk use.
+ */
+import { copyFile, link, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeNpy, parseNpy, type NumericArray } from './npy.js';
+import { StageInputError } from '../engine/stage-api.js';
+
+export interface DatasetMeta {
+  count: number;
+  /** Shape of one sample, e.g. [28, 28] or [28, 28, 1]. */
+  sampleShape: number[];
+  classes: string[];
+  /** Model input = stored pixel × scale. */
+  scale: number;
+  /** 'light-on-dark' (ink bright, as EMNIST/NIST) once normalized. */
+  polarity?: 'light-on-dark' | 'dark-on-light';
+  framed?: boolean;
+  masks: string[];
+  hasWriters: boolean;
+  source?: string;
+}
+
+export interface Dataset {
+  images: Uint8Array | Float32Array;
+  labels: Int32Array;
+  writers?: Int32Array;
+  /** Named boolean selections over the samples, e.g. `balanced800`. */
+  masks: Record<string, Uint8Array>;
+  meta: DatasetMeta;
+}
+
+export function sampleSize(meta: Pick<DatasetMeta, 'sampleShape'>): number {
+  return meta.sampleShape.reduce((a, b) => a * b, 1);
+}
+
+export async function writeDataset(dir: string, ds: Dataset, options: { linkImagesFrom?: string } = {}): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const n = ds.meta.count;
+  if (options.linkImagesFrom) await linkOrCopy(join(options.linkImagesFrom, 'images.npy'), join(dir, 'images.npy'));
+  else await writeFile(join(dir, 'images.npy'), encodeNpy(ds.images, [n, ...ds.meta.sampleShape]));
+  await writeFile(join(dir, 'labels.npy'), encodeNpy(ds.labels, [n]));
+  if (ds.writers) await writeFile(join(dir, 'writers.npy'), encodeNpy(ds.writers, [n]));
+  for (const [name, mask] of Object.entries(ds.masks)) await writeFile(join(dir, `mask-${name}.npy`), encodeNpy(mask, [n], { bool: true }));
+  const meta: DatasetMeta = { ...ds.meta, masks: Object.keys(ds.masks), hasWriters: !!ds.writers };
+  await writeFile(join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+}
+
+/** Hard links keep an unchanged array at one copy on disk; both ends are immutable store objects. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+  }
+}
+
+export async function readDataset(dir: string): Promise<Dataset> {
+  const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as DatasetMeta;
+  const load = async (file: string) => parseNpy(new Uint8Array(await readFile(join(dir, file))), join(dir, file)).data as NumericArray;
+  const images = (await load('images.npy')) as Uint8Array | Float32Array;
+  const labels = (await load('labels.npy')) as Int32Array;
+  const writers = meta.hasWriters ? ((await load('writers.npy')) as Int32Array) : undefined;
+  const masks: Record<string, Uint8Array> = {};
+  for (const name of meta.masks) masks[name] = (await load(`mask-${name}.npy`)) as Uint8Array;
+  return { images, labels, writers, masks, meta };
+}
+
+/** The samples at `indices`, as a new dataset (arrays copied). */
+export function selectSamples(ds: Dataset, indices: ArrayLike<number>): Dataset {
+  const size = sampleSize(ds.meta);
+  const n = indices.length;
+  const images = new (ds.images.constructor as new (n: number) => Uint8Array | Float32Array)(n * size);
+  const labels = new Int32Array(n);
+  const writers = ds.writers ? new Int32Array(n) : undefined;
+  const masks = Object.fromEntries(Object.keys(ds.masks).map((k) => [k, new Uint8Array(n)]));
+  for (let i = 0; i < n; i++) {
+    const j = indices[i];
+    images.set(ds.images.subarray(j * size, (j + 1) * size), i * size);
+    labels[i] = ds.labels[j];
+    if (writers) writers[i] = ds.writers![j];
+    for (const k of Object.keys(masks)) masks[k][i] = ds.masks[k][j];
+  }
+  return { images, labels, writers, masks, meta: { ...ds.meta, count: n } };
+}
+
+/** Model inputs as float32 (stored × scale), for the samples [start, end). */
+export function floatImages(ds: Dataset, start = 0, end = ds.meta.count): Float32Array {
+  const size = sampleSize(ds.meta);
+  const src = ds.images.subarray(start * size, end * size);
+  const out = new Float32Array(src.length);
+  const scale = ds.meta.scale;
+  for (let i = 0; i < src.length; i++) out[i] = src[i] * scale;
+  return out;
+}
+
+export function checkDatasetConsistent(ds: Dataset, where: string): void {
+  const size = sampleSize(ds.meta);
+  if (ds.images.length !== ds.meta.count * size) throw new StageInputError(`${where}: ${ds.images.length / size} images but ${ds.meta.count} expected`);
+  if (ds.labels.length !== ds.meta.count) throw new StageInputError(`${where}: ${ds.meta.count} images but ${ds.labels.length} labels`);
+  const k = ds.meta.classes.length;
+  for (let i = 0; i < ds.labels.length; i++) {
+    if (ds.labels[i] < 0 || ds.labels[i] >= k || !Number.isInteger(ds.labels[i])) {
+      throw new StageInputError(`${where}: label ${ds.labels[i]} at sample ${i} is out of range for ${k} classes (0..${k - 1})`);
+    }
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * EMNIST-style preprocessing of one grayscale glyph: light ink on dark, cropped
+ * to the ink, centred in a square with a border, resampled by exact area
+ * averaging (a summed-area table), peak scaled to 255. Used for training data,
+ * real crops given to `predict`, and segmented phrase characters alike.
+ */
+
+export interface GrayImage {
+  width: number;
+  height: number;
+  /** Row-major intensities 0..255. */
+  data: Float32Array | Uint8Array | Uint8ClampedArray;
+}
+
+/** Luminance of RGBA pixels; transparent pixels count as paper (white). */
+export function rgbaToGray(rgba: Uint8ClampedArray | Uint8Array, width: number, height: number): GrayImage {
+  const out = new Float32Array(width * height);
+  for (let i = 0; i < out.length; i++) {
+    const a = rgba[i * 4 + 3] / 255;
+    const lum = 0.299 * rgba[i * 4] + 0.587 * rgba[i * 4 + 1] + 0.114 * rgba[i * 4 + 2];
+    out[i] = lum * a + 255 * (1 - a);
+  }
+  return { width, height, data: out };
+}
+
+/** Median of the outermost pixels: paper is light when it is above mid-grey. */
+export function isDarkOnLight(img: GrayImage): boolean {
+  const { width: w, height: h, data } = img;
+  const border: number[] = [];
+  for (let x = 0; x < w; x++) border.push(data[x], data[(h - 1) * w + x]);
+  for (let y = 0; y < h; y++) border.push(data[y * w], data[y * w + w - 1]);
+  border.sort((a, b) => a - b);
+  return border[border.length >> 1] > 127;
+}
+
+/** Ink as bright-on-dark with the paper level removed (background → 0). */
+export function inkImage(img: GrayImage, invert: boolean | 'auto'): GrayImage {
+  const flip = invert === 'auto' ? isDarkOnLight(img) : invert;
+  const n = img.data.length;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = flip ? 255 - img.data[i] : img.data[i];
+  const sorted = Float32Array.from(out).sort();
+  const background = sorted[Math.floor(n * 0.5)];
+  const peak = sorted[n - 1];
+  // Paper is the typical pixel; anything close to it is noise, not ink.
+  const floor = Math.min(background + 0.1 * (peak - background), peak);
+  const range = Math.max(peak - floor, 1e-6);
+  for (let i = 0; i < n; i++) out[i] = Math.max(0, (out[i] - floor) / range) * 255;
+  return { width: img.width, height: img.height, data: out };
+}
+
+export interface Box {
+  x0: number;
+  y0: number;
+  x1: number; // exclusive
+  y1: number; // exclusive
+}
+
+export function inkBox(img: GrayImage, thresholdFraction = 0.2): Box | undefined {
+  const { width: w, height: h, data } = img;
+  let peak = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] > peak) peak = data[i];
+  if (peak <= 0) return undefined;
+  const t = peak * thresholdFraction;
+  let x0 = w, y0 = h, x1 = -1, y1 = -1;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (data[y * w + x] > t) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+  }
+  return x1 < 0 ? undefined : { x0, y0, x1: x1 + 1, y1: y1 + 1 };
+}
+
+/**
+ * Crops `img` (light ink on dark) to its ink, centres it in a square and
+ * resamples to `size`×`size` with `border` pixels of margin. Returns zeros
+ * when there is no ink.
+ */
+export function frameGlyph(img: GrayImage, size = 28, border = 2, box = inkBox(img)): Uint8Array {
+  const out = new Uint8Array(size * size);
+  if (!box) return out;
+  const cw = box.x1 - box.x0;
+  const ch = box.y1 - box.y0;
+  const side = Math.max(cw, ch);
+  const inner = size - 2 * border;
+  // Square source window centred on the ink box, in source coordinates.
+  const sx0 = box.x0 + cw / 2 - side / 2;
+  const sy0 = box.y0 + ch / 2 - side / 2;
+  const step = side / inner;
+  const sat = summedAreaTable(img);
+  const values = new Float32Array(inner * inner);
+  let peak = 0;
+  for (let oy = 0; oy < inner; oy++) {
+    for (let ox = 0; ox < inner; ox++) {
+      const ax = sx0 + ox * step;
+      const ay = sy0 + oy * step;
+      const v = areaSum(sat, img.width, img.height, ax, ay, ax + step, ay + step) / (step * step);
+      values[oy * inner + ox] = v;
+      if (v > peak) peak = v;
+    }
+  }
+  const gain = peak > 0 ? 255 / peak : 0;
+  for (let oy = 0; oy < inner; oy++) {
+    for (let ox = 0; ox < inner; ox++) out[(oy + border) * size + ox + border] = Math.round(Math.min(255, values[oy * inner + ox] * gain));
+  }
+  return out;
+}
+
+/** (w+1)×(h+1) cumulative sums in float64 for exactness on large images. */
+function summedAreaTable(img: GrayImage): Float64Array {
+  const { width: w, height: h, data } = img;
+  const sat = new Float64Array((w + 1) * (h + 1));
+  for (let y = 1; y <= h; y++) {
+    let row = 0;
+    for (let x = 1; x <= w; x++) {
+      row += data[(y - 1) * w + x - 1];
+      sat[y * (w + 1) + x] = sat[(y - 1) * (w + 1) + x] + row;
+    }
+  }
+  return sat;
+}
+
+/**
+ * Integral of the piecewise-constant image over a real-valued rectangle:
+ * bilinear interpolation of the summed-area table is exact for that, and
+ * regions outside the image count as background (0).
+ */
+function areaSum(sat: Float64Array, w: number, h: number, x0: number, y0: number, x1: number, y1: number): number {
+  const at = (x: number, y: number) => {
+    const cx = Math.min(Math.max(x, 0), w);
+    const cy = Math.min(Math.max(y, 0), h);
+    const ix = Math.min(Math.floor(cx), w - 1);
+    const iy = Math.min(Math.floor(cy), h - 1);
+    const fx = cx - ix;
+    const fy = cy - iy;
+    const s = (xx: number, yy: number) => sat[yy * (w + 1) + xx];
+    const top = s(ix, iy) * (1 - fx) + s(ix + 1, iy) * fx;
+    const bottom = s(ix, iy + 1) * (1 - fx) + s(ix + 1, iy + 1) * fx;
+    return top * (1 - fy) + bottom * fy;
+  };
+  return at(x1, y1) - at(x0, y1) - at(x1, y0) + at(x0, y0);
+}

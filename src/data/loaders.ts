@@ -1,0 +1,211 @@
+/**
+ * Readers for the formats handwriting data really comes in. Each returns raw
+ * arrays and names the file in every error; the load stage turns them into a
+ * dataset artifact.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { StageInputError } from '../engine/stage-api.js';
+import { parseNpy, NpyFormatError, type NpyArray } from './npy.js';
+import { parseNpz } from './npz.js';
+import { frameGlyph, inkImage, rgbaToGray } from './framing.js';
+
+export interface RawData {
+  images: Uint8Array | Float32Array;
+  height: number;
+  width: number;
+  /** Numeric class ids or class names (e.g. "A"). */
+  labels: Int32Array | string[];
+  writers?: Int32Array;
+  masks: Record<string, Uint8Array>;
+  /** Stored column-major, as EMNIST does. */
+  columnMajor?: boolean;
+}
+
+function fail(where: string, message: string): never {
+  throw new StageInputError(`${where}: ${message}`);
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    fail(path, code === 'ENOENT' ? 'file not found (check the path, or the data_dir param)' : (err as Error).message);
+  }
+}
+
+function withNpyErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof NpyFormatError) throw new StageInputError(err.message);
+    throw err;
+  }
+}
+
+export interface ArrayKeys {
+  images: string;
+  labels: string;
+  writers?: string;
+}
+
+/** Images as uint8 or float32 and their [n, h, w] shape; N×784 rows are treated as 28×28. */
+function imagesFrom(arr: NpyArray, where: string): Pick<RawData, 'images' | 'height' | 'width'> {
+  if (Array.isArray(arr.data)) fail(where, `images must be numeric, got dtype ${arr.dtype}`);
+  let [n, h, w] = arr.shape;
+  if (arr.shape.length === 2) {
+    const side = Math.round(Math.sqrt(arr.shape[1]));
+    if (side * side !== arr.shape[1]) fail(where, `images have shape (${arr.shape}); expected N×H×W, N×H×W×1 or N×(side²)`);
+    [n, h, w] = [arr.shape[0], side, side];
+  } else if (arr.shape.length === 4 && arr.shape[3] !== 1) {
+    fail(where, `images have ${arr.shape[3]} channels; only grayscale (1 channel) is supported`);
+  } else if (arr.shape.length < 2 || arr.shape.length > 4) {
+    fail(where, `images have shape (${arr.shape}); expected N×H×W`);
+  }
+  const data = arr.data;
+  if (data instanceof Uint8Array || data instanceof Float32Array) return { images: data, height: h, width: w };
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i];
+  return { images: out, height: h, width: w };
+}
+
+function labelsFrom(arr: NpyArray, count: number, where: string): Int32Array | string[] {
+  if (arr.data.length !== count) fail(where, `${count} images but ${arr.data.length} labels`);
+  if (Array.isArray(arr.data)) return arr.data;
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = arr.data[i];
+    if (!Number.isInteger(v)) fail(where, `label ${v} at index ${i} is not an integer`);
+    out[i] = v;
+  }
+  return out;
+}
+
+export async function loadNpz(path: string, keys: ArrayKeys): Promise<RawData> {
+  const bytes = await readBytes(path);
+  const arrays = withNpyErrors(() => parseNpz(bytes, path));
+  const need = (key: string) => arrays[key] ?? fail(path, `has no array "${key}"; arrays: ${Object.keys(arrays).join(', ')}`);
+  const images = imagesFrom(need(keys.images), `${path}[${keys.images}]`);
+  const count = need(keys.images).shape[0];
+  const raw: RawData = { ...images, labels: labelsFrom(need(keys.labels), count, `${path}[${keys.labels}]`), masks: {} };
+  if (keys.writers && arrays[keys.writers]) raw.writers = Int32Array.from(arrays[keys.writers].data as ArrayLike<number>);
+  for (const [name, arr] of Object.entries(arrays)) {
+    if (arr.dtype === 'bool' && arr.data.length === count) raw.masks[name] = arr.data as Uint8Array;
+  }
+  return raw;
+}
+
+export async function loadNpy(imagesPath: string, labelsPath: string): Promise<RawData> {
+  const [imageBytes, labelBytes] = [await readBytes(imagesPath), await readBytes(labelsPath)];
+  const images = withNpyErrors(() => parseNpy(imageBytes, imagesPath));
+  const labels = withNpyErrors(() => parseNpy(labelBytes, labelsPath));
+  return { ...imagesFrom(images, imagesPath), labels: labelsFrom(labels, images.shape[0], labelsPath), masks: {} };
+}
+
+function maybeGunzip(bytes: Uint8Array, path: string): Uint8Array {
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  try {
+    return new Uint8Array(gunzipSync(bytes));
+  } catch (err) {
+    fail(path, `corrupt gzip data: ${(err as Error).message}`);
+  }
+}
+
+/** IDX (MNIST/EMNIST) files, gzipped or not. EMNIST stores images column-major. */
+export async function loadIdx(imagesPath: string, labelsPath: string): Promise<RawData> {
+  const img = maybeGunzip(await readBytes(imagesPath), imagesPath);
+  const lab = maybeGunzip(await readBytes(labelsPath), labelsPath);
+  const iv = new DataView(img.buffer, img.byteOffset, img.byteLength);
+  const lv = new DataView(lab.buffer, lab.byteOffset, lab.byteLength);
+  if (img.length < 16 || iv.getUint32(0) !== 0x00000803) fail(imagesPath, 'not an IDX image file (expected magic 0x00000803: unsigned bytes, 3 dimensions)');
+  if (lab.length < 8 || lv.getUint32(0) !== 0x00000801) fail(labelsPath, 'not an IDX label file (expected magic 0x00000801)');
+  const [n, h, w] = [iv.getUint32(4), iv.getUint32(8), iv.getUint32(12)];
+  const labelCount = lv.getUint32(4);
+  if (img.length < 16 + n * h * w) fail(imagesPath, `truncated: header promises ${n}×${h}×${w} pixels, file has ${img.length - 16} bytes`);
+  if (lab.length < 8 + labelCount) fail(labelsPath, `truncated: header promises ${labelCount} labels, file has ${lab.length - 8}`);
+  if (labelCount !== n) fail(labelsPath, `${labelCount} labels for ${n} images in ${basename(imagesPath)}`);
+  return {
+    images: img.slice(16, 16 + n * h * w),
+    height: h,
+    width: w,
+    labels: Int32Array.from(lab.subarray(8, 8 + n)),
+    masks: {},
+    columnMajor: true,
+  };
+}
+
+/** Kaggle-style CSV: label, then the pixels of one image per row; an optional header row is skipped. */
+export async function loadCsv(path: string): Promise<RawData> {
+  const text = new TextDecoder().decode(maybeGunzip(await readBytes(path), path));
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length && /[A-Za-z]/.test(lines[0].split(',')[1] ?? '')) lines.shift();
+  if (!lines.length) fail(path, 'no data rows');
+  const width = lines[0].split(',').length - 1;
+  const side = Math.round(Math.sqrt(width));
+  if (side * side !== width) fail(`${path}:1`, `${width} pixel columns is not a square image`);
+  const images = new Uint8Array(lines.length * width);
+  const labels = new Int32Array(lines.length);
+  for (let r = 0; r < lines.length; r++) {
+    const cells = lines[r].split(',');
+    if (cells.length !== width + 1) fail(`${path}:${r + 1}`, `${cells.length} columns, expected ${width + 1} (label + ${width} pixels)`);
+    const label = Number(cells[0]);
+    if (!Number.isInteger(label)) fail(`${path}:${r + 1}`, `label "${cells[0]}" is not an integer`);
+    labels[r] = label;
+    for (let c = 0; c < width; c++) {
+      const v = Number(cells[c + 1]);
+      if (!(v >= 0 && v <= 255)) fail(`${path}:${r + 1}`, `pixel ${c + 1} is "${cells[c + 1]}", expected 0..255`);
+      images[r * width + c] = v;
+    }
+  }
+  return { images, height: side, width: side, labels, masks: {} };
+}
+
+/** `upper_A` → "A", `lower_a` → "a", `digit_0` → "0"; other folder names are the class as-is. */
+export function classFromFolder(name: string): string {
+  return /^(?:upper|lower|digit)_(.)$/.exec(name)?.[1] ?? name;
+}
+
+/**
+ * One subfolder per class of PNG/JPEG crops of any size, dark ink on paper or
+ * light on dark: each is framed EMNIST-style to `size`×`size`.
+ */
+export async function loadImageFolder(dir: string, options: { size: number; include?: RegExp; invert: boolean | 'auto'; onProgress?: (done: number, total: number) => void }): Promise<RawData> {
+  const { loadImage } = await import('@napi-rs/canvas');
+  let entries;
+  try {
+    entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name));
+  } catch {
+    fail(dir, 'image folder not found');
+  }
+  const classes = entries.map((e) => e.name).filter((name) => !options.include || options.include.test(classFromFolder(name)));
+  if (!classes.length) fail(dir, `no class subfolders${options.include ? ` matching ${options.include}` : ''}`);
+  const files: { file: string; label: string }[] = [];
+  for (const folder of classes) {
+    const images = (await readdir(join(dir, folder))).filter((f) => ['.png', '.jpg', '.jpeg'].includes(extname(f).toLowerCase())).sort();
+    if (!images.length) fail(join(dir, folder), 'class folder has no PNG or JPEG images');
+    for (const f of images) files.push({ file: join(dir, folder, f), label: classFromFolder(folder) });
+  }
+  const size = options.size;
+  const out = new Uint8Array(files.length * size * size);
+  for (let i = 0; i < files.length; i++) {
+    let image;
+    try {
+      image = await loadImage(await readFile(files[i].file));
+    } catch (err) {
+      fail(files[i].file, `cannot decode image: ${(err as Error).message}`);
+    }
+    out.set(frameGlyph(inkImage(await decodeGray(image), options.invert), size), i * size * size);
+    if (i % 200 === 0) options.onProgress?.(i, files.length);
+  }
+  return { images: out, height: size, width: size, labels: files.map((f) => f.label), masks: {} };
+}
+
+export async function decodeGray(image: { width: number; height: number }) {
+  const { createCanvas } = await import('@napi-rs/canvas');
+  const canvas = createCanvas(image.width, image.height);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(image as never, 0, 0);
+  return rgbaToGray(ctx.getImageData(0, 0, image.width, image.height).data, image.width, image.height);
+}

@@ -1,0 +1,22 @@
+/** NumPy .npz archives (plain or compressed zip of .npy members), via fflate. */
+import { unzipSync, zipSync } from 'fflate';
+import { NpyFormatError, parseNpy, type NpyArray } from './npy.js';
+
+export function parseNpz(buf: Uint8Array, where: string, only?: string[]): Record<string, NpyArray> {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(buf, only ? { filter: (f) => only.includes(f.name.replace(/\.npy$/, '')) } : undefined);
+  } catch (err) {
+    throw new NpyFormatError(`${where}: not a readable .npz (zip) archive: ${(err as Error).message}`);
+  }
+  const out: Record<string, NpyArray> = {};
+  for (const [name, bytes] of Object.entries(entries)) {
+    const key = name.replace(/\.npy$/, '');
+    out[key] = parseNpy(bytes, `${where}[${key}]`);
+  }
+  return out;
+}
+
+export function encodeNpz(members: Record<string, Uint8Array>, compress = false): Uint8Array {
+  return zipSync(Object.fromEntries(Object.entries(members).map(([k, v]) => [`${k}.npy`, [v, { level: compress ? 6 : 0 }]])));
+}

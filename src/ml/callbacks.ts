@@ -1,0 +1,62 @@
+/** Keras-style ReduceLROnPlateau and EarlyStopping, as plain state machines over epoch metrics. */
+export type Monitor = 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy';
+
+function improved(monitor: Monitor, value: number, best: number, minDelta: number): boolean {
+  return monitor.endsWith('loss') ? value < best - minDelta : value > best + minDelta;
+}
+
+function initialBest(monitor: Monitor): number {
+  return monitor.endsWith('loss') ? Infinity : -Infinity;
+}
+
+export class ReduceLrOnPlateau {
+  private best: number;
+  private wait = 0;
+  private cooldownLeft = 0;
+
+  constructor(readonly options: { monitor: Monitor; factor: number; patience: number; minLr: number; minDelta: number; cooldown: number }) {
+    this.best = initialBest(options.monitor);
+  }
+
+  /** The learning rate to use next epoch. */
+  step(metrics: Record<string, number>, lr: number): number {
+    const value = metrics[this.options.monitor];
+    if (value === undefined) return lr;
+    if (this.cooldownLeft > 0) this.cooldownLeft--;
+    if (improved(this.options.monitor, value, this.best, this.options.minDelta)) {
+      this.best = value;
+      this.wait = 0;
+      return lr;
+    }
+    if (this.cooldownLeft > 0) return lr;
+    if (++this.wait >= this.options.patience) {
+      this.wait = 0;
+      this.cooldownLeft = this.options.cooldown;
+      return Math.max(lr * this.options.factor, this.options.minLr);
+    }
+    return lr;
+  }
+}
+
+export class EarlyStopping {
+  best: number;
+  bestEpoch = -1;
+  private wait = 0;
+
+  constructor(readonly options: { monitor: Monitor; patience: number; minDelta: number }) {
+    this.best = initialBest(options.monitor);
+  }
+
+  /** Records an epoch; `improved` says to snapshot weights, `stop` to end training. */
+  step(epoch: number, metrics: Record<string, number>): { improved: boolean; stop: boolean } {
+    const value = metrics[this.options.monitor];
+    if (value === undefined) return { improved: false, stop: false };
+    if (improved(this.options.monitor, value, this.best, this.options.minDelta)) {
+      this.best = value;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      return { improved: true, stop: false };
+    }
+    return { improved: false, stop: ++this.wait >= this.options.patience };
+  }
+}

@@ -1,0 +1,77 @@
+/** Test-set evaluation: loss, accuracy (overall and per mask, e.g. balanced800), confusion matrix, per-class P/R/F1. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+import { readDataset } from '../src/data/dataset.js';
+import { encodeNpy } from '../src/data/npy.js';
+import { loadTf } from '../src/ml/tf.js';
+import { loadModelFrom } from '../src/ml/model-source.js';
+import { predictAll } from '../src/ml/batches.js';
+import { classificationReport, confusionCsv } from '../src/ml/metrics.js';
+
+interface EvaluateParams {
+  masks: string[];
+  batch_size: number;
+}
+
+export default defineStage<EvaluateParams>({
+  description: 'evaluate on a held-out test set: accuracy, loss, confusion matrix, per-class metrics',
+  version: 1,
+  numeric: true,
+  paramsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      masks: { type: 'array', items: { type: 'string' }, default: [], description: 'also report on these subsets, e.g. [balanced800]' },
+      batch_size: { type: 'integer', minimum: 1, default: 1024 },
+    },
+  },
+  inputs: {
+    model: { description: 'trained model (tfjs folder or Keras .h5)', required: true },
+    dataset: { description: 'test data', required: true },
+  },
+  outputs: ['report'],
+  async run(ctx) {
+    const tf = await loadTf(ctx.backend);
+    const test = await readDataset(ctx.inputs.dataset);
+    const model = await loadModelFrom(tf, ctx.inputs.model);
+    const classes = test.meta.classes;
+    if (model.outputs[0].shape[1] !== classes.length) throw new StageInputError(`evaluate: model predicts ${model.outputs[0].shape[1]} classes, test data has ${classes.length}`);
+    const started = performance.now();
+    const probs = await predictAll(tf, model, test, ctx.params.batch_size, (done) => ctx.progress.update(`predicted ${done}/${test.meta.count}`));
+    const seconds = (performance.now() - started) / 1000;
+    const report = classificationReport(probs, test.labels, classes);
+    const subsets: Record<string, { count: number; accuracy: number; loss: number }> = {};
+    for (const mask of ctx.params.masks) {
+      const m = test.masks[mask];
+      if (!m) throw new StageInputError(`evaluate: test data has no mask "${mask}"; masks: ${Object.keys(test.masks).join(', ') || 'none'}`);
+      const r = classificationReport(probs, test.labels, classes, (i) => m[i] === 1);
+      subsets[mask] = { count: r.count, accuracy: r.accuracy, loss: r.loss };
+    }
+    const out = ctx.output('report');
+    await mkdir(out, { recursive: true });
+    const metrics = {
+      count: report.count,
+      accuracy: report.accuracy,
+      loss: report.loss,
+      subsets,
+      per_class: report.perClass,
+      most_confused: report.mostConfused,
+      inference_images_per_second: test.meta.count / seconds,
+    };
+    await writeFile(join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
+    await writeFile(join(out, 'confusion.csv'), confusionCsv(report, classes));
+    const predicted = new Int32Array(test.meta.count);
+    for (let i = 0; i < predicted.length; i++) {
+      let best = 0;
+      for (let c = 1; c < classes.length; c++) if (probs[i * classes.length + c] > probs[i * classes.length + best]) best = c;
+      predicted[i] = best;
+    }
+    await writeFile(join(out, 'predictions.npy'), encodeNpy(predicted, [predicted.length]));
+    await writeFile(join(out, 'probabilities.npy'), encodeNpy(probs, [test.meta.count, classes.length]));
+    ctx.log.info(`test accuracy ${(report.accuracy * 100).toFixed(2)}% loss ${report.loss.toFixed(4)} on ${report.count} images${Object.entries(subsets).map(([k, v]) => `; ${k}: ${(v.accuracy * 100).toFixed(2)}% of ${v.count}`).join('')}`);
+    ctx.log.info(`most confused: ${report.mostConfused.slice(0, 5).map((c) => `${c.true}→${c.predicted} ×${c.count}`).join(', ')}`);
+    ctx.recordMetrics({ accuracy: report.accuracy, loss: report.loss, ...Object.fromEntries(Object.entries(subsets).map(([k, v]) => [`${k}_accuracy`, v.accuracy])), inference_images_per_second: metrics.inference_images_per_second });
+    model.dispose();
+  },
+});

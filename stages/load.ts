@@ -1,0 +1,178 @@
+/** Loads handwriting data from .npz/.npy, EMNIST IDX, Kaggle CSV or image folders into a dataset artifact. */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+import { writeDataset, type Dataset } from '../src/data/dataset.js';
+import { loadCsv, loadIdx, loadImageFolder, loadNpy, loadNpz, type RawData } from '../src/data/loaders.js';
+import { download, isUrl } from '../src/data/download.js';
+
+type Format = 'auto' | 'npz' | 'npy' | 'idx' | 'csv' | 'images';
+
+interface LoadParams {
+  path: string;
+  format: Format;
+  labels_path?: string;
+  images_key: string;
+  labels_key: string;
+  writers_key: string;
+  classes?: string | string[];
+  label_offset: number;
+  labels_are_ascii: boolean;
+  case_merge: boolean;
+  include?: string;
+  transpose: 'auto' | boolean;
+  size: number;
+  invert: 'auto' | boolean;
+  sha256?: string;
+  labels_sha256?: string;
+}
+
+export default defineStage<LoadParams>({
+  description: 'load images and labels from npz/npy, IDX, CSV or image folders',
+  version: 1,
+  paramsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['path'],
+    properties: {
+      path: { type: 'string', minLength: 1, description: 'file, folder, or http(s) URL' },
+      format: { enum: ['auto', 'npz', 'npy', 'idx', 'csv', 'images'], default: 'auto' },
+      labels_path: { type: 'string', description: 'labels file for npy and idx formats' },
+      images_key: { type: 'string', default: 'images' },
+      labels_key: { type: 'string', default: 'labels' },
+      writers_key: { type: 'string', default: 'writers' },
+      classes: { oneOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string' }, minItems: 1 }] },
+      label_offset: { type: 'integer', default: 0 },
+      labels_are_ascii: { type: 'boolean', default: false },
+      case_merge: { type: 'boolean', default: false },
+      include: { type: 'string', description: 'regular expression a class name must match' },
+      transpose: { oneOf: [{ const: 'auto' }, { type: 'boolean' }], default: 'auto' },
+      size: { type: 'integer', minimum: 8, maximum: 256, default: 28 },
+      invert: { oneOf: [{ const: 'auto' }, { type: 'boolean' }], default: 'auto' },
+      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      labels_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    },
+  },
+  inputs: {},
+  outputs: ['dataset'],
+  fileParams: (p) => [p.path, p.labels_path].filter((f): f is string => !!f && !isUrl(f)),
+  async run(ctx) {
+    const p = ctx.params;
+    const fetchIfUrl = async (path: string, sha256?: string) =>
+      isUrl(path)
+        ? download(path, { sha256, signal: ctx.signal, onProgress: (got, total) => ctx.progress.update(`downloading ${(got / 1e6).toFixed(1)}${total ? `/${(total / 1e6).toFixed(1)}` : ''} MB`) })
+        : resolve(ctx.workspace, path);
+    const path = await fetchIfUrl(p.path, p.sha256);
+    const labelsPath = p.labels_path ? await fetchIfUrl(p.labels_path, p.labels_sha256) : undefined;
+    const format = p.format === 'auto' ? await detectFormat(path) : p.format;
+    ctx.progress.update(`reading ${format} ${p.path}`);
+    const include = p.include ? new RegExp(p.include) : undefined;
+    let raw: RawData;
+    switch (format) {
+      case 'npz':
+        raw = await loadNpz(path, { images: p.images_key, labels: p.labels_key, writers: p.writers_key });
+        break;
+      case 'npy':
+      case 'idx':
+        if (!labelsPath) throw new StageInputError(`load: format ${format} needs labels_path (the labels file beside ${p.path})`);
+        raw = format === 'npy' ? await loadNpy(path, labelsPath) : await loadIdx(path, labelsPath);
+        break;
+      case 'csv':
+        raw = await loadCsv(path);
+        raw.columnMajor = /emnist/i.test(path);
+        break;
+      case 'images':
+        raw = await loadImageFolder(path, { size: p.size, include, invert: p.invert, onProgress: (i, n) => ctx.progress.update(`decoding image ${i}/${n}`) });
+        break;
+    }
+    const dataset = toDataset(raw, p, path, include);
+    ctx.log.info(`${dataset.meta.count} images ${dataset.meta.sampleShape.join('x')}, ${dataset.meta.classes.length} classes${dataset.writers ? ', with writer ids' : ''}${Object.keys(dataset.masks).length ? `, masks: ${Object.keys(dataset.masks).join(', ')}` : ''}`);
+    ctx.recordMetrics({ images: dataset.meta.count, classes: dataset.meta.classes.length });
+    await writeDataset(ctx.output('dataset'), dataset);
+  },
+});
+
+async function detectFormat(path: string): Promise<Exclude<Format, 'auto'>> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new StageInputError(`${path}: not found (check the path, or the data_dir param)`);
+  if (info.isDirectory()) return 'images';
+  const lower = path.toLowerCase().replace(/\.gz$/, '');
+  if (lower.endsWith('.npz')) return 'npz';
+  if (lower.endsWith('.npy')) return 'npy';
+  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.includes('idx') || lower.endsWith('-ubyte')) return 'idx';
+  throw new StageInputError(`${path}: cannot tell the format from the name; set format: npz, npy, idx, csv or images`);
+}
+
+function toDataset(raw: RawData, p: LoadParams, where: string, include?: RegExp): Dataset {
+  const n = raw.labels.length;
+  const size = raw.height * raw.width;
+  if (raw.images.length !== n * size) throw new StageInputError(`${where}: ${raw.images.length / size} images but ${n} labels`);
+  if (raw.images instanceof Float32Array) {
+    for (let i = 0; i < raw.images.length; i++) {
+      if (!Number.isFinite(raw.images[i])) throw new StageInputError(`${where}: pixel ${i % size} of image ${Math.floor(i / size)} is ${raw.images[i]}; data must be finite`);
+    }
+  }
+  const transpose = p.transpose === 'auto' ? !!raw.columnMajor : p.transpose;
+  const images = transpose ? transposeImages(raw.images, n, raw.height, raw.width) : raw.images;
+
+  let names: string[];
+  if (Array.isArray(raw.labels) || p.labels_are_ascii) {
+    names = Array.isArray(raw.labels) ? raw.labels : Array.from(raw.labels, (c) => String.fromCharCode(c));
+  } else {
+    const given = typeof p.classes === 'string' ? [...p.classes] : p.classes;
+    names = Array.from(raw.labels, (v) => {
+      const id = v + p.label_offset;
+      if (given && (id < 0 || id >= given.length)) throw new StageInputError(`${where}: label ${v} (+ offset ${p.label_offset}) is out of range for ${given.length} classes`);
+      if (id < 0) throw new StageInputError(`${where}: label ${v} (+ offset ${p.label_offset}) is negative`);
+      return given ? given[id] : String(id);
+    });
+  }
+  if (p.case_merge) names = names.map((s) => s.toLowerCase());
+  const keep = include ? names.map((s) => include.test(s)) : undefined;
+  const classes = typeof p.classes === 'string' ? [...p.classes] : p.classes ?? [...new Set(names)].sort(numericAware);
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const chosen: number[] = [];
+  for (let i = 0; i < n; i++) if (!keep || keep[i]) chosen.push(i);
+  const labels = new Int32Array(chosen.length);
+  chosen.forEach((j, i) => {
+    const id = index.get(names[j]);
+    if (id === undefined) throw new StageInputError(`${where}: sample ${j} has class "${names[j]}", which is not among classes ${classes.join('')}`);
+    labels[i] = id;
+  });
+  if (!chosen.length) throw new StageInputError(`${where}: no samples${include ? ` with a class matching ${include}` : ''}`);
+  const pick = <T extends Uint8Array | Float32Array | Int32Array>(arr: T, width: number): T => {
+    if (chosen.length === n) return arr;
+    const out = new (arr.constructor as new (n: number) => T)(chosen.length * width);
+    chosen.forEach((j, i) => out.set(arr.subarray(j * width, (j + 1) * width), i * width));
+    return out;
+  };
+  return {
+    images: pick(images, size),
+    labels,
+    writers: raw.writers ? pick(raw.writers, 1) : undefined,
+    masks: Object.fromEntries(Object.entries(raw.masks).map(([k, m]) => [k, pick(m, 1)])),
+    meta: {
+      count: chosen.length,
+      sampleShape: [raw.height, raw.width],
+      classes,
+      scale: 1,
+      masks: [],
+      hasWriters: !!raw.writers,
+      source: where,
+    },
+  };
+}
+
+function numericAware(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+function transposeImages<T extends Uint8Array | Float32Array>(images: T, n: number, h: number, w: number): T {
+  const out = new (images.constructor as new (n: number) => T)(images.length);
+  for (let k = 0; k < n; k++) {
+    const base = k * h * w;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[base + y * w + x] = images[base + x * h + y];
+  }
+  return out;
+}

@@ -1,0 +1,33 @@
+/** Saves a trained model as Keras HDF5 (model.h5) and as tfjs model.json + weights for JavaScript and browsers. */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defineStage } from '../src/engine/stage-api.js';
+import { loadTf } from '../src/ml/tf.js';
+import { loadModelFrom } from '../src/ml/model-source.js';
+import { saveModel } from '../src/ml/model-io.js';
+import { saveKerasH5 } from '../src/ml/keras-h5.js';
+
+interface SaveParams {
+  filename: string;
+}
+
+export default defineStage<SaveParams>({
+  description: 'write the model as Keras .h5 and as a tfjs model folder',
+  version: 1,
+  numeric: true,
+  paramsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { filename: { type: 'string', pattern: '^[A-Za-z0-9_.-]+\\.h5$', default: 'model.h5' } },
+  },
+  inputs: { model: { description: 'trained model', required: true } },
+  outputs: ['keras', 'tfjs'],
+  async run(ctx) {
+    const tf = await loadTf(ctx.backend);
+    const model = await loadModelFrom(tf, ctx.inputs.model);
+    await mkdir(ctx.output('keras'), { recursive: true });
+    await saveKerasH5(model, join(ctx.output('keras'), ctx.params.filename));
+    await saveModel(tf, model, ctx.output('tfjs'));
+    model.dispose();
+  },
+});
