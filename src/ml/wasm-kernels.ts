@@ -263,6 +263,42 @@ function maxPoolGrad2x2(x: Float32Array, g: Float32Array, dx: Float32Array, batc
   }
 }
 
+/**
+ * Tile by block copies, one axis at a time from the innermost. The stock wasm
+ * kernel walks every element with index arithmetic: 200+ ms to broadcast a
+ * batch-norm gradient of 32 values over a 128x28x28 batch.
+ */
+function tile({ inputs, attrs, backend }: KernelArgs): TensorInfo {
+  const { x } = inputs;
+  const reps = attrs.reps as number[];
+  const shape = [...x.shape];
+  let data: Float32Array | Int32Array | Uint8Array = backend.typedArrayFromHeap(x).slice();
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (reps[d] === 1) continue;
+    const inner = shape.slice(d).reduce((a, b) => a * b, 1);
+    const outer = shape.slice(0, d).reduce((a, b) => a * b, 1);
+    const next: Float32Array | Int32Array | Uint8Array = new (data.constructor as new (n: number) => Float32Array)(data.length * reps[d]);
+    for (let o = 0; o < outer; o++) {
+      const block = data.subarray(o * inner, (o + 1) * inner);
+      const base = o * inner * reps[d];
+      next.set(block, base);
+      // Doubling copies: log2(reps) calls instead of reps.
+      let filled = inner;
+      const total = inner * reps[d];
+      while (filled < total) {
+        const n = Math.min(filled, total - filled);
+        next.copyWithin(base + filled, base, base + n);
+        filled += n;
+      }
+    }
+    data = next;
+    shape[d] *= reps[d];
+  }
+  const out = backend.makeOutput(shape, x.dtype);
+  (backend.typedArrayFromHeap(out) as typeof data).set(data);
+  return out;
+}
+
 let registered = false;
 
 /** Registers the gradient kernels on the wasm backend; safe to call more than once. */
@@ -274,6 +310,7 @@ export function registerWasmTrainingKernels(): void {
   }
   replaceKernel('BatchMatMul', makeBatchMatMul);
   replaceKernel('MaxPoolGrad', () => maxPoolGrad as never);
+  replaceKernel('Tile', (original) => (args) => (args.inputs.x.dtype === 'string' ? (original(args as never) as TensorInfo) : tile(args)));
   const original = tf.getKernel('Conv2DBackpropInput', 'wasm');
   if (original) {
     tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
