@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   runs: { summary: 'list run records, or `runs diff <a> <b>`', load: async () => (await import('./commands/runs.js')).runsCommand },
   verify: { summary: 're-hash the artifact store and report corruption', load: async () => (await import('./commands/store.js')).verifyCommand },
   gc: { summary: 'remove artifacts no kept run references', load: async () => (await import('./commands/store.js')).gcCommand },
+  predict: { summary: 'recognize letters in image crops with a trained model', load: async () => (await import('./commands/predict.js')).predictCommand },
   schedule: { summary: 'rerun a pipeline on a cron schedule', load: async () => (await import('./commands/schedule.js')).scheduleCommand },
 };
 

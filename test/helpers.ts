@@ -1,0 +1,45 @@
+import { cp, mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'bin', 'inkflow.js');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+export const DATA_DIR = resolve(process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data'));
+
+/** A fresh workspace with the fixture stage modules under ./stages. */
+export async function workspace(files: Record<string, string> = {}): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'inkflow-test-'));
+  await cp(join(FIXTURES, 'stages'), join(dir, 'stages'), { recursive: true });
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
+  return dir;
+}
+
+export function inkflow(cwd: string, args: string[], env: Record<string, string> = {}): ResultPromise<{ cwd: string; reject: false; env: Record<string, string>; all: true }> {
+  return execa('node', [CLI, ...args], { cwd, reject: false, env: { INKFLOW_DATA_DIR: DATA_DIR, CI: '1', ...env }, all: true });
+}
+
+export interface Summary {
+  event: 'summary';
+  ok: boolean;
+  runId: string;
+  stages: Record<string, { status: string; key: string; seconds: number }>;
+}
+
+/** Runs with --json and returns the summary event plus all events. */
+export async function runJson(cwd: string, args: string[], env: Record<string, string> = {}) {
+  const result = await inkflow(cwd, ['run', ...args, '--json'], env);
+  const events = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const summary = events.find((e) => e.event === 'summary') as Summary | undefined;
+  if (!summary) throw new Error(`no summary; exit ${result.exitCode}\n${result.all}`);
+  return { result, events, summary, statuses: Object.fromEntries(Object.entries(summary.stages).map(([k, v]) => [k, v.status])) };
+}
+
+export async function readText(path: string): Promise<string> {
+  return readFile(path, 'utf8');
+}
