@@ -54,7 +54,7 @@ export default defineStage<ShellParams>({
     const logFile = createWriteStream(join(ctx.logDir, 'command.log'));
     const child = execa(argv[0], argv.slice(1), {
       cwd: params.cwd ? join(ctx.workspace, params.cwd) : ctx.workspace,
-      env: { ...params.env, INKFLOW_OUT_DIR: dirname(ctx.output(params.outputs[0] ?? '_')) },
+      env: { ...params.env, ...(params.outputs.length ? { INKFLOW_OUT_DIR: dirname(ctx.output(params.outputs[0])) } : {}) },
       timeout: params.timeout_seconds * 1000,
       cancelSignal: ctx.signal,
       forceKillAfterDelay: 2000,
