@@ -1,0 +1,91 @@
+/** Every kernel inkflow adds or replaces on the wasm backend, checked against the cpu backend. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTf, type Tf } from '../dist/src/ml/tf.js';
+
+let tf: Tf;
+beforeAll(async () => {
+  tf = await loadTf('wasm');
+});
+
+function random(shape: number[], seed: number): { shape: number[]; data: Float32Array } {
+  let s = seed;
+  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648 - 0.5;
+  });
+  return { shape, data };
+}
+
+async function onBoth(fn: () => Float32Array[]): Promise<[Float32Array[], Float32Array[]]> {
+  await tf.setBackend('cpu');
+  const cpu = fn();
+  await tf.setBackend('wasm');
+  const wasm = fn();
+  return [cpu, wasm];
+}
+
+function maxRelativeError(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+  return worst;
+}
+
+describe('wasm training kernels agree with cpu', () => {
+  const convCases: [number[], number[], number, 'same' | 'valid'][] = [
+    [[4, 28, 28, 1], [3, 3, 1, 32], 1, 'same'],
+    [[4, 14, 14, 32], [3, 3, 32, 64], 1, 'same'],
+    [[3, 13, 11, 5], [3, 3, 5, 7], 2, 'same'],
+    [[3, 13, 11, 5], [5, 3, 5, 7], 2, 'valid'],
+    [[2, 9, 9, 3], [2, 2, 3, 4], 1, 'valid'],
+    [[2, 8, 8, 2], [5, 5, 2, 3], 1, 'same'],
+  ];
+  it.each(convCases)('conv2d gradients x=%j w=%j stride %i %s', async (xShape, wShape, stride, pad) => {
+    const x = random(xShape, 1);
+    const w = random(wShape, 2);
+    const [cpu, wasm] = await onBoth(() => tf.tidy(() => {
+      const grads = tf.grads((a, b) => tf.conv2d(a as never, b as never, stride, pad).square().sum());
+      return grads([tf.tensor(x.data, x.shape), tf.tensor(w.data, w.shape)]).map((g) => g.dataSync() as Float32Array);
+    }));
+    expect(maxRelativeError(wasm[0], cpu[0])).toBeLessThan(1e-4);
+    expect(maxRelativeError(wasm[1], cpu[1])).toBeLessThan(1e-4);
+  });
+
+  it.each([[[4, 28, 28, 8], 2, 2, 'valid'], [[2, 7, 9, 3], 3, 2, 'same'], [[2, 6, 6, 4], 2, 1, 'valid']] as [number[], number, number, 'same' | 'valid'][])(
+    'max-pool gradient x=%j pool %i stride %i %s',
+    async (shape, pool, stride, pad) => {
+      const x = random(shape, 3);
+      const [cpu, wasm] = await onBoth(() => tf.tidy(() => {
+        const g = tf.grad((a) => tf.maxPool(a as never, pool, stride, pad).square().sum());
+        return [g(tf.tensor(x.data, x.shape)).dataSync() as Float32Array];
+      }));
+      expect(maxRelativeError(wasm[0], cpu[0])).toBeLessThan(1e-5);
+    },
+  );
+
+  it('matMul with transposed operands', async () => {
+    const a = random([37, 53], 4);
+    const b = random([29, 53], 5);
+    const [cpu, wasm] = await onBoth(() => tf.tidy(() => [
+      tf.matMul(tf.tensor2d(a.data, [37, 53]), tf.tensor2d(b.data, [29, 53]), false, true).dataSync() as Float32Array,
+      tf.matMul(tf.tensor2d(a.data, [37, 53]), tf.tensor2d(a.data, [37, 53]), true, false).dataSync() as Float32Array,
+      tf.matMul(tf.tensor3d(a.data.slice(0, 2 * 6 * 5), [2, 6, 5]), tf.tensor3d(b.data.slice(0, 2 * 4 * 6), [2, 6, 4]), true, false).dataSync() as Float32Array,
+    ]));
+    for (let i = 0; i < cpu.length; i++) expect(maxRelativeError(wasm[i], cpu[i])).toBeLessThan(1e-5);
+  });
+
+  it('tile for float and int tensors', async () => {
+    const [cpu, wasm] = await onBoth(() => tf.tidy(() => [
+      tf.tile(tf.tensor([1, 2, 3, 4, 5, 6], [1, 2, 3]), [4, 3, 2]).dataSync() as Float32Array,
+      Float32Array.from(tf.tile(tf.tensor([1, 2, 3], [3, 1], 'int32'), [2, 5]).dataSync()),
+    ]));
+    expect(wasm[0]).toEqual(cpu[0]);
+    expect(wasm[1]).toEqual(cpu[1]);
+  });
+
+  it('runs XNNPACK on more than one thread where the machine has cores', async () => {
+    const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
+    const { availableParallelism } = await import('node:os');
+    expect(getThreadsCount()).toBe(Math.min(8, availableParallelism()));
+  });
+});
