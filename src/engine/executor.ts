@@ -73,7 +73,7 @@ export class KeyCalculator {
       try {
         files[path] = await this.digests.digest(resolve(this.workspace, path));
       } catch (err) {
-        throw new StageInputError((err as Error).message);
+        throw new StageInputError(`stage "${stage.name}": ${(err as Error).message.replace(resolve(this.workspace, path), path)}`);
       }
     }
     return {
