@@ -8,7 +8,8 @@ import { basename, join } from 'node:path';
 import { defineStage, StageInputError } from '../src/engine/stage-api.js';
 import { readDataset, type Dataset } from '../src/data/dataset.js';
 import { loadTf } from '../src/ml/tf.js';
-import { loadModel, saveModel } from '../src/ml/model-io.js';
+import { saveModel } from '../src/ml/model-io.js';
+import { loadModelFrom } from '../src/ml/model-source.js';
 import { gatherImages, lossAndAccuracy, oneHot, predictAll } from '../src/ml/batches.js';
 import { augmentBatch, type AugmentOptions } from '../src/ml/augment.js';
 import { EarlyStopping, ReduceLrOnPlateau, type Monitor } from '../src/ml/callbacks.js';
@@ -107,7 +108,7 @@ export default defineStage<TrainParams>({
         throw new StageInputError(`train: ${cb === p.reduce_lr ? 'reduce_lr' : 'early_stopping'} monitors ${cb.monitor} but no validation data is wired (inputs.validation), or it is empty`);
       }
     }
-    const model = await loadModel(tf, ctx.inputs.model);
+    const model = await loadModelFrom(tf, ctx.inputs.model);
     const classes = train.meta.classes.length;
     if (model.outputs[0].shape[1] !== classes) throw new StageInputError(`train: model predicts ${model.outputs[0].shape[1]} classes but the dataset has ${classes}`);
     const optimizer = tf.train.adam(p.learning_rate);

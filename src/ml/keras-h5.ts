@@ -86,6 +86,8 @@ function attr(obj: { attrs: Record<string, { value: unknown }> }, name: string):
 
 function asStrings(v: unknown): string[] {
   if (v === undefined || v === null) return [];
+  // An empty attribute (layers without weights) reads as an empty numeric array.
+  if (ArrayBuffer.isView(v) && !(v instanceof Uint8Array)) return [];
   return (Array.isArray(v) ? v : [v]).map((s) => (s instanceof Uint8Array ? new TextDecoder().decode(s) : String(s)));
 }
 
@@ -108,17 +110,17 @@ export async function loadKerasH5(tf: Tf, path: string): Promise<LayersModel> {
       const group = weightsGroup.get(layerName);
       values.set(layerName, asStrings(attr(group, 'weight_names')).map((w) => Float32Array.from(group.get(w).value as ArrayLike<number>)));
     }
-    const tensors: import("@tensorflow/tfjs").Tensor[] = [];
     for (const layer of model.layers) {
       if (!layer.weights.length) continue;
       const stored = values.get(layer.name);
       if (!stored || stored.length !== layer.weights.length) {
         throw new StageInputError(`${path}: layer "${layer.name}" needs ${layer.weights.length} weight arrays, file has ${stored?.length ?? 0}`);
       }
-      layer.weights.forEach((w, i) => tensors.push(tf.tensor(stored[i], w.shape as number[])));
+      // Per layer: a model's weight list puts every non-trainable weight last, Keras files keep them with their layer.
+      const tensors = layer.weights.map((w, i) => tf.tensor(stored[i], w.shape as number[]));
+      layer.setWeights(tensors);
+      tensors.forEach((t) => t.dispose());
     }
-    model.setWeights(tensors);
-    tensors.forEach((t) => t.dispose());
     return model;
   } finally {
     file.close();
