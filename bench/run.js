@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// `npm run bench [-- --only noop,throughput,peer,dvc,letters] [--cold]`
+// Measures inkflow's speed and result targets; writes bench/results.json and prints a table.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'bin', 'inkflow.js');
+const PY = join(ROOT, '.venv', 'bin', 'python');
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters'];
+const cold = args.includes('--cold');
+const rows = [];
+const results = { date: new Date().toISOString(), node: process.version, machine: `${process.platform}-${process.arch}`, results: {} };
+const add = (name, value, unit, target, ok) => rows.push({ name, value, unit, target: target ?? '', verdict: ok === undefined ? '' : ok ? 'met' : 'MISSED' });
+
+function run(cmd, argv, options = {}) {
+  const r = spawnSync(cmd, argv, { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28, ...options });
+  if (r.status !== 0 && !options.allowFail) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return r;
+}
+function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
+function timeIt(fn, n) { const times = []; for (let i = 0; i < n; i++) { const t = process.hrtime.bigint(); fn(); times.push(Number(process.hrtime.bigint() - t) / 1e9); } return median(times); }
+function log(msg) { process.stderr.write(`[bench] ${msg}\n`); }
+function latestRun(pipeline, predicate = () => true) {
+  const dir = join(ROOT, 'logs', 'runs');
+  if (!existsSync(dir)) return undefined;
+  return readdirSync(dir).sort().reverse().map((id) => join(dir, id, 'run.json')).filter(existsSync).map((f) => JSON.parse(readFileSync(f, 'utf8'))).find((r) => r.pipeline === pipeline && predicate(r));
+}
+
+if (only.includes('noop')) {
+  const status = JSON.parse(run('node', [CLI, 'status', 'pipelines/letters.yaml', '--json']).stdout);
+  if (status.every((s) => s.state === 'cached')) {
+    const seconds = timeIt(() => run('node', [CLI, 'run', 'pipelines/letters.yaml', '--plain']), 7);
+    results.results.noop_seconds = seconds;
+    add('no-op run of letters.yaml (whole process)', seconds.toFixed(3), 's', '≤ 0.5 s', seconds <= 0.5);
+  } else {
+    log('letters.yaml is not fully cached: run `npx inkflow run pipelines/letters.yaml` first to measure the no-op run');
+    add('no-op run of letters.yaml', 'n/a', '', '≤ 0.5 s (needs a cached run)');
+  }
+}
+
+if (only.includes('dvc')) {
+  const dvc = join(ROOT, '.venv', 'bin', 'dvc');
+  if (!existsSync(dvc) && existsSync(PY)) {
+    log('installing dvc into .venv for the comparison');
+    run(PY, ['-m', 'pip', 'install', '--quiet', 'dvc'], { allowFail: true });
+  }
+  if (existsSync(dvc)) {
+    const dir = mkdtempSync(join(tmpdir(), 'dvc-bench-'));
+    writeFileSync(join(dir, 'data.txt'), 'x\n');
+    const stages = Array.from({ length: 10 }, (_, i) => `  s${i}:\n    cmd: cp ${i ? `out${i - 1}.txt` : 'data.txt'} out${i}.txt\n    deps: [${i ? `out${i - 1}.txt` : 'data.txt'}]\n    outs: [out${i}.txt]\n`).join('');
+    writeFileSync(join(dir, 'dvc.yaml'), `stages:\n${stages}`);
+    run('git', ['init', '-q'], { cwd: dir });
+    run(dvc, ['init', '-q'], { cwd: dir });
+    run(dvc, ['repro', '-q'], { cwd: dir });
+    const seconds = timeIt(() => run(dvc, ['repro', '-q'], { cwd: dir }), 5);
+    results.results.dvc_noop_seconds = seconds;
+    add('peer: `dvc repro` no-op, 10 stages', seconds.toFixed(3), 's');
+  } else add('peer: dvc repro no-op', 'n/a', '', 'dvc not installable');
+}
+
+if (only.includes('throughput')) {
+  for (const backend of ['wasm', 'cpu', 'tensorflow']) {
+    const r = run('node', [join(ROOT, 'bench', 'throughput.js'), backend, backend === 'cpu' ? '2' : '30'], { allowFail: true, env: { ...process.env, INKFLOW_BACKEND: backend } });
+    if (r.status !== 0) { add(`reference CNN train on ${backend}`, 'n/a', '', 'backend not available here'); continue; }
+    const m = JSON.parse(r.stdout.trim().split('\n').pop());
+    results.results[`throughput_${backend}`] = m;
+    add(`reference CNN training, ${backend}, batch 128`, m.train_images_per_second.toFixed(0), 'img/s', backend === 'wasm' ? '≥ 1,500' : '', backend === 'wasm' ? m.train_images_per_second >= 1500 : undefined);
+    add(`reference CNN inference, ${backend}`, m.inference_images_per_second.toFixed(0), 'img/s');
+  }
+}
+
+if (only.includes('peer')) {
+  const r = run('node', [CLI, 'run', 'bench/pipelines/peer.yaml', '--plain', '--force'], { env: { ...process.env, INKFLOW_BACKEND: 'wasm' } });
+  void r;
+  const history = JSON.parse(readFileSync(join(ROOT, 'artifacts/peer/train/history'), 'utf8'));
+  const metrics = JSON.parse(readFileSync(join(ROOT, 'artifacts/peer/evaluate/report/metrics.json'), 'utf8'));
+  const ours = { train: history.epochs[0].images_per_second, infer: metrics.inference_images_per_second, accuracy: metrics.accuracy };
+  results.results.peer_inkflow_wasm = ours;
+  add('inference on 20,800 balanced800 images, wasm', ours.infer.toFixed(0), 'img/s', '≥ 5,000', ours.infer >= 5000);
+  if (existsSync(PY)) {
+    const k = JSON.parse(run(PY, [join(ROOT, 'bench', 'keras_peer.py'), 'artifacts/peer/reshape-train/dataset/images.npy', 'artifacts/peer/reshape-train/dataset/labels.npy', 'artifacts/peer/reshape-test/dataset/images.npy', 'artifacts/peer/reshape-test/dataset/labels.npy', '1', '128'], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } }).stdout.trim().split('\n').pop());
+    results.results.peer_keras = k;
+    add('peer: Keras (TF CPU) training, same recipe', k.train_images_per_second.toFixed(0), 'img/s');
+    add('inkflow wasm / Keras training throughput', (ours.train / k.train_images_per_second).toFixed(2), 'x', '≥ 0.5x', ours.train / k.train_images_per_second >= 0.5);
+    add('peer: Keras inference', k.inference_images_per_second.toFixed(0), 'img/s');
+    add('accuracy after 1 epoch: inkflow wasm vs Keras', `${(ours.accuracy * 100).toFixed(2)} vs ${(k.accuracy * 100).toFixed(2)}`, '%', 'within 0.3 points', Math.abs(ours.accuracy - k.accuracy) <= 0.003);
+  }
+}
+
+if (only.includes('letters')) {
+  if (cold) {
+    const ws = mkdtempSync(join(tmpdir(), 'inkflow-cold-'));
+    cpSync(join(ROOT, 'pipelines'), join(ws, 'pipelines'), { recursive: true });
+    log(`cold run of letters.yaml in ${ws} (about 20 minutes)`);
+    const t = Date.now();
+    run('/usr/bin/time', ['-v', 'node', CLI, 'run', 'pipelines/letters.yaml', '--plain'], { cwd: ws, env: { ...process.env, INKFLOW_DATA_DIR: process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data') } });
+    results.results.letters_cold_seconds = (Date.now() - t) / 1000;
+    results.results.letters_store_bytes = duBytes(join(ws, 'artifacts'));
+  }
+  const record = latestRun('letters', (r) => r.ok && r.stages.train?.status === 'ran');
+  if (record) {
+    const seconds = cold ? results.results.letters_cold_seconds : (Date.parse(record.finishedAt) - Date.parse(record.startedAt)) / 1000;
+    const peak = Math.max(...Object.values(record.stages).map((s) => s.peakRssBytes ?? 0));
+    const ev = record.stages.evaluate.metrics;
+    const scans = record.stages['evaluate-scans']?.metrics;
+    const store = results.results.letters_store_bytes ?? duBytes(join(ROOT, 'artifacts', 'objects'));
+    Object.assign(results.results, { letters_run: record.runId, letters_seconds: seconds, letters_accuracy: ev.accuracy, letters_balanced800: ev.balanced800_accuracy, letters_scans: scans?.accuracy, letters_peak_rss: peak, letters_store_bytes: store });
+    add(`letters.yaml cold wall time (${cold ? 'measured now' : `run ${record.runId}`})`, (seconds / 60).toFixed(1), 'min', '≤ 20 min', seconds <= 1200);
+    add('letters: accuracy on balanced800', (ev.balanced800_accuracy * 100).toFixed(2), '%', '≥ 94.0 %', ev.balanced800_accuracy >= 0.94);
+    add('letters: accuracy on the whole test set', (ev.accuracy * 100).toFixed(2), '%');
+    if (scans) add('letters: accuracy on chars62-scans letters (case-merged)', (scans.accuracy * 100).toFixed(2), '%');
+    add('letters: peak memory (RSS)', (peak / 2 ** 30).toFixed(2), 'GiB', '≤ 4 GB', peak <= 4e9);
+    add(`artifact store size${cold ? '' : ' (whole store)'}`, (store / 2 ** 30).toFixed(2), 'GiB', '≤ 2 GB', store <= 2e9);
+  } else add('letters.yaml results', 'n/a', '', 'run the pipeline first (or --cold)');
+}
+
+function duBytes(dir) {
+  // Hard-linked files count once, as on disk.
+  const out = run('du', ['-sb', dir], { allowFail: true }).stdout;
+  return Number(out.split(/\s/)[0]) || 0;
+}
+
+mkdirSync(join(ROOT, 'bench'), { recursive: true });
+writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify({ ...results, table: rows }, null, 2) + '\n');
+const widths = ['name', 'value', 'unit', 'target', 'verdict'].map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
+const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+console.log(line(['measure', 'value', 'unit', 'target', 'verdict']));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of rows) console.log(line([r.name, r.value, r.unit, r.target, r.verdict]));
+console.log(`\nwritten to bench/results.json`);
