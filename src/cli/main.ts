@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   verify: { summary: 're-hash the artifact store and report corruption', load: async () => (await import('./commands/store.js')).verifyCommand },
   gc: { summary: 'remove artifacts no kept run references', load: async () => (await import('./commands/store.js')).gcCommand },
   predict: { summary: 'recognize letters in image crops with a trained model', load: async () => (await import('./commands/predict.js')).predictCommand },
+  read: { summary: 'read handwritten phrases in images as text', load: async () => (await import('./commands/read.js')).readCommand },
   schedule: { summary: 'rerun a pipeline on a cron schedule', load: async () => (await import('./commands/schedule.js')).scheduleCommand },
 };
 

@@ -1,0 +1,34 @@
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import { Recognizer, collectImages, readGrayImage } from '../../ml/recognizer.js';
+import { Lexicon, readImage } from '../../phrases/reader.js';
+import { parseCommandArgs, UsageError } from '../main.js';
+
+const HELP = `usage: inkflow read --model <model> <image or folder>... [--lexicon [--words file]] [--json]
+
+Reads handwritten phrases (dark ink on paper or light on dark, any size) as text.
+  --lexicon   correct each word to the most probable dictionary word nearby
+  --words     word list for --lexicon (default: an English word list)
+  --json      per-character boxes, confidence and top-3`;
+
+export async function readCommand(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs('read', args, { model: { type: 'string' }, labels: { type: 'string' }, lexicon: { type: 'boolean' }, words: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  if (!values.model || !positionals.length) throw new UsageError(`read needs --model and at least one image\n\n${HELP}`);
+  const recognizer = await Recognizer.open(values.model, values.labels);
+  const words = values.words ? (await readFile(values.words, 'utf8')).split(/\s+/) : (createRequire(import.meta.url)('an-array-of-english-words') as string[]);
+  const lexicon = values.lexicon ? new Lexicon(words) : undefined;
+  let failures = 0;
+  for (const file of await collectImages(positionals)) {
+    try {
+      const result = readImage(recognizer, await readGrayImage(file), lexicon);
+      if (values.json) process.stdout.write(JSON.stringify({ file, ...result }) + '\n');
+      else process.stdout.write(`${file}\t${result.text}${result.reason ? `\t(${result.reason})` : ''}\n`);
+    } catch (err) {
+      failures++;
+      process.stderr.write(`inkflow: ${(err as Error).message}\n`);
+    }
+  }
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,178 @@
+/**
+ * Splits a phrase image into characters in reading order: grayscale → Otsu
+ * binarization → connected components → merge fragments (i/j dots, broken
+ * strokes) → split touching letters at projection minima → word gaps.
+ */
+import { inkImage, type GrayImage, type Box } from '../data/framing.js';
+
+export interface Segment {
+  box: Box;
+  /** True when a word gap precedes this character. */
+  spaceBefore: boolean;
+}
+
+export interface Segmentation {
+  segments: Segment[];
+  /** Light-on-dark ink image the boxes refer to. */
+  ink: GrayImage;
+  reason?: string;
+}
+
+export const MAX_PIXELS = 25e6;
+
+export function otsuThreshold(data: ArrayLike<number>): number {
+  const hist = new Float64Array(256);
+  for (let i = 0; i < data.length; i++) hist[Math.min(255, Math.max(0, Math.round(data[i])))]++;
+  const total = data.length;
+  let sum = 0;
+  for (let t = 0; t < 256; t++) sum += t * hist[t];
+  let sumB = 0, weightB = 0, best = 0, bestVar = -1;
+  for (let t = 0; t < 256; t++) {
+    weightB += hist[t];
+    if (!weightB) continue;
+    const weightF = total - weightB;
+    if (!weightF) break;
+    sumB += t * hist[t];
+    const mB = sumB / weightB;
+    const mF = (sum - sumB) / weightF;
+    const between = weightB * weightF * (mB - mF) ** 2;
+    if (between > bestVar) [bestVar, best] = [between, t];
+  }
+  return best;
+}
+
+interface Component extends Box {
+  pixels: number;
+}
+
+function components(mask: Uint8Array, w: number, h: number): Component[] {
+  const label = new Int32Array(w * h).fill(-1);
+  const out: Component[] = [];
+  const stack: number[] = [];
+  for (let start = 0; start < mask.length; start++) {
+    if (!mask[start] || label[start] >= 0) continue;
+    const c: Component = { x0: w, y0: h, x1: 0, y1: 0, pixels: 0 };
+    label[start] = out.length;
+    stack.push(start);
+    while (stack.length) {
+      const p = stack.pop()!;
+      const x = p % w;
+      const y = (p - x) / w;
+      c.pixels++;
+      if (x < c.x0) c.x0 = x;
+      if (y < c.y0) c.y0 = y;
+      if (x + 1 > c.x1) c.x1 = x + 1;
+      if (y + 1 > c.y1) c.y1 = y + 1;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx, ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+          const q = ny * w + nx;
+          if (mask[q] && label[q] < 0) {
+            label[q] = out.length;
+            stack.push(q);
+          }
+        }
+      }
+    }
+    out.push(c);
+  }
+  return out;
+}
+
+const union = (a: Box, b: Box): Component => ({ x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1), pixels: ((a as Component).pixels ?? 0) + ((b as Component).pixels ?? 0) });
+
+function horizontalOverlap(a: Box, b: Box): number {
+  return Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) / Math.max(1, Math.min(a.x1 - a.x0, b.x1 - b.x0));
+}
+
+export function segmentPhrase(img: GrayImage, options: { invert?: boolean | 'auto'; splitTouching?: boolean } = {}): Segmentation {
+  const ink = inkImage(img, options.invert ?? 'auto');
+  const { width: w, height: h, data } = ink;
+  if (w * h > MAX_PIXELS) return { segments: [], ink, reason: `image is ${w}x${h}; over ${MAX_PIXELS / 1e6} megapixels, scale it down` };
+  let peak = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] > peak) peak = data[i];
+  if (peak < 1) return { segments: [], ink, reason: 'no ink found (the image is blank)' };
+  const threshold = Math.max(otsuThreshold(data), 40);
+  const mask = new Uint8Array(w * h);
+  for (let i = 0; i < data.length; i++) mask[i] = data[i] > threshold ? 1 : 0;
+  let parts = components(mask, w, h);
+  const largest = Math.max(...parts.map((c) => c.pixels), 0);
+  parts = parts.filter((c) => c.pixels >= Math.max(3, largest * 0.02));
+  if (!parts.length) return { segments: [], ink, reason: 'no ink found above the noise level' };
+  const heights = parts.map((c) => c.y1 - c.y0).sort((a, b) => a - b);
+  const lineHeight = heights[Math.floor(heights.length * 0.75)];
+
+  // Merge fragments: pieces that overlap horizontally (dots over i/j, broken strokes).
+  parts.sort((a, b) => a.x0 - b.x0);
+  const merged: Component[] = [];
+  for (const c of parts) {
+    const last = merged[merged.length - 1];
+    // Broken strokes: pieces almost touching that together are no wider than one letter.
+    const nearlyTouching = last && c.x0 - last.x1 <= Math.max(1, lineHeight * 0.08) && Math.max(last.x1, c.x1) - last.x0 <= lineHeight * 0.9;
+    if (last && (horizontalOverlap(last, c) > 0.5 || nearlyTouching)) merged[merged.length - 1] = union(last, c);
+    else merged.push(c);
+  }
+
+  // Split touching letters: boxes much wider than a letter is tall, at ink-projection minima.
+  const glyphs: Box[] = [];
+  for (const c of merged) {
+    const width = c.x1 - c.x0;
+    // Wide letters (m, w) reach about 1.4x the line height; only wider boxes hold several letters.
+    const pieces = options.splitTouching === false || width < lineHeight * 1.5 ? 1 : Math.round(width / lineHeight);
+    if (pieces <= 1) {
+      glyphs.push(c);
+      continue;
+    }
+    const profile = new Float64Array(width);
+    for (let y = c.y0; y < c.y1; y++) for (let x = c.x0; x < c.x1; x++) if (mask[y * w + x]) profile[x - c.x0]++;
+    const cuts: number[] = [];
+    for (let k = 1; k < pieces; k++) {
+      const centre = Math.round((k * width) / pieces);
+      const lo = Math.max(1, centre - Math.round(width / pieces / 3));
+      const hi = Math.min(width - 1, centre + Math.round(width / pieces / 3));
+      let best = centre;
+      for (let x = lo; x <= hi; x++) if (profile[x] < profile[best]) best = x;
+      cuts.push(c.x0 + best);
+    }
+    const edges = [c.x0, ...cuts, c.x1];
+    for (let k = 0; k < edges.length - 1; k++) {
+      const box = tightVertical(mask, w, { x0: edges[k], x1: edges[k + 1], y0: c.y0, y1: c.y1 });
+      if (box) glyphs.push(box);
+    }
+  }
+
+  const gaps = glyphs.slice(1).map((g, i) => g.x0 - glyphs[i].x1);
+  const wordGap = Math.max(lineHeight * 0.45, median(gaps.filter((g) => g > 0)) * 2.2 || 0);
+  const segments = glyphs.map((box, i) => ({ box, spaceBefore: i > 0 && gaps[i - 1] > wordGap }));
+  return { segments, ink };
+}
+
+function tightVertical(mask: Uint8Array, w: number, box: Box): Box | undefined {
+  let y0 = box.y1, y1 = box.y0;
+  for (let y = box.y0; y < box.y1; y++) {
+    for (let x = box.x0; x < box.x1; x++) {
+      if (mask[y * w + x]) {
+        if (y < y0) y0 = y;
+        if (y + 1 > y1) y1 = y + 1;
+        break;
+      }
+    }
+  }
+  return y1 > y0 ? { ...box, y0, y1 } : undefined;
+}
+
+function median(xs: number[]): number {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** The ink inside `box` as its own image (light on dark), for framing and recognition. */
+export function crop(ink: GrayImage, box: Box): GrayImage {
+  const w = box.x1 - box.x0;
+  const h = box.y1 - box.y0;
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = ink.data[(y + box.y0) * ink.width + x + box.x0];
+  return { width: w, height: h, data: out };
+}

@@ -1,0 +1,44 @@
+/** Reads segmented phrase images as text with a letter model; optional lexicon correction. */
+import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { defineStage } from '../src/engine/stage-api.js';
+import { readLabels } from '../src/phrases/phrase-set.js';
+import { Lexicon, readSegmented } from '../src/phrases/reader.js';
+import { inkImage } from '../src/data/framing.js';
+import { Recognizer, readGrayImage } from '../src/ml/recognizer.js';
+import type { Segment } from '../src/phrases/segment.js';
+
+export default defineStage<{ lexicon: boolean; words_file?: string }>({
+  description: 'recognize the characters of segmented phrases and join them into text',
+  version: 1,
+  numeric: true,
+  paramsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { lexicon: { type: 'boolean', default: false }, words_file: { type: 'string' } },
+  },
+  inputs: {
+    model: { description: 'letter model', required: true },
+    phrases: { description: 'phrase set', required: true },
+    segments: { description: 'segment.segments', required: true },
+  },
+  outputs: ['reading'],
+  fileParams: (p) => (p.words_file ? [p.words_file] : []),
+  async run(ctx) {
+    const recognizer = await Recognizer.open(ctx.inputs.model);
+    const words = ctx.params.words_file
+      ? (await readFile(resolve(ctx.workspace, ctx.params.words_file), 'utf8')).split(/\s+/)
+      : (createRequire(import.meta.url)('an-array-of-english-words') as string[]);
+    const lexicon = ctx.params.lexicon ? new Lexicon(words) : undefined;
+    const segments = JSON.parse(await readFile(ctx.inputs.segments, 'utf8')) as Record<string, { segments: Segment[]; reason?: string }>;
+    const out: Record<string, unknown> = {};
+    const entries = await readLabels(ctx.inputs.phrases);
+    for (const [i, e] of entries.entries()) {
+      const ink = inkImage(await readGrayImage(join(ctx.inputs.phrases, e.file)), 'auto');
+      out[e.file] = readSegmented(recognizer, { ...segments[e.file], ink }, lexicon);
+      if (i % 50 === 0) ctx.progress.update(`read ${i + 1}/${entries.length}`);
+    }
+    await writeFile(ctx.output('reading'), JSON.stringify(out));
+  },
+});

@@ -1,0 +1,100 @@
+/** Phrases end to end on real letters (quick model), plus the read command on a word written in real pen-on-paper scans. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DATA_DIR, inkflow, ROOT, runJson, workspace } from './helpers.js';
+import { segmentPhrase } from '../dist/src/phrases/segment.js';
+import { encodeGrayPng } from '../dist/src/phrases/png.js';
+import { editDistance } from '../dist/src/util/text.js';
+
+let ws: string;
+beforeAll(async () => {
+  ws = await workspace();
+  await cp(join(ROOT, 'pipelines'), join(ws, 'pipelines'), { recursive: true });
+  const quick = await runJson(ws, ['pipelines/quick.yaml', '--set', 'train.epochs=2', '--set', 'sample-train.count=2000']);
+  expect(quick.summary.ok).toBe(true);
+}, 300_000);
+
+/** A word made of real scanned pen-on-paper letters (chars62-scans), side by side on white. */
+async function scannedWord(word: string): Promise<string> {
+  const { createCanvas, loadImage } = await import('@napi-rs/canvas');
+  const labels = (await readFile(join(DATA_DIR, 'chars62-scans', 'labels.csv'), 'utf8')).trim().split(/\r?\n/).slice(1).map((l) => l.trim().split(','));
+  const images = [];
+  for (const ch of word) images.push(await loadImage(await readFile(join(DATA_DIR, 'chars62-scans', labels.find(([, c]) => c === ch)![0]))));
+  const height = Math.max(...images.map((i) => i.height)) + 20;
+  const canvas = createCanvas(images.reduce((s, i) => s + i.width + 12, 20), height);
+  const g = canvas.getContext('2d');
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, canvas.width, canvas.height);
+  let x = 10;
+  for (const img of images) {
+    g.globalCompositeOperation = 'darken';
+    g.drawImage(img, x, (height - img.height) / 2);
+    x += img.width + 12;
+  }
+  const file = join(ws, `${word}.png`);
+  await writeFile(file, await canvas.encode('png'));
+  return file;
+}
+
+describe('phrases', () => {
+  it('phrases.yaml: synthesize from held-out writers, segment, read, score, and build a letter dataset', async () => {
+    const run = await runJson(ws, ['pipelines/phrases.yaml', '--set', 'params.model=artifacts/quick/save-hdf5/keras/model.h5', '--set', 'phrases.count=40', '--set', 'phrases-touching.count=20']);
+    expect(run.summary.ok).toBe(true);
+    const out = (p: string) => join(ws, 'artifacts', 'phrases', p);
+    const labels = (await readFile(out('phrases/phrases/labels.tsv'), 'utf8')).trim().split('\n');
+    expect(labels).toHaveLength(41);
+    const metrics = JSON.parse(await readFile(out('evaluate/report/metrics.json'), 'utf8'));
+    expect(metrics.phrases).toBe(40);
+    expect(metrics.cer).toBeGreaterThan(0);
+    expect(metrics.cer).toBeLessThan(0.8); // a 2-epoch model reads much better than chance (≈0.96)
+    const lexicon = JSON.parse(await readFile(out('evaluate-lexicon/report/metrics.json'), 'utf8'));
+    expect(lexicon.wer).toBeLessThanOrEqual(metrics.wer);
+    const csv = (await readFile(out('evaluate/report/per_phrase.csv'), 'utf8')).trim().split('\n');
+    expect(csv[0]).toBe('file,truth,read,char_errors,chars,word_errors,words');
+    const report = JSON.parse(await readFile(out('letters-from-phrases/report'), 'utf8'));
+    expect(report.letters).toBeGreaterThan(50);
+    expect(report.phrases_used + report.phrases_skipped).toBe(40);
+    // Test phrases come only from test-split writers.
+    const boxes = JSON.parse(await readFile(out('phrases/phrases/boxes.json'), 'utf8'));
+    const testWriters = new Set(Object.values(boxes).map((b: any) => b.writer));
+    const { parseNpz } = await import('../dist/src/data/npz.js');
+    const train = parseNpz(new Uint8Array(await readFile(join(DATA_DIR, 'nist-letters-train.npz'))), 'train', ['writers']);
+    const trainWriters = new Set(train.writers.data as Int32Array);
+    expect([...testWriters].some((w) => trainWriters.has(w as number))).toBe(false);
+  });
+
+  it('segmentation finds the letters and the word gap of real scanned ink', async () => {
+    const { readGrayImage } = await import('../dist/src/ml/recognizer.js');
+    const seg = segmentPhrase(await readGrayImage(await scannedWord('hello')));
+    expect(seg.segments).toHaveLength(5);
+    expect(seg.segments.some((s) => s.spaceBefore)).toBe(false);
+  });
+
+  it('inkflow read reads a word written in real scanned letters', async () => {
+    const file = await scannedWord('water');
+    const r = await inkflow(ws, ['read', '--model', 'artifacts/quick/save-hdf5', '--json', file]);
+    expect(r.exitCode).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.characters).toHaveLength(5);
+    expect(result.characters[0].top).toHaveLength(3);
+    expect(editDistance(result.text, 'water')).toBeLessThanOrEqual(3);
+  });
+
+  it('bad images give a clear error or an empty result with a reason, never a crash', async () => {
+    await writeFile(join(ws, 'not-image.png'), 'hello');
+    await writeFile(join(ws, 'empty.png'), '');
+    await writeFile(join(ws, 'white.png'), await encodeGrayPng(200, 60, new Uint8Array(200 * 60).fill(255)));
+    // A 20,000x20,000 PNG header: refused before any pixel is decoded.
+    const huge = Buffer.from(await encodeGrayPng(4, 4, new Uint8Array(16).fill(255)));
+    huge.writeUInt32BE(20000, 16);
+    huge.writeUInt32BE(20000, 20);
+    await writeFile(join(ws, 'huge.png'), huge);
+    const r = await inkflow(ws, ['read', '--model', 'artifacts/quick/save-hdf5', 'not-image.png', 'empty.png', 'white.png', 'huge.png']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('not-image.png: not a decodable image');
+    expect(r.stderr).toContain('empty.png: empty file, not an image');
+    expect(r.stderr).toContain('huge.png: 20000x20000 is too large');
+    expect(r.stdout).toContain('white.png\t\t(no ink found (the image is blank))');
+  });
+});
