@@ -21,6 +21,7 @@ interface TrainParams {
   epochs: number;
   batch_size: number;
   learning_rate: number;
+  lr_decay: number;
   steps_per_epoch?: number;
   seed: number;
   reduce_lr: { enabled: boolean; monitor: Monitor; factor: number; patience: number; min_lr: number; min_delta: number; cooldown: number };
@@ -52,6 +53,7 @@ export default defineStage<TrainParams>({
       epochs: { type: 'integer', minimum: 1, default: 10 },
       batch_size: { type: 'integer', minimum: 1, default: 128 },
       learning_rate: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
+      lr_decay: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 1, description: 'multiply the learning rate by this after every epoch (step schedule)' },
       steps_per_epoch: { type: 'integer', minimum: 1, description: 'cap on batches per epoch (quick runs)' },
       seed: { type: 'integer', default: 0 },
       reduce_lr: {
@@ -181,13 +183,12 @@ export default defineStage<TrainParams>({
             break;
           }
         }
-        if (p.reduce_lr.enabled) {
-          const next = reduceLr.step(metrics, lr);
-          if (next !== lr) {
-            ctx.log.info(`reducing learning rate ${lr.toExponential(2)} -> ${next.toExponential(2)}`);
-            lr = next;
-            (optimizer as unknown as { learningRate: number }).learningRate = lr;
-          }
+        let next = lr * p.lr_decay;
+        if (p.reduce_lr.enabled) next = Math.min(next, reduceLr.step(metrics, lr));
+        if (next !== lr) {
+          ctx.log.info(`reducing learning rate ${lr.toExponential(2)} -> ${next.toExponential(2)}`);
+          lr = next;
+          (optimizer as unknown as { learningRate: number }).learningRate = lr;
         }
       }
     });
