@@ -6,7 +6,7 @@ const [backend, trainBatches = '20'] = process.argv.slice(2);
 const tf = await loadTf(backend);
 const model = buildModel(tf, PRESETS['seed-cnn'], [28, 28, 1], 26);
 model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-const B = 128;
+const B = Number(process.env.INKFLOW_BENCH_BATCH ?? 128);
 const x = tf.randomUniform([B, 28, 28, 1]);
 const y = tf.oneHot(tf.randomUniform([B], 0, 26, 'int32'), 26).toFloat();
 await model.trainOnBatch(x, y);
