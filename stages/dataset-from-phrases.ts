@@ -5,7 +5,7 @@ import { defineStage, StageInputError } from '../src/engine/stage-api.js';
 import { writeDataset } from '../src/data/dataset.js';
 import { frameGlyph, inkImage } from '../src/data/framing.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
-import { crop, type Segment } from '../src/phrases/segment.js';
+import { crop, deskew, type Segment } from '../src/phrases/segment.js';
 import { readGrayImage } from '../src/ml/recognizer.js';
 
 export default defineStage<{ classes: string; size: number }>({
@@ -24,7 +24,7 @@ export default defineStage<{ classes: string; size: number }>({
   async run(ctx) {
     const classes = [...ctx.params.classes];
     const size = ctx.params.size;
-    const segments = JSON.parse(await readFile(ctx.inputs.segments, 'utf8')) as Record<string, { segments: Segment[] }>;
+    const segments = JSON.parse(await readFile(ctx.inputs.segments, 'utf8')) as Record<string, { segments: Segment[]; skew: number }>;
     const images: Uint8Array[] = [];
     const labels: number[] = [];
     const skipped: { file: string; reason: string }[] = [];
@@ -46,7 +46,7 @@ export default defineStage<{ classes: string; size: number }>({
         skipped.push({ file: e.file, reason: `character "${unknown}" is not a class` });
         continue;
       }
-      const ink = inkImage(await readGrayImage(join(ctx.inputs.phrases, e.file)), 'auto');
+      const ink = deskew(inkImage(await readGrayImage(join(ctx.inputs.phrases, e.file)), 'auto'), segments[e.file]?.skew ?? 0);
       segs.forEach((s, i) => {
         images.push(frameGlyph(crop(ink, s.box), size));
         labels.push(classes.indexOf(letters[i].toLowerCase()));

@@ -22,7 +22,7 @@ export default defineStage<{ split_touching: boolean }>({
       const t = performance.now();
       const seg = segmentPhrase(img, { splitTouching: ctx.params.split_touching });
       segmentSeconds += (performance.now() - t) / 1000;
-      result[e.file] = { segments: seg.segments, reason: seg.reason };
+      result[e.file] = { segments: seg.segments, skew: seg.skew, reason: seg.reason };
       if (i % 50 === 0) ctx.progress.update(`segmented ${i + 1}/${entries.length}`);
     }
     await writeFile(ctx.output('segments'), JSON.stringify(result));

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DATA_DIR, inkflow, ROOT, runJson, workspace } from './helpers.js';
-import { segmentPhrase } from '../dist/src/phrases/segment.js';
+import { deskew, estimateSkew, segmentPhrase } from '../dist/src/phrases/segment.js';
+import { inkImage } from '../dist/src/data/framing.js';
 import { encodeGrayPng } from '../dist/src/phrases/png.js';
 import { editDistance } from '../dist/src/util/text.js';
 
@@ -69,6 +70,16 @@ describe('phrases', () => {
     const seg = segmentPhrase(await readGrayImage(await scannedWord('hello')));
     expect(seg.segments).toHaveLength(5);
     expect(seg.segments.some((s) => s.spaceBefore)).toBe(false);
+  });
+
+  it('deskew finds and removes the slant of a skewed line', async () => {
+    const { readGrayImage } = await import('../dist/src/ml/recognizer.js');
+    const straight = inkImage(await readGrayImage(join(ws, 'artifacts/phrases/phrases/phrases/images/00003.png')), 'auto');
+    const skewed = deskew(straight, -6);
+    expect(Math.abs(estimateSkew(straight))).toBeLessThanOrEqual(1);
+    expect(Math.abs(estimateSkew(skewed) - 6)).toBeLessThanOrEqual(1);
+    const toGray = (img: typeof straight) => ({ ...img, data: Float32Array.from(img.data, (v) => 255 - v) });
+    expect(segmentPhrase(toGray(skewed)).segments.length).toBe(segmentPhrase(toGray(straight)).segments.length);
   });
 
   it('inkflow read reads a word written in real scanned letters', async () => {

@@ -13,6 +13,8 @@ export interface Segment {
 
 export interface Segmentation {
   segments: Segment[];
+  /** Degrees the ink was sheared back by before segmenting; boxes refer to the deskewed ink. */
+  skew: number;
   /** Light-on-dark ink image the boxes refer to. */
   ink: GrayImage;
   reason?: string;
@@ -86,20 +88,68 @@ function horizontalOverlap(a: Box, b: Box): number {
   return Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) / Math.max(1, Math.min(a.x1 - a.x0, b.x1 - b.x0));
 }
 
-export function segmentPhrase(img: GrayImage, options: { invert?: boolean | 'auto'; splitTouching?: boolean } = {}): Segmentation {
-  const ink = inkImage(img, options.invert ?? 'auto');
+/**
+ * Skew of a text line in degrees: the shear that makes the horizontal ink
+ * projection most peaked (text rows line up), searched over ±maxDegrees.
+ */
+export function estimateSkew(ink: GrayImage, maxDegrees = 10, step = 1): number {
   const { width: w, height: h, data } = ink;
-  if (w * h > MAX_PIXELS) return { segments: [], ink, reason: `image is ${w}x${h}; over ${MAX_PIXELS / 1e6} megapixels, scale it down` };
+  const points: [number, number, number][] = [];
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (data[y * w + x] > 64) points.push([x - w / 2, y, data[y * w + x]]);
+  if (points.length < 20) return 0;
+  let best = 0;
+  let bestScore = -Infinity;
+  for (let deg = -maxDegrees; deg <= maxDegrees; deg += step) {
+    const t = Math.tan((deg * Math.PI) / 180);
+    const rows = new Float64Array(h * 2 + 1);
+    for (const [x, y, v] of points) {
+      const r = Math.round(y - x * t + h / 2);
+      if (r >= 0 && r < rows.length) rows[r] += v;
+    }
+    let score = 0;
+    for (const r of rows) score += r * r;
+    if (score > bestScore + 1e-9 || (Math.abs(score - bestScore) <= 1e-9 && Math.abs(deg) < Math.abs(best))) [best, bestScore] = [deg, score];
+  }
+  return best;
+}
+
+/** Undoes a skew by shearing rows back (small angles: a shear is a rotation to first order). */
+export function deskew(ink: GrayImage, degrees: number): GrayImage {
+  if (!degrees) return ink;
+  const { width: w, height: h, data } = ink;
+  const t = Math.tan((degrees * Math.PI) / 180);
+  const pad = Math.ceil(Math.abs(t) * w / 2);
+  const H = h + 2 * pad;
+  const out = new Float32Array(w * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < w; x++) {
+      const sy = y - pad + (x - w / 2) * t;
+      const y0 = Math.floor(sy);
+      const f = sy - y0;
+      const a = y0 >= 0 && y0 < h ? data[y0 * w + x] : 0;
+      const b = y0 + 1 >= 0 && y0 + 1 < h ? data[(y0 + 1) * w + x] : 0;
+      out[y * w + x] = a * (1 - f) + b * f;
+    }
+  }
+  return { width: w, height: H, data: out };
+}
+
+export function segmentPhrase(img: GrayImage, options: { invert?: boolean | 'auto'; splitTouching?: boolean; deskew?: boolean } = {}): Segmentation {
+  const unskewed = inkImage(img, options.invert ?? 'auto');
+  if (unskewed.width * unskewed.height > MAX_PIXELS) return { segments: [], skew: 0, ink: unskewed, reason: `image is ${unskewed.width}x${unskewed.height}; over ${MAX_PIXELS / 1e6} megapixels, scale it down` };
+  const skew = options.deskew === false ? 0 : estimateSkew(unskewed);
+  const ink = deskew(unskewed, skew);
+  const { width: w, height: h, data } = ink;
   let peak = 0;
   for (let i = 0; i < data.length; i++) if (data[i] > peak) peak = data[i];
-  if (peak < 1) return { segments: [], ink, reason: 'no ink found (the image is blank)' };
+  if (peak < 1) return { segments: [], skew, ink, reason: 'no ink found (the image is blank)' };
   const threshold = Math.max(otsuThreshold(data), 40);
   const mask = new Uint8Array(w * h);
   for (let i = 0; i < data.length; i++) mask[i] = data[i] > threshold ? 1 : 0;
   let parts = components(mask, w, h);
   const largest = Math.max(...parts.map((c) => c.pixels), 0);
   parts = parts.filter((c) => c.pixels >= Math.max(3, largest * 0.02));
-  if (!parts.length) return { segments: [], ink, reason: 'no ink found above the noise level' };
+  if (!parts.length) return { segments: [], skew, ink, reason: 'no ink found above the noise level' };
   const heights = parts.map((c) => c.y1 - c.y0).sort((a, b) => a - b);
   const lineHeight = heights[Math.floor(heights.length * 0.75)];
 
@@ -145,7 +195,7 @@ export function segmentPhrase(img: GrayImage, options: { invert?: boolean | 'aut
   const gaps = glyphs.slice(1).map((g, i) => g.x0 - glyphs[i].x1);
   const wordGap = Math.max(lineHeight * 0.45, median(gaps.filter((g) => g > 0)) * 2.2 || 0);
   const segments = glyphs.map((box, i) => ({ box, spaceBefore: i > 0 && gaps[i - 1] > wordGap }));
-  return { segments, ink };
+  return { segments, skew, ink };
 }
 
 function tightVertical(mask: Uint8Array, w: number, box: Box): Box | undefined {
