@@ -99,7 +99,11 @@ export function frameGlyph(img: GrayImage, size = 28, border = 2, box = inkBox(i
     for (let ox = 0; ox < inner; ox++) {
       const ax = sx0 + ox * step;
       const ay = sy0 + oy * step;
-      const v = areaSum(sat, img.width, img.height, ax, ay, ax + step, ay + step) / (step * step);
+      // Shrinking averages the covered area; enlarging (small NIST letters) interpolates,
+      // since area sampling would copy source pixels into visible blocks.
+      const v = step >= 1
+        ? areaSum(sat, img.width, img.height, ax, ay, ax + step, ay + step) / (step * step)
+        : sampleBilinear(img.data, img.width, img.height, ax + step / 2 - 0.5, ay + step / 2 - 0.5);
       values[oy * inner + ox] = v;
       if (v > peak) peak = v;
     }
@@ -109,6 +113,14 @@ export function frameGlyph(img: GrayImage, size = 28, border = 2, box = inkBox(i
     for (let ox = 0; ox < inner; ox++) out[(oy + border) * size + ox + border] = Math.round(Math.min(255, values[oy * inner + ox] * gain));
   }
   return out;
+}
+
+/** Bilinear sample at a real-valued position of a w×h image stored from `offset`; outside is 0. */
+export function sampleBilinear(data: ArrayLike<number>, w: number, h: number, x: number, y: number, offset = 0): number {
+  const x0 = Math.floor(x), y0 = Math.floor(y);
+  const fx = x - x0, fy = y - y0;
+  const at = (xx: number, yy: number) => (xx >= 0 && yy >= 0 && xx < w && yy < h ? data[offset + yy * w + xx] : 0);
+  return (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
 }
 
 /** (w+1)×(h+1) cumulative sums in float64 for exactness on large images. */

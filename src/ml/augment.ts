@@ -2,6 +2,7 @@
  * Small random affine distortions of 2-D glyphs (shift, rotation, scale) with
  * bilinear sampling: the variation between hands the training data lacks.
  */
+import { sampleBilinear } from '../data/framing.js';
 export interface AugmentOptions {
   /** Maximum shift as a fraction of the image side. */
   shift: number;
@@ -32,12 +33,7 @@ export function augmentBatch(batch: Float32Array, count: number, h: number, w: n
         const uy = y - cy - dy;
         const sx = cos * ux + sin * uy + cx;
         const sy = -sin * ux + cos * uy + cy;
-        const x0 = Math.floor(sx);
-        const y0 = Math.floor(sy);
-        const fx = sx - x0;
-        const fy = sy - y0;
-        const px = (xx: number, yy: number) => (xx >= 0 && xx < w && yy >= 0 && yy < h ? src[yy * w + xx] : 0);
-        dst[y * w + x] = (px(x0, y0) * (1 - fx) + px(x0 + 1, y0) * fx) * (1 - fy) + (px(x0, y0 + 1) * (1 - fx) + px(x0 + 1, y0 + 1) * fx) * fy;
+        dst[y * w + x] = sampleBilinear(src, w, h, sx, sy);
       }
     }
   }

@@ -5,7 +5,7 @@
  * wider word gaps; drawn dark on light paper like a scan.
  */
 import type { Box } from '../data/framing.js';
-import { inkBox } from '../data/framing.js';
+import { inkBox, sampleBilinear } from '../data/framing.js';
 import { sampleSize, type Dataset } from '../data/dataset.js';
 
 export interface ComposeOptions {
@@ -99,7 +99,7 @@ export function composePhrase(text: string, writer: number, index: LetterIndex, 
         // Bilinear sample of the source letter.
         const sx = g.box.x0 + (xx + 0.5) / g.scale - 0.5;
         const sy = g.box.y0 + (y + 0.5) / g.scale - 0.5;
-        const v = bilinear(ds.images, sample0(g.sample, size), sw, sh, sx, sy) * toValue;
+        const v = sampleBilinear(ds.images, sw, sh, sx, sy, g.sample * size) * toValue;
         // Overlapping strokes: the darker ink wins, as with pen on paper.
         if (v > ink[ty * width + tx]) ink[ty * width + tx] = v;
       }
@@ -109,13 +109,4 @@ export function composePhrase(text: string, writer: number, index: LetterIndex, 
   const pixels = new Uint8ClampedArray(width * height);
   for (let i = 0; i < pixels.length; i++) pixels[i] = 255 - ink[i];
   return { width, height, pixels, boxes };
-}
-
-const sample0 = (sample: number, size: number) => sample * size;
-
-function bilinear(data: ArrayLike<number>, offset: number, w: number, h: number, x: number, y: number): number {
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const fx = x - x0, fy = y - y0;
-  const at = (xx: number, yy: number) => (xx >= 0 && yy >= 0 && xx < w && yy < h ? data[offset + yy * w + xx] : 0);
-  return (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
 }
