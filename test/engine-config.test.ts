@@ -94,8 +94,22 @@ stages:
     expect(r.stderr).toContain('p.yaml:6:21: ${params.greting} is not defined (did you mean "greeting"?)');
   });
 
+  it('include builds on another pipeline; a clashing stage name is reported where it is defined', async () => {
+    const ws = await workspace({
+      'base.yaml': 'name: base\nparams: { greeting: hi }\nstages:\n  a: { uses: ./stages/emit.ts, params: { text: "${params.greeting}" } }\n',
+      'p.yaml': 'name: top\ninclude: [base.yaml]\nstages:\n  b: { uses: ./stages/emit.ts, inputs: { upstream: a.text } }\n',
+      'clash.yaml': 'name: clash\ninclude: [base.yaml]\nstages:\n  a: { uses: ./stages/emit.ts }\n',
+    });
+    const ok = await inkflow(ws, ['validate', 'p.yaml']);
+    expect(ok.stdout).toContain('ok (2 stages)');
+    const clash = await inkflow(ws, ['validate', 'clash.yaml']);
+    expect(clash.stderr).toContain('clash.yaml:4:3: stage "a" is already defined in base.yaml; rename one of them');
+    const missing = await inkflow(ws, ['validate', 'clash.yaml'.replace('clash', 'p'), '--set', 'params.greeting=yo']);
+    expect(missing.exitCode).toBe(0);
+  });
+
   it('validates every shipped pipeline', async () => {
-    for (const file of ['pipelines/letters.yaml', 'pipelines/quick.yaml']) {
+    for (const file of ['pipelines/letters.yaml', 'pipelines/quick.yaml', 'pipelines/phrases.yaml', 'bench/pipelines/peer.yaml']) {
       const r = await inkflow(process.cwd(), ['validate', file]);
       expect(r.stderr).toBe('');
       expect(r.exitCode).toBe(0);

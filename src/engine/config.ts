@@ -3,7 +3,7 @@
  * reported at once, each with the `file:line:col` of the YAML node at fault.
  */
 import { readFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { validateAt } from './ajv.js';
 import { pipelineSchema, type PipelineFile } from './pipeline-schema.js';
@@ -42,32 +42,60 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export async function loadPipeline(file: string, options: LoadOptions): Promise<ResolvedPipeline> {
+interface PipelinePart {
+  source: YamlSource;
+  pipeline: PipelineFile;
+}
+
+async function readPipelineFile(file: string, includedFrom?: string): Promise<PipelinePart> {
   const shownFile = relative(process.cwd(), resolve(file)) || file;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ where: shownFile, message: `cannot read pipeline file: ${(err as Error).message}` }]);
+    throw new ConfigError([{ where: includedFrom ?? shownFile, message: `cannot read pipeline file ${shownFile}: ${(err as Error).message}` }]);
   }
   const source = new YamlSource(shownFile, text);
   const syntax = source.syntaxErrors();
   if (syntax.length) throw new ConfigError(syntax);
-
   const raw = source.doc.toJS() as unknown;
   const diagnostics = validateAt(pipelineSchema, raw, source, []);
   if (diagnostics.length) throw new ConfigError(diagnostics);
-  const pipeline = raw as PipelineFile;
+  return { source, pipeline: raw as PipelineFile };
+}
 
+export async function loadPipeline(file: string, options: LoadOptions): Promise<ResolvedPipeline> {
+  const main = await readPipelineFile(file);
+  // Included pipelines contribute their params and stages; identical stages get identical keys, so their cached results are shared.
+  const parts: PipelinePart[] = [];
+  for (const [i, included] of (main.pipeline.include ?? []).entries()) {
+    parts.push(await readPipelineFile(resolve(dirname(file), included), main.source.locate(['include', i])));
+  }
+  parts.push(main);
+  const diagnostics: Diagnostic[] = [];
   const env = options.env ?? process.env;
+  const stageSource = new Map<string, YamlSource>();
+  const pipeline: PipelineFile = { ...main.pipeline, stages: {} };
+  let fileParams: Record<string, unknown> = {};
+  for (const part of parts) {
+    fileParams = { ...fileParams, ...(interpolate(part.pipeline.params ?? {}, { params: {}, env }, part.source, ['params'], diagnostics) as object) };
+    for (const [name, entry] of Object.entries(part.pipeline.stages)) {
+      if (pipeline.stages[name]) {
+        diagnostics.push({ where: part.source.locate(['stages', name], true), message: `stage "${name}" is already defined in ${stageSource.get(name)!.file}; rename one of them` });
+        continue;
+      }
+      pipeline.stages[name] = entry;
+      stageSource.set(name, part.source);
+    }
+  }
   const overrides = parseOverrides(options.overrides ?? [], pipeline, diagnostics);
-  const pipelineParams = { ...(pipeline.params ?? {}), ...overrides.get('params') };
-  const interpolatedParams = interpolate(pipelineParams, { params: {}, env }, source, ['params'], diagnostics) as Record<string, unknown>;
+  const interpolatedParams = { ...fileParams, ...coerceParams(overrides.get('params') ?? {}) };
   const context = { params: interpolatedParams, env };
 
   const stages = new Map<string, ResolvedStage>();
   const builtins = builtinStageNames();
   for (const [name, entry] of Object.entries(pipeline.stages)) {
+    const source = stageSource.get(name)!;
     const moduleFile = stageModulePath(entry.uses, options.workspace);
     if (!moduleFile) {
       const hint = isLocalModuleRef(entry.uses) ? ' (file not found)' : `${didYouMean(entry.uses, builtins)}; built-in stages: ${builtins.join(', ')}`;
@@ -107,6 +135,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   for (const [name, entry] of Object.entries(pipeline.stages)) {
     const stage = stages.get(name);
     if (!stage) continue;
+    const source = stageSource.get(name)!;
     const declared = stage.definition.inputs;
     for (const [input, ref] of Object.entries(entry.inputs ?? {})) {
       const where = source.locate(['stages', name, 'inputs', input]);
@@ -134,7 +163,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   }
 
   const cycle = findCycle(new Map([...stages].map(([n, s]) => [n, Object.values(s.inputs).map((i) => i.stage)])));
-  if (cycle) diagnostics.push({ where: source.locate(['stages', cycle[0]], true), message: `stages form a cycle: ${cycle.join(' -> ')}` });
+  if (cycle) diagnostics.push({ where: stageSource.get(cycle[0])!.locate(['stages', cycle[0]], true), message: `stages form a cycle: ${cycle.join(' -> ')}` });
 
   if (diagnostics.length) throw new ConfigError(diagnostics);
   return {
@@ -171,6 +200,11 @@ function parseOverrides(specs: string[], pipeline: PipelineFile, diagnostics: Di
     out.set(target, { ...out.get(target), [key]: value });
   }
   return out;
+}
+
+/** Pipeline-level --set values are read as YAML scalars ("3" is a number). */
+function coerceParams(values: Record<string, string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, parseYaml(v)]));
 }
 
 /** Command-line values are typed by the stage's schema: "3" is a number where the param is one. */

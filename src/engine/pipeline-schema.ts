@@ -8,6 +8,7 @@ export const pipelineSchema = {
   properties: {
     name: { type: 'string', pattern: STAGE_NAME_PATTERN },
     description: { type: 'string' },
+    include: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'pipeline files whose params and stages this one builds on' },
     backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'] },
     params: { type: 'object' },
     stages: {
@@ -35,6 +36,7 @@ export const pipelineSchema = {
 export interface PipelineFile {
   name: string;
   description?: string;
+  include?: string[];
   backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   params?: Record<string, unknown>;
   stages: Record<string, StageEntry>;
