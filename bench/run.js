@@ -65,7 +65,7 @@ if (only.includes('dvc')) {
 
 if (only.includes('throughput')) {
   for (const backend of ['wasm', 'cpu', 'tensorflow']) {
-    const r = run('node', [join(ROOT, 'bench', 'throughput.js'), backend, backend === 'cpu' ? '2' : '30'], { allowFail: true, env: { ...process.env, INKFLOW_BACKEND: backend } });
+    const r = run('node', [join(ROOT, 'bench', 'throughput.js'), backend, backend === 'cpu' ? '1' : '30'], { allowFail: true, env: { ...process.env, INKFLOW_BACKEND: backend } });
     if (r.status !== 0) { add(`reference CNN train on ${backend}`, 'n/a', '', 'backend not available here'); continue; }
     const m = JSON.parse(r.stdout.trim().split('\n').pop());
     results.results[`throughput_${backend}`] = m;
