@@ -55,6 +55,23 @@ describe('quick pipeline on real data', () => {
     expect(b).toEqual(a);
   });
 
+  it('a YAML list of layers and augmentation train too; the summary is logged', async () => {
+    const { parse, stringify } = await import('yaml');
+    const quick = parse(await readFile(join(ws, 'pipelines/quick.yaml'), 'utf8'));
+    quick.stages['build-model'].params = {
+      layers: [{ type: 'conv2d', filters: 8, kernelSize: 3, activation: 'relu' }, { type: 'maxPooling2d', poolSize: 2 }, { type: 'flatten' }, { type: 'dropout', rate: 0.2 }],
+    };
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(ws, 'pipelines/custom.yaml'), stringify({ ...quick, name: 'custom' }));
+    const run = await runJson(ws, ['pipelines/custom.yaml', ...QUICK.slice(1), '--set', 'train.augment={shift: 0.1, rotate: 8, scale: 0.1}']);
+    expect(run.statuses).toMatchObject({ 'build-model': 'ran', train: 'ran' });
+    const logs = run.events.filter((e) => e.event === 'stage-log' && e.stage === 'build-model').map((e) => e.message).join('\n');
+    expect(logs).toMatch(/conv_1 \(Conv2D\)/);
+    expect(logs).toMatch(/Total params: 35258/);
+    const bad = await runJson(ws, ['pipelines/custom.yaml', '--set', 'build-model.layers=[{type: conv3d}]']).catch((e) => e);
+    expect(String(bad)).toMatch(/stages\.build-model\.params\.layers\.0\.type must be one of "conv2d"/);
+  });
+
   it('the .h5 and the tfjs folder load back in TypeScript with the same predictions', async () => {
     const tf = await loadTf('wasm');
     const fromH5 = await loadKerasH5(tf, out('save-hdf5/keras/model.h5'));

@@ -26,10 +26,20 @@ export class FileDigests {
     const abs = resolve(path);
     const info = await stat(abs).catch(() => undefined);
     if (!info) throw new Error(`data path not found: ${path}`);
+    this.cache ??= (await readJsonIfExists<Record<string, CachedDigest>>(this.cacheFile)) ?? {};
     if (!info.isDirectory()) return this.fileDigest(abs);
-    const parts: string[] = [];
-    for (const file of await listFiles(abs)) parts.push(`${file}\0${await this.fileDigest(join(abs, file))}`);
-    return sha256(parts.join('\n'));
+    // Image folders hold thousands of files: stat them concurrently, not one await at a time.
+    const files = await listFiles(abs);
+    const digests = new Array<string>(files.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const i = next++;
+        digests[i] = await this.fileDigest(join(abs, files[i]));
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    return sha256(files.map((f, i) => `${f}\0${digests[i]}`).join('\n'));
   }
 
   private async fileDigest(abs: string): Promise<string> {
