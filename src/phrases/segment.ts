@@ -99,6 +99,7 @@ export function estimateSkew(ink: GrayImage, maxDegrees = 10, step = 1): number 
   if (points.length < 20) return 0;
   let best = 0;
   let bestScore = -Infinity;
+  let straightScore = 0;
   for (let deg = -maxDegrees; deg <= maxDegrees; deg += step) {
     const t = Math.tan((deg * Math.PI) / 180);
     const rows = new Float64Array(h * 2 + 1);
@@ -108,9 +109,11 @@ export function estimateSkew(ink: GrayImage, maxDegrees = 10, step = 1): number 
     }
     let score = 0;
     for (const r of rows) score += r * r;
+    if (deg === 0) straightScore = score;
     if (score > bestScore + 1e-9 || (Math.abs(score - bestScore) <= 1e-9 && Math.abs(deg) < Math.abs(best))) [best, bestScore] = [deg, score];
   }
-  return best;
+  // Shearing a straight line italicizes its letters: correct only clear, sizeable skews.
+  return Math.abs(best) >= 2 && bestScore > straightScore * 1.08 ? best : 0;
 }
 
 /** Undoes a skew by shearing rows back (small angles: a shear is a rotation to first order). */
