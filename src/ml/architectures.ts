@@ -47,11 +47,16 @@ export function buildModel(tf: Tf, layers: LayerSpec[], inputShape: number[], cl
   const model = tf.sequential();
   layers.forEach((spec, i) => {
     const { type, ...options } = spec;
-    const config = { ...options, ...(i === 0 ? { inputShape } : {}), name: `${type.replace(/2d$/i, '')}_${i + 1}`.toLowerCase() };
+    const config = { ...kerasDefaults(type), ...options, ...(i === 0 ? { inputShape } : {}), name: `${type.replace(/2d$/i, '')}_${i + 1}`.toLowerCase() };
     const factory = (tf.layers as unknown as Record<string, (c: object) => any>)[type];
     if (!factory) throw new Error(`unknown layer type "${type}"`);
     model.add(factory(config));
   });
-  model.add(tf.layers.dense({ units: classes, activation: 'softmax', name: 'predictions' }));
+  model.add(tf.layers.dense({ ...kerasDefaults('dense'), units: classes, activation: 'softmax', name: 'predictions' }));
   return model;
+}
+
+/** tfjs initialises kernels with glorotNormal, Keras with glorotUniform: use Keras' so the same recipe trains alike. */
+function kerasDefaults(type: string): Record<string, unknown> {
+  return type === 'conv2d' || type === 'dense' ? { kernelInitializer: 'glorotUniform' } : {};
 }
