@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { DATA_DIR, inkflow, runJson, workspace } from './helpers.js';
+import { DATA_DIR, runJson, workspace } from './helpers.js';
 import { readDataset } from '../dist/src/data/dataset.js';
 import { encodeNpy } from '../dist/src/data/npy.js';
 import { encodeNpz } from '../dist/src/data/npz.js';
@@ -189,4 +189,3 @@ describe('bad input gets a clear error naming the file, and no artifact', () => 
   });
 });
 
-void inkflow;

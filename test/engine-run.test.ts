@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readdir, readFile, writeFile, appendFile, rm } from 'node:fs/promises';
+import { readdir, readFile, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CLI, DATA_DIR, inkflow, runJson, workspace } from './helpers.js';
@@ -246,4 +246,3 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 30000): Promis
   }
 }
 
-void rm;

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { cp, mkdtemp, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,3 @@ export async function runJson(cwd: string, args: string[], env: Record<string, s
   return { result, events, summary, statuses: Object.fromEntries(Object.entries(summary.stages).map(([k, v]) => [k, v.status])) };
 }
 
-export async function readText(path: string): Promise<string> {
-  return readFile(path, 'utf8');
-}

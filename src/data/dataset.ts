@@ -6,7 +6,6 @@
 import { copyFile, link, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeNpy, parseNpy, type NumericArray } from './npy.js';
-import { StageInputError } from '../engine/stage-api.js';
 
 export interface DatasetMeta {
   count: number;
@@ -86,24 +85,4 @@ export function selectSamples(ds: Dataset, indices: ArrayLike<number>): Dataset 
   return { images, labels, writers, masks, meta: { ...ds.meta, count: n } };
 }
 
-/** Model inputs as float32 (stored × scale), for the samples [start, end). */
-export function floatImages(ds: Dataset, start = 0, end = ds.meta.count): Float32Array {
-  const size = sampleSize(ds.meta);
-  const src = ds.images.subarray(start * size, end * size);
-  const out = new Float32Array(src.length);
-  const scale = ds.meta.scale;
-  for (let i = 0; i < src.length; i++) out[i] = src[i] * scale;
-  return out;
-}
 
-export function checkDatasetConsistent(ds: Dataset, where: string): void {
-  const size = sampleSize(ds.meta);
-  if (ds.images.length !== ds.meta.count * size) throw new StageInputError(`${where}: ${ds.images.length / size} images but ${ds.meta.count} expected`);
-  if (ds.labels.length !== ds.meta.count) throw new StageInputError(`${where}: ${ds.meta.count} images but ${ds.labels.length} labels`);
-  const k = ds.meta.classes.length;
-  for (let i = 0; i < ds.labels.length; i++) {
-    if (ds.labels[i] < 0 || ds.labels[i] >= k || !Number.isInteger(ds.labels[i])) {
-      throw new StageInputError(`${where}: label ${ds.labels[i]} at sample ${i} is out of range for ${k} classes (0..${k - 1})`);
-    }
-  }
-}

@@ -1,7 +1,4 @@
-/** Grayscale pixels ⇄ PNG files through @napi-rs/canvas. */
-import { writeFile } from 'node:fs/promises';
-import type { GrayImage } from '../data/framing.js';
-
+/** Grayscale pixels to PNG bytes through @napi-rs/canvas. */
 export async function encodeGrayPng(width: number, height: number, gray: ArrayLike<number>): Promise<Uint8Array> {
   const { createCanvas } = await import('@napi-rs/canvas');
   const canvas = createCanvas(width, height);
@@ -15,6 +12,3 @@ export async function encodeGrayPng(width: number, height: number, gray: ArrayLi
   return canvas.encode('png');
 }
 
-export async function writeGrayPng(path: string, img: GrayImage): Promise<void> {
-  await writeFile(path, await encodeGrayPng(img.width, img.height, img.data));
-}

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile, readFile, open } from 'node:fs/promises';
+import { mkdir, rename, rm, readFile, open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, basename } from 'node:path';
 
@@ -42,7 +42,3 @@ export async function readJsonIfExists<T>(path: string): Promise<T | undefined> 
   }
 }
 
-export async function writeText(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, text);
-}
