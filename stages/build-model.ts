@@ -1,5 +1,5 @@
 /** Builds a CNN from a preset or a YAML list of layers, sized by the dataset it will train on. */
-import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetMeta } from '../src/data/dataset.js';
@@ -18,9 +18,7 @@ export default defineStage<BuildParams>({
   description: 'build a CNN (preset seed-cnn or default, or a list of layers)',
   version: 1,
   numeric: true,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     properties: {
       preset: { enum: Object.keys(PRESETS) },
       layers: {
@@ -31,7 +29,7 @@ export default defineStage<BuildParams>({
       seed: { type: 'integer', default: 0 },
     },
     not: { required: ['preset', 'layers'] },
-  },
+  }),
   inputs: { dataset: { description: 'training dataset: gives the input shape and the classes', required: true } },
   outputs: ['model'],
   async run(ctx) {

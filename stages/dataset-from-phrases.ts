@@ -1,7 +1,7 @@
 /** Turns phrase images and their transcriptions into a labelled letter dataset, aligning segmented crops to characters. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 import { writeDataset } from '../src/data/dataset.js';
 import { frameGlyph, inkImage } from '../src/data/framing.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
@@ -11,11 +11,9 @@ import { readGrayImage } from '../src/ml/recognizer.js';
 export default defineStage<{ classes: string; size: number }>({
   description: 'letter dataset from phrase images whose segmentation matches their text',
   version: 1,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     properties: { classes: { type: 'string', minLength: 1, default: 'abcdefghijklmnopqrstuvwxyz' }, size: { type: 'integer', minimum: 8, default: 28 } },
-  },
+  }),
   inputs: {
     phrases: { description: 'phrase images with labels.tsv', required: true },
     segments: { description: 'segment.segments', required: true },

@@ -1,7 +1,7 @@
 /** Character and word error rates over a phrase set, per-phrase CSV, and images with boxes and the text read. */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineStage } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import type { ReadResult } from '../src/phrases/reader.js';
 import { editDistance } from '../src/util/text.js';
@@ -10,7 +10,7 @@ import { FONT } from '../src/viz/chart.js';
 export default defineStage<{ overlays: number }>({
   description: 'CER/WER of phrase reading, per phrase, with annotated images',
   version: 1,
-  paramsSchema: { type: 'object', additionalProperties: false, properties: { overlays: { type: 'integer', minimum: 0, default: 24 } } },
+  paramsSchema: strictObject({ properties: { overlays: { type: 'integer', minimum: 0, default: 24 } } }),
   inputs: {
     phrases: { description: 'phrase set with the true text', required: true },
     reading: { description: 'read-phrases.reading', required: true },

@@ -1,7 +1,7 @@
 /** Test-set evaluation: loss, accuracy (overall and per mask, e.g. balanced800), confusion matrix, per-class P/R/F1. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 import { readDataset } from '../src/data/dataset.js';
 import { encodeNpy } from '../src/data/npy.js';
 import { loadTf } from '../src/ml/tf.js';
@@ -18,14 +18,12 @@ export default defineStage<EvaluateParams>({
   description: 'evaluate on a held-out test set: accuracy, loss, confusion matrix, per-class metrics',
   version: 1,
   numeric: true,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     properties: {
       masks: { type: 'array', items: { type: 'string' }, default: [], description: 'also report on these subsets, e.g. [balanced800]' },
       batch_size: { type: 'integer', minimum: 1, default: 1024 },
     },
-  },
+  }),
   inputs: {
     model: { description: 'trained model (tfjs folder or Keras .h5)', required: true },
     dataset: { description: 'test data', required: true },

@@ -1,6 +1,6 @@
 /** Brings an existing model (a Keras .h5 or a tfjs folder) into the pipeline, e.g. to evaluate it or fine-tune it. */
 import { resolve } from 'node:path';
-import { defineStage } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { loadTf } from '../src/ml/tf.js';
 import { loadModelFrom } from '../src/ml/model-source.js';
 import { saveModel, summarize } from '../src/ml/model-io.js';
@@ -13,12 +13,10 @@ export default defineStage<ImportParams>({
   description: 'import a Keras .h5 or tfjs model as a pipeline model',
   version: 1,
   numeric: true,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     required: ['path'],
     properties: { path: { type: 'string', minLength: 1 } },
-  },
+  }),
   inputs: {},
   outputs: ['model'],
   fileParams: (p) => [p.path],

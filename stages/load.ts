@@ -1,7 +1,7 @@
 /** Loads handwriting data from .npz/.npy, EMNIST IDX, Kaggle CSV or image folders into a dataset artifact. */
 import { stat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 import { writeDataset, type Dataset } from '../src/data/dataset.js';
 import { loadCsv, loadIdx, loadImageFolder, loadNpy, loadNpz, type RawData } from '../src/data/loaders.js';
 import { download, isUrl } from '../src/data/download.js';
@@ -30,9 +30,7 @@ interface LoadParams {
 export default defineStage<LoadParams>({
   description: 'load images and labels from npz/npy, IDX, CSV or image folders',
   version: 1,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     required: ['path'],
     properties: {
       path: { type: 'string', minLength: 1, description: 'file, folder, or http(s) URL' },
@@ -52,7 +50,7 @@ export default defineStage<LoadParams>({
       sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
       labels_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     },
-  },
+  }),
   inputs: {},
   outputs: ['dataset'],
   fileParams: (p) => [p.path, p.labels_path].filter((f): f is string => !!f && !isUrl(f)),

@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { defineStage } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { Lexicon, readSegmented } from '../src/phrases/reader.js';
 import { inkImage } from '../src/data/framing.js';
@@ -14,11 +14,9 @@ export default defineStage<{ lexicon: boolean; words_file?: string }>({
   description: 'recognize the characters of segmented phrases and join them into text',
   version: 1,
   numeric: true,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     properties: { lexicon: { type: 'boolean', default: false }, words_file: { type: 'string' } },
-  },
+  }),
   inputs: {
     model: { description: 'letter model', required: true },
     phrases: { description: 'phrase set', required: true },

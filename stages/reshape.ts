@@ -1,5 +1,5 @@
 /** Gives each sample a new shape (e.g. 28x28 → 28x28x1). The pixel file is hard-linked, not copied. */
-import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 import { readDataset, sampleSize, writeDataset } from '../src/data/dataset.js';
 
 interface ReshapeParams {
@@ -9,13 +9,11 @@ interface ReshapeParams {
 export default defineStage<ReshapeParams>({
   description: 'reshape every sample, e.g. to 28x28x1 for a conv net',
   version: 1,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     properties: {
       shape: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, maxItems: 4, default: [28, 28, 1] },
     },
-  },
+  }),
   inputs: { dataset: { description: 'dataset to reshape', required: true } },
   outputs: ['dataset'],
   async run(ctx) {

@@ -1,7 +1,7 @@
 /** Saves a trained model as Keras HDF5 (model.h5) and as tfjs model.json + weights for JavaScript and browsers. */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineStage } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { loadTf } from '../src/ml/tf.js';
 import { loadModelFrom } from '../src/ml/model-source.js';
 import { saveModel } from '../src/ml/model-io.js';
@@ -15,11 +15,9 @@ export default defineStage<SaveParams>({
   description: 'write the model as Keras .h5 and as a tfjs model folder',
   version: 1,
   numeric: true,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     properties: { filename: { type: 'string', pattern: '^[A-Za-z0-9_.-]+\\.h5$', default: 'model.h5' } },
-  },
+  }),
   inputs: { model: { description: 'trained model', required: true } },
   outputs: ['keras', 'tfjs'],
   async run(ctx) {

@@ -1,7 +1,7 @@
 /** Splits every phrase image into character boxes in reading order, with word gaps. */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineStage } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { segmentPhrase } from '../src/phrases/segment.js';
 import { readGrayImage } from '../src/ml/recognizer.js';
@@ -9,7 +9,7 @@ import { readGrayImage } from '../src/ml/recognizer.js';
 export default defineStage<{ split_touching: boolean }>({
   description: 'segment phrase images into characters (Otsu, components, fragment merge, touching-letter split)',
   version: 1,
-  paramsSchema: { type: 'object', additionalProperties: false, properties: { split_touching: { type: 'boolean', default: true } } },
+  paramsSchema: strictObject({ properties: { split_touching: { type: 'boolean', default: true } } }),
   inputs: { phrases: { description: 'phrase set (images + labels.tsv)', required: true } },
   outputs: ['segments'],
   async run(ctx) {

@@ -7,7 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 
 interface ShellParams {
   command: string[];
@@ -21,9 +21,7 @@ interface ShellParams {
 export default defineStage<ShellParams>({
   description: 'run a command; declared deps are hashed, declared outputs captured',
   version: 1,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     required: ['command'],
     properties: {
       command: { type: 'array', minItems: 1, items: { type: 'string' } },
@@ -33,7 +31,7 @@ export default defineStage<ShellParams>({
       timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 3600 },
       cwd: { type: 'string' },
     },
-  },
+  }),
   inputs: {},
   anyInputs: true,
   outputs: (params) => params.outputs ?? [],

@@ -1,5 +1,5 @@
 /** Seeded subsets: a count or fraction, stratified or capped per class, and a train/validation split (optionally writer-disjoint). */
-import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 import { readDataset, selectSamples, writeDataset, type Dataset } from '../src/data/dataset.js';
 import { rng, shuffle } from '../src/util/random.js';
 
@@ -17,9 +17,7 @@ interface SubsetParams {
 export default defineStage<SubsetParams>({
   description: 'take a seeded subset and split off validation data',
   version: 1,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     properties: {
       mask: { type: 'string', description: 'keep only samples in this named mask first (e.g. balanced800)' },
       count: { type: 'integer', minimum: 1 },
@@ -31,7 +29,7 @@ export default defineStage<SubsetParams>({
       seed: { type: 'integer', default: 0 },
     },
     not: { required: ['count', 'fraction'] },
-  },
+  }),
   inputs: { dataset: { description: 'dataset to take from', required: true } },
   outputs: ['dataset', 'validation'],
   async run(ctx) {

@@ -2,7 +2,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 import { readDataset } from '../src/data/dataset.js';
 import { composePhrase, LetterIndex } from '../src/phrases/compose.js';
 import { encodeGrayPng } from '../src/phrases/png.js';
@@ -30,9 +30,7 @@ const pair = (min: number, max: number, dflt: [number, number]) => ({ type: 'arr
 export default defineStage<SynthParams>({
   description: 'compose phrase images from letter images, one writer per phrase',
   version: 1,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     properties: {
       count: { type: 'integer', minimum: 1, default: 200 },
       words_file: { type: 'string', description: 'text file of words (default: an English word list)' },
@@ -48,7 +46,7 @@ export default defineStage<SynthParams>({
       baseline_jitter: { type: 'number', minimum: 0, maximum: 0.3, default: 0.04 },
       seed: { type: 'integer', default: 0 },
     },
-  },
+  }),
   inputs: { letters: { description: 'letter dataset (light ink on dark, with writer ids)', required: true } },
   outputs: ['phrases'],
   fileParams: (p) => (p.words_file ? [p.words_file] : []),

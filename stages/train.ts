@@ -5,7 +5,7 @@
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { defineStage, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 import { readDataset, type Dataset } from '../src/data/dataset.js';
 import { loadTf } from '../src/ml/tf.js';
 import { saveModel } from '../src/ml/model-io.js';
@@ -46,9 +46,7 @@ export default defineStage<TrainParams>({
   description: 'train with Adam + categorical cross-entropy, LR on plateau, early stopping, TensorBoard',
   version: 1,
   numeric: true,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     properties: {
       epochs: { type: 'integer', minimum: 1, default: 10 },
       batch_size: { type: 'integer', minimum: 1, default: 128 },
@@ -56,9 +54,7 @@ export default defineStage<TrainParams>({
       lr_decay: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 1, description: 'multiply the learning rate by this after every epoch (step schedule)' },
       steps_per_epoch: { type: 'integer', minimum: 1, description: 'cap on batches per epoch (quick runs)' },
       seed: { type: 'integer', default: 0 },
-      reduce_lr: {
-        type: 'object',
-        additionalProperties: false,
+      reduce_lr: strictObject({
         default: {},
         properties: {
           enabled: { type: 'boolean', default: true },
@@ -69,10 +65,8 @@ export default defineStage<TrainParams>({
           min_delta: { type: 'number', minimum: 0, default: 1e-4 },
           cooldown: { type: 'integer', minimum: 0, default: 0 },
         },
-      },
-      early_stopping: {
-        type: 'object',
-        additionalProperties: false,
+      }),
+      early_stopping: strictObject({
         default: {},
         properties: {
           enabled: { type: 'boolean', default: true },
@@ -81,18 +75,16 @@ export default defineStage<TrainParams>({
           min_delta: { type: 'number', minimum: 0, default: 1e-4 },
           restore_best_weights: { type: 'boolean', default: true },
         },
-      },
-      augment: {
-        type: 'object',
-        additionalProperties: false,
+      }),
+      augment: strictObject({
         properties: {
           shift: { type: 'number', minimum: 0, maximum: 0.5, default: 0.1 },
           rotate: { type: 'number', minimum: 0, maximum: 45, default: 10 },
           scale: { type: 'number', minimum: 0, maximum: 0.5, default: 0.1 },
         },
-      },
+      }),
     },
-  },
+  }),
   inputs: {
     model: { description: 'model to train (from build-model or a Keras import)', required: true },
     dataset: { description: 'training data', required: true },

@@ -1,7 +1,7 @@
 /** PNG plots: loss/accuracy curves with learning-rate drops, the confusion matrix, and misclassified test images. */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineStage } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { readDataset, sampleSize } from '../src/data/dataset.js';
 import { parseNpy } from '../src/data/npy.js';
 import { confusionHeatmap, FONT, lineChart } from '../src/viz/chart.js';
@@ -14,11 +14,9 @@ interface VisualizeParams {
 export default defineStage<VisualizeParams>({
   description: 'plot training curves, the confusion matrix and misclassified test images',
   version: 1,
-  paramsSchema: {
-    type: 'object',
-    additionalProperties: false,
+  paramsSchema: strictObject({
     properties: { misclassified: { type: 'integer', minimum: 0, maximum: 400, default: 60 } },
-  },
+  }),
   inputs: {
     history: { description: 'train.history', required: true },
     report: { description: 'evaluate.report', required: true },

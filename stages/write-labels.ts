@@ -1,13 +1,13 @@
 /** Writes the JSON mapping from numeric label to class name, e.g. {"0": "a", …}. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineStage } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import type { DatasetMeta } from '../src/data/dataset.js';
 
 export default defineStage<Record<string, never>>({
   description: 'write labels.json mapping numeric labels to letters',
   version: 1,
-  paramsSchema: { type: 'object', additionalProperties: false, properties: {} },
+  paramsSchema: strictObject({ properties: {} }),
   inputs: { dataset: { description: 'any dataset carrying the class names', required: true } },
   outputs: ['labels'],
   async run(ctx) {

@@ -57,6 +57,11 @@ export interface StageDefinition<P = Record<string, unknown>> {
   run(ctx: StageContext<P>): Promise<void>;
 }
 
+/** A params object that rejects unknown keys, so a misspelt param is an error with a suggestion, not a silent default. */
+export function strictObject<T extends Record<string, unknown>>(schema: T): T & { type: 'object'; additionalProperties: false } {
+  return { type: 'object', additionalProperties: false, ...schema };
+}
+
 export function defineStage<P>(definition: StageDefinition<P>): StageDefinition<P> {
   return definition;
 }
