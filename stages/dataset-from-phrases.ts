@@ -3,9 +3,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 import { writeDataset } from '../src/data/dataset.js';
-import { frameGlyph, inkImage } from '../src/data/framing.js';
+import { frameGlyph } from '../src/data/framing.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
-import { crop, deskew, type Segment } from '../src/phrases/segment.js';
+import { crop, segmentedInk, type Segment } from '../src/phrases/segment.js';
 import { readGrayImage } from '../src/ml/recognizer.js';
 
 export default defineStage<{ classes: string; size: number }>({
@@ -44,7 +44,7 @@ export default defineStage<{ classes: string; size: number }>({
         skipped.push({ file: e.file, reason: `character "${unknown}" is not a class` });
         continue;
       }
-      const ink = deskew(inkImage(await readGrayImage(join(ctx.inputs.phrases, e.file)), 'auto'), segments[e.file]?.skew ?? 0);
+      const ink = segmentedInk(await readGrayImage(join(ctx.inputs.phrases, e.file)), segments[e.file]?.skew ?? 0);
       segs.forEach((s, i) => {
         images.push(frameGlyph(crop(ink, s.box), size));
         labels.push(classes.indexOf(letters[i].toLowerCase()));

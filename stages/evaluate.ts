@@ -6,7 +6,7 @@ import { readDataset } from '../src/data/dataset.js';
 import { encodeNpy } from '../src/data/npy.js';
 import { loadTf } from '../src/ml/tf.js';
 import { loadModelFrom } from '../src/ml/model-source.js';
-import { predictAll } from '../src/ml/batches.js';
+import { argmax, predictAll } from '../src/ml/batches.js';
 import { classificationReport, confusionCsv } from '../src/ml/metrics.js';
 
 interface EvaluateParams {
@@ -59,12 +59,8 @@ export default defineStage<EvaluateParams>({
     };
     await writeFile(join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
     await writeFile(join(out, 'confusion.csv'), confusionCsv(report, classes));
-    const predicted = new Int32Array(test.meta.count);
-    for (let i = 0; i < predicted.length; i++) {
-      let best = 0;
-      for (let c = 1; c < classes.length; c++) if (probs[i * classes.length + c] > probs[i * classes.length + best]) best = c;
-      predicted[i] = best;
-    }
+    const k = classes.length;
+    const predicted = Int32Array.from({ length: test.meta.count }, (_, i) => argmax(probs.subarray(i * k, (i + 1) * k)));
     await writeFile(join(out, 'predictions.npy'), encodeNpy(predicted, [predicted.length]));
     await writeFile(join(out, 'probabilities.npy'), encodeNpy(probs, [test.meta.count, classes.length]));
     ctx.log.info(`test accuracy ${(report.accuracy * 100).toFixed(2)}% loss ${report.loss.toFixed(4)} on ${report.count} images${Object.entries(subsets).map(([k, v]) => `; ${k}: ${(v.accuracy * 100).toFixed(2)}% of ${v.count}`).join('')}`);

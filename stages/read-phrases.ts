@@ -1,12 +1,11 @@
 /** Reads segmented phrase images as text with a letter model; optional lexicon correction. */
 import { readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { Lexicon, readSegmented } from '../src/phrases/reader.js';
-import { inkImage } from '../src/data/framing.js';
-import { deskew } from '../src/phrases/segment.js';
+import { loadWords } from '../src/phrases/words.js';
+import { segmentedInk } from '../src/phrases/segment.js';
 import { Recognizer, readGrayImage } from '../src/ml/recognizer.js';
 import type { Segment } from '../src/phrases/segment.js';
 
@@ -26,15 +25,12 @@ export default defineStage<{ lexicon: boolean; words_file?: string }>({
   fileParams: (p) => (p.words_file ? [p.words_file] : []),
   async run(ctx) {
     const recognizer = await Recognizer.open(ctx.inputs.model);
-    const words = ctx.params.words_file
-      ? (await readFile(resolve(ctx.workspace, ctx.params.words_file), 'utf8')).split(/\s+/)
-      : (createRequire(import.meta.url)('an-array-of-english-words') as string[]);
-    const lexicon = ctx.params.lexicon ? new Lexicon(words) : undefined;
+    const lexicon = ctx.params.lexicon ? new Lexicon(await loadWords(ctx.params.words_file && resolve(ctx.workspace, ctx.params.words_file))) : undefined;
     const segments = JSON.parse(await readFile(ctx.inputs.segments, 'utf8')) as Record<string, { segments: Segment[]; skew: number; reason?: string }>;
     const out: Record<string, unknown> = {};
     const entries = await readLabels(ctx.inputs.phrases);
     for (const [i, e] of entries.entries()) {
-      const ink = deskew(inkImage(await readGrayImage(join(ctx.inputs.phrases, e.file)), 'auto'), segments[e.file]?.skew ?? 0);
+      const ink = segmentedInk(await readGrayImage(join(ctx.inputs.phrases, e.file)), segments[e.file]?.skew ?? 0);
       out[e.file] = readSegmented(recognizer, { ...segments[e.file], ink }, lexicon);
       if (i % 50 === 0) ctx.progress.update(`read ${i + 1}/${entries.length}`);
     }

@@ -1,12 +1,12 @@
 /** Synthesizes handwritten phrase images from one writer's letter images at a time. */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
 import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 import { readDataset } from '../src/data/dataset.js';
 import { composePhrase, LetterIndex } from '../src/phrases/compose.js';
 import { encodeGrayPng } from '../src/phrases/png.js';
 import { labelsTsv, type PhraseEntry } from '../src/phrases/phrase-set.js';
+import { loadWords } from '../src/phrases/words.js';
 import { rng } from '../src/util/random.js';
 
 interface SynthParams {
@@ -54,9 +54,7 @@ export default defineStage<SynthParams>({
     const p = ctx.params;
     const letters = await readDataset(ctx.inputs.letters);
     const classes = letters.meta.classes;
-    const words = (p.words_file
-      ? (await readFile(resolve(ctx.workspace, p.words_file), 'utf8')).split(/\s+/)
-      : (createRequire(import.meta.url)('an-array-of-english-words') as string[]))
+    const words = (await loadWords(p.words_file && resolve(ctx.workspace, p.words_file)))
       .map((w) => w.toLowerCase())
       .filter((w) => w.length >= p.word_length[0] && w.length <= p.word_length[1] && [...w].every((c) => classes.includes(c)));
     if (!words.length) throw new StageInputError(`synth-phrases: no usable words${p.words_file ? ` in ${p.words_file}` : ''} (letters ${classes.join('')}, lengths ${p.word_length.join('-')})`);

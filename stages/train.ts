@@ -10,7 +10,8 @@ import { readDataset, type Dataset } from '../src/data/dataset.js';
 import { loadTf } from '../src/ml/tf.js';
 import { saveModel } from '../src/ml/model-io.js';
 import { loadModelFrom } from '../src/ml/model-source.js';
-import { gatherImages, lossAndAccuracy, oneHot, predictAll } from '../src/ml/batches.js';
+import { gatherImages, oneHot, predictAll } from '../src/ml/batches.js';
+import { classificationReport } from '../src/ml/metrics.js';
 import { augmentBatch, type AugmentOptions } from '../src/ml/augment.js';
 import { EarlyStopping, ReduceLrOnPlateau, type Monitor } from '../src/ml/callbacks.js';
 import { SummaryWriter } from '../src/ml/tensorboard.js';
@@ -152,7 +153,7 @@ export default defineStage<TrainParams>({
         const record: EpochRecord = { epoch, loss: lossSum / seen, accuracy: accSum / seen, learning_rate: lr, seconds, images_per_second: seen / seconds };
         if (hasValidation) {
           const probs = await predictAll(tf, model, validation!, 1024);
-          const { loss, accuracy } = lossAndAccuracy(probs, validation!.labels, classes);
+          const { loss, accuracy } = classificationReport(probs, validation!.labels, validation!.meta.classes);
           Object.assign(record, { val_loss: loss, val_accuracy: accuracy });
         }
         history.push(record);

@@ -3,6 +3,7 @@
  * so an unchanged 40 MB dataset costs a stat, not a re-read, on every run.
  */
 import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../util/fs.js';
 import { sha256, sha256File } from '../util/hash.js';
@@ -27,7 +28,7 @@ export class FileDigests {
     const info = await stat(abs).catch(() => undefined);
     if (!info) throw new Error(`data path not found: ${path}`);
     this.cache ??= (await readJsonIfExists<Record<string, CachedDigest>>(this.cacheFile)) ?? {};
-    if (!info.isDirectory()) return this.fileDigest(abs);
+    if (!info.isDirectory()) return this.fileDigest(abs, info);
     // Image folders hold thousands of files: stat them concurrently, not one await at a time.
     const files = await listFiles(abs);
     const digests = new Array<string>(files.length);
@@ -42,13 +43,12 @@ export class FileDigests {
     return sha256(files.map((f, i) => `${f}\0${digests[i]}`).join('\n'));
   }
 
-  private async fileDigest(abs: string): Promise<string> {
-    this.cache ??= (await readJsonIfExists<Record<string, CachedDigest>>(this.cacheFile)) ?? {};
-    const info = await stat(abs);
-    const hit = this.cache[abs];
+  private async fileDigest(abs: string, known?: Stats): Promise<string> {
+    const info = known ?? (await stat(abs));
+    const hit = this.cache![abs];
     if (hit && hit.size === info.size && hit.mtimeMs === info.mtimeMs && hit.ino === info.ino) return hit.sha256;
     const digest = await sha256File(abs);
-    this.cache[abs] = { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, sha256: digest };
+    this.cache![abs] = { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, sha256: digest };
     this.dirty = true;
     return digest;
   }

@@ -43,18 +43,6 @@ export async function predictAll(tf: Tf, model: LayersModel, ds: Dataset, batchS
   return out;
 }
 
-/** Mean categorical cross-entropy and accuracy of probabilities against labels. */
-export function lossAndAccuracy(probs: Float32Array, labels: ArrayLike<number>, classes: number): { loss: number; accuracy: number } {
-  let loss = 0;
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const row = probs.subarray(i * classes, (i + 1) * classes);
-    loss -= Math.log(Math.min(1, Math.max(row[labels[i]], 1e-7)));
-    if (argmax(row) === labels[i]) correct++;
-  }
-  return { loss: loss / Math.max(labels.length, 1), accuracy: correct / Math.max(labels.length, 1) };
-}
-
 export function argmax(row: ArrayLike<number>): number {
   let best = 0;
   for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;

@@ -221,6 +221,11 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/** The ink image a stored segmentation's boxes refer to: polarity fixed, sheared back by its skew. */
+export function segmentedInk(img: GrayImage, skew: number): GrayImage {
+  return deskew(inkImage(img, 'auto'), skew);
+}
+
 /** The ink inside `box` as its own image (light on dark), for framing and recognition. */
 export function crop(ink: GrayImage, box: Box): GrayImage {
   const w = box.x1 - box.x0;

@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
-import { readFile } from 'node:fs/promises';
 import { Recognizer, collectImages, readGrayImage } from '../../ml/recognizer.js';
 import { Lexicon, readImage } from '../../phrases/reader.js';
+import { loadWords } from '../../phrases/words.js';
 import { parseCommandArgs, UsageError } from '../main.js';
 
 const HELP = `usage: inkflow read --model <model> <image or folder>... [--lexicon [--words file]] [--json]
@@ -17,8 +16,7 @@ export async function readCommand(args: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (!values.model || !positionals.length) throw new UsageError(`read needs --model and at least one image\n\n${HELP}`);
   const recognizer = await Recognizer.open(values.model, values.labels);
-  const words = values.words ? (await readFile(values.words, 'utf8')).split(/\s+/) : (createRequire(import.meta.url)('an-array-of-english-words') as string[]);
-  const lexicon = values.lexicon ? new Lexicon(words) : undefined;
+  const lexicon = values.lexicon ? new Lexicon(await loadWords(values.words)) : undefined;
   let failures = 0;
   for (const file of await collectImages(positionals)) {
     try {
