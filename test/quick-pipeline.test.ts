@@ -108,12 +108,17 @@ if (!havePython) console.warn('\n!!! interop tests SKIPPED: no python3 on this m
 const interop = havePython ? describe : describe.skip;
 
 async function python(script: string, args: string[]) {
-  if (!existsSync(PYTHON)) throw new Error('Python test environment missing: run scripts/setup-python-env.sh');
   const r = await execa(PYTHON, [join(ROOT, 'test', 'python', script), ...args], { env: { TF_CPP_MIN_LOG_LEVEL: '3' } });
   return r.stdout.trim().split('\n').pop()!;
 }
 
 interop('interop with the real tools', () => {
+  // `npm test` on a fresh clone makes the Python environment itself (pinned wheels from PyPI; minutes the first time).
+  beforeAll(async () => {
+    if (!existsSync(PYTHON)) await execa('bash', [join(ROOT, 'scripts', 'setup-python-env.sh')], { stdio: 'inherit' });
+    expect(existsSync(PYTHON)).toBe(true);
+  }, 1_200_000);
+
   it.each(['seed-cnn', 'default'])('Keras loads our %s .h5 with the same layers, parameters and predictions', async (preset) => {
     if (preset !== 'seed-cnn') expect((await runJson(ws, [...QUICK, '--set', `build-model.preset=${preset}`])).summary.ok).toBe(true);
     const report = JSON.parse(await python('keras_check.py', [out('save-hdf5/keras/model.h5'), out('reshape-test/dataset/images.npy'), out('evaluate/report/probabilities.npy')]));

@@ -99,8 +99,10 @@ export function lineChart(
     ctx.setLineDash([]);
     ctx.fillStyle = '#c0392b';
     ctx.font = `12px ${FONT}`;
-    ctx.textAlign = 'left';
-    ctx.fillText(m.label, sx(m.x) + 4, plot.y + 14);
+    // Near the right edge the label goes left of its line, so it is not cut off.
+    const rightSide = sx(m.x) + 4 + ctx.measureText(m.label).width < plot.x + plot.width;
+    ctx.textAlign = rightSide ? 'left' : 'right';
+    ctx.fillText(m.label, sx(m.x) + (rightSide ? 4 : -4), plot.y + 14);
   }
 
   for (const s of series) {
@@ -119,16 +121,26 @@ export function lineChart(
     }
   }
 
-  // Legend, top right inside the plot.
+  // Legend inside the plot.
   ctx.font = `13px ${FONT}`;
   const width = Math.max(...series.map((s) => ctx.measureText(s.name).width)) + 46;
+  const legendHeight = series.length * 20 + 8;
   const lx = plot.x + plot.width - width - 10;
-  const ly = plot.y + 10;
+  // Top right unless the data runs there (rising accuracy curves); then bottom right.
+  const traced = series.flatMap((s) => s.points.slice(1).flatMap(([x, y], i) => {
+    const [px, py] = s.points[i];
+    return Array.from({ length: 21 }, (_, t) => [sx(px + ((x - px) * t) / 20), sy(py + ((y - py) * t) / 20)]);
+  }).concat(s.points.map(([x, y]) => [sx(x), sy(y)])));
+  const inLegend = (top: number) => traced.filter(([x, y]) => x >= lx - 10 && y >= top - 10 && y <= top + legendHeight + 10).length;
+  // Below the row of learning-rate labels, when there is one.
+  const top = plot.y + (options.markers?.length ? 24 : 10);
+  const bottom = plot.y + plot.height - legendHeight - 10;
+  const ly = inLegend(top) <= inLegend(bottom) ? top : bottom;
   ctx.fillStyle = 'rgba(255,255,255,0.9)';
-  ctx.fillRect(lx, ly, width, series.length * 20 + 8);
+  ctx.fillRect(lx, ly, width, legendHeight);
   ctx.strokeStyle = '#999';
   ctx.lineWidth = 1;
-  ctx.strokeRect(lx, ly, width, series.length * 20 + 8);
+  ctx.strokeRect(lx, ly, width, legendHeight);
   series.forEach((s, i) => {
     ctx.strokeStyle = s.color;
     ctx.lineWidth = 2.5;
