@@ -7,7 +7,7 @@ export function parseNpz(buf: Uint8Array, where: string, only?: string[]): Recor
   try {
     entries = unzipSync(buf, only ? { filter: (f) => only.includes(f.name.replace(/\.npy$/, '')) } : undefined);
   } catch (err) {
-    throw new NpyFormatError(`${where}: not a readable .npz (zip) archive: ${(err as Error).message}`);
+    throw new NpyFormatError(`${where}: not a readable .npz (zip) archive: ${(err as Error).message}; is it complete? Download it again or re-save it with numpy.savez`);
   }
   const out: Record<string, NpyArray> = {};
   for (const [name, bytes] of Object.entries(entries)) {

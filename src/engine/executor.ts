@@ -73,7 +73,7 @@ export class KeyCalculator {
       try {
         files[path] = await this.digests.digest(resolve(this.workspace, path));
       } catch (err) {
-        throw new StageInputError(`stage "${stage.name}": ${(err as Error).message.replace(resolve(this.workspace, path), path)}`);
+        throw new StageInputError(`stage "${stage.name}": ${(err as Error).message.replace(resolve(this.workspace, path), path)} (relative paths start at the workspace ${this.workspace}; check the path, or point INKFLOW_DATA_DIR at the data folder)`);
       }
     }
     return {
