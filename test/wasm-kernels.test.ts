@@ -39,6 +39,11 @@ describe('wasm training kernels agree with cpu', () => {
     [[3, 13, 11, 5], [5, 3, 5, 7], 2, 'valid'],
     [[2, 9, 9, 3], [2, 2, 3, 4], 1, 'valid'],
     [[2, 8, 8, 2], [5, 5, 2, 3], 1, 'same'],
+    // Filter gradient from a patch matrix (kh·kw·ci ≤ co), strided and padded.
+    [[2, 9, 9, 2], [2, 2, 2, 16], 2, 'valid'],
+    [[2, 10, 10, 1], [3, 3, 1, 12], 2, 'same'],
+    // Large enough that the batch is cut into chunks for the filter gradient.
+    [[3, 64, 64, 2], [3, 3, 2, 64], 1, 'same'],
   ];
   it.each(convCases)('conv2d gradients x=%j w=%j stride %i %s', async (xShape, wShape, stride, pad) => {
     const x = random(xShape, 1);
@@ -71,6 +76,54 @@ describe('wasm training kernels agree with cpu', () => {
       tf.matMul(tf.tensor2d(a.data, [37, 53]), tf.tensor2d(a.data, [37, 53]), true, false).dataSync() as Float32Array,
       tf.matMul(tf.tensor3d(a.data.slice(0, 2 * 6 * 5), [2, 6, 5]), tf.tensor3d(b.data.slice(0, 2 * 4 * 6), [2, 6, 4]), true, false).dataSync() as Float32Array,
     ]));
+    for (let i = 0; i < cpu.length; i++) expect(maxRelativeError(wasm[i], cpu[i])).toBeLessThan(1e-5);
+  });
+
+  it('sums over leading axes, and other axes as before', async () => {
+    const x = random([4, 5, 6, 8], 6);
+    const [cpu, wasm] = await onBoth(() => tf.tidy(() => {
+      const t = tf.tensor(x.data, x.shape);
+      return [t.sum([0, 1, 2]), t.sum([0, 1]), t.sum(0, true), t.sum([1, 2]), t.sum(-1), t.reshape([4, 5, 6, 2, 4]).sum([0, 1, 2, 3])]
+        .map((s) => s.dataSync() as Float32Array);
+    }));
+    for (let i = 0; i < cpu.length; i++) expect(maxRelativeError(wasm[i], cpu[i])).toBeLessThan(1e-5);
+  });
+
+  it('transposes, including two-axis swaps with power-of-two strides', async () => {
+    const x = random([64, 32, 6], 7);
+    const [cpu, wasm] = await onBoth(() => tf.tidy(() => {
+      const t = tf.tensor(x.data, x.shape);
+      return [
+        t.reshape([2048, 6]).transpose(), t.transpose([2, 0, 1]), t.transpose([1, 2, 0]), t.transpose([0, 2, 1]),
+        t.reshape([8, 8, 32, 6]).transpose([0, 1, 3, 2]), t.reshape([8, 8, 32, 6]).transpose([3, 1, 0, 2]), t.reshape([3, 4096]).transpose(),
+      ].map((s) => s.dataSync() as Float32Array);
+    }));
+    for (let i = 0; i < cpu.length; i++) expect(wasm[i]).toEqual(cpu[i]);
+  });
+
+  it('relu gradient, and identity/cast that share data instead of copying', async () => {
+    const x = random([3, 7, 5, 4], 8);
+    const odd = random([3, 7], 9);
+    const [cpu, wasm] = await onBoth(() => tf.tidy(() => {
+      const grad = tf.grad((a) => tf.relu(a).mul(tf.range(0, 420).reshape([3, 7, 5, 4])).sum());
+      const gradOdd = tf.grad((a) => tf.relu(a).square().sum());
+      const t = tf.tensor(x.data, x.shape);
+      const copy = tf.clone(t);
+      t.dispose();
+      return [grad(tf.tensor(x.data, x.shape)), gradOdd(tf.tensor(odd.data, [3, 7])), copy, tf.cast(copy, 'float32'), tf.cast(copy, 'int32')]
+        .map((s) => Float32Array.from(s.dataSync()));
+    }));
+    for (let i = 0; i < cpu.length; i++) expect(wasm[i]).toEqual(cpu[i]);
+  });
+
+  it('matrix products whose left operand is much smaller than the right', async () => {
+    const dy = random([8, 16], 10);
+    const w = random([300, 16], 11);
+    const [cpu, wasm] = await onBoth(() => tf.tidy(() => [
+      tf.matMul(tf.tensor2d(dy.data, [8, 16]), tf.tensor2d(w.data, [300, 16]), false, true),
+      tf.matMul(tf.tensor2d(dy.data, [16, 8]), tf.tensor2d(w.data, [16, 300]), true, false),
+      tf.matMul(tf.tensor2d(dy.data, [8, 16]), tf.tensor2d(w.data, [16, 300])),
+    ].map((s) => s.dataSync() as Float32Array)));
     for (let i = 0; i < cpu.length; i++) expect(maxRelativeError(wasm[i], cpu[i])).toBeLessThan(1e-5);
   });
 

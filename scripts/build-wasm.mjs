@@ -1,0 +1,23 @@
+// Assembles src/ml/*.wat into dist/src/ml/*.wasm, in two variants: one importing
+// the shared memory of tfjs' multi-threaded wasm build, one the plain memory of
+// its single-threaded build (a memory import must match in sharedness).
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import createWabt from 'wabt';
+
+const source = 'src/ml';
+const out = 'dist/src/ml';
+const wabt = await createWabt();
+const features = { simd: true, threads: true };
+mkdirSync(out, { recursive: true });
+for (const file of readdirSync(source).filter((f) => f.endsWith('.wat'))) {
+  const text = readFileSync(join(source, file), 'utf8');
+  const name = basename(file, '.wat');
+  for (const [suffix, variant] of [['', text], ['.unshared', text.replace(/\(memory (\d+) (\d+) shared\)/, '(memory $1 $2)')]]) {
+    const module = wabt.parseWat(file, variant, features);
+    module.validate(features);
+    const { buffer } = module.toBinary({});
+    writeFileSync(join(out, `${name}${suffix}.wasm`), buffer);
+    module.destroy();
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The WebAssembly SIMD kernels of simd-kernels.wat, instantiated on the tfjs
+ * wasm backend's own memory so they work on tensors in place. Assembled into
+ * dist/ by scripts/build-wasm.mjs.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface SimdKernels {
+  /** Byte offsets; channels a multiple of 4. */
+  maxPoolGrad2x2(x: number, dy: number, dx: number, rows: number, outWidth: number, channels: number): void;
+  sumRows(src: number, dst: number, rows: number, channels: number): void;
+  /** n a multiple of 4. */
+  reluGrad(dy: number, x: number, dx: number, n: number): void;
+}
+
+/** What inkflow needs of the Emscripten module behind tfjs-backend-wasm. */
+export interface EmscriptenModule {
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
+
+/** Undefined when the backend does not expose its memory (then callers use JavaScript). */
+export function simdKernelsFor(module: EmscriptenModule): SimdKernels | undefined {
+  const memory = module.wasmMemory ?? module.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return undefined;
+  let kernels = instances.get(memory);
+  if (!kernels) {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const file = new URL(shared ? './simd-kernels.wasm' : './simd-kernels.unshared.wasm', import.meta.url);
+    if (!existsSync(file)) throw new Error(`${fileURLToPath(file)} is missing: run "npm run build" (it assembles the .wat kernels)`);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(file)), { env: { memory } });
+    kernels = instance.exports as unknown as SimdKernels;
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
