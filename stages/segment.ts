@@ -6,10 +6,15 @@ import { readLabels } from '../src/phrases/phrase-set.js';
 import { segmentPhrase } from '../src/phrases/segment.js';
 import { readGrayImage } from '../src/ml/recognizer.js';
 
-export default defineStage<{ split_touching: boolean }>({
+export default defineStage<{ split_touching: boolean; touching: boolean }>({
   description: 'segment phrase images into characters (Otsu, components, fragment merge, touching-letter split)',
-  version: 1,
-  paramsSchema: strictObject({ properties: { split_touching: { type: 'boolean', default: true } } }),
+  version: 2,
+  paramsSchema: strictObject({
+    properties: {
+      split_touching: { type: 'boolean', default: true },
+      touching: { type: 'boolean', default: false, description: 'letters may touch or overlap (cut wide components sooner, merge overlapping pieces less)' },
+    },
+  }),
   inputs: { phrases: { description: 'phrase set (images + labels.tsv)', required: true } },
   outputs: ['segments'],
   async run(ctx) {
@@ -20,7 +25,7 @@ export default defineStage<{ split_touching: boolean }>({
     for (const [i, e] of entries.entries()) {
       const img = await readGrayImage(join(ctx.inputs.phrases, e.file));
       const t = performance.now();
-      const seg = segmentPhrase(img, { splitTouching: ctx.params.split_touching });
+      const seg = segmentPhrase(img, { splitTouching: ctx.params.split_touching, touching: ctx.params.touching });
       segmentSeconds += (performance.now() - t) / 1000;
       result[e.file] = { segments: seg.segments, skew: seg.skew, reason: seg.reason };
       if (i % 50 === 0) ctx.progress.update(`segmented ${i + 1}/${entries.length}`);

@@ -77,6 +77,27 @@ describe('phrases', () => {
     expect(seg.segments.some((s) => s.spaceBefore)).toBe(false);
   });
 
+  it('segmentation keeps narrow neighbours apart, gives i-dots to their stems, joins overlapping pieces and drops specks', () => {
+    // Dark ink on white, drawn as rectangles: [x0, y0, x1, y1].
+    const width = 200;
+    const height = 60;
+    const data = new Float32Array(width * height).fill(255);
+    const ink = (x0: number, y0: number, x1: number, y1: number) => {
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) data[y * width + x] = 0;
+    };
+    ink(10, 20, 24, 44); // a letter
+    ink(25, 26, 28, 44); // an i stem 1 px after it, with its dot
+    ink(25, 14, 28, 17);
+    ink(30, 20, 33, 44); // an l 2 px after the i
+    ink(70, 20, 78, 44); // after a word gap: a letter broken in two overlapping pieces
+    ink(76, 28, 86, 44);
+    ink(150, 5, 152, 7); // a speck far from any letter
+    const seg = segmentPhrase({ width, height, data });
+    expect(seg.segments.map((s) => [s.box.x0, s.box.x1])).toEqual([[10, 24], [25, 28], [30, 33], [70, 86]]);
+    expect(seg.segments[1].box.y0).toBe(14);
+    expect(seg.segments.map((s) => s.spaceBefore)).toEqual([false, false, false, true]);
+  });
+
   it('deskew finds and removes the slant of a skewed line', async () => {
     const { readGrayImage } = await import('../dist/src/ml/recognizer.js');
     const straight = inkImage(await readGrayImage(join(ws, 'artifacts/phrases/phrases/phrases/images/00003.png')), 'auto');

@@ -12,7 +12,7 @@ export interface ReadResult {
 
 export function readSegmented(recognizer: Recognizer, seg: Segmentation, lexicon?: Lexicon): ReadResult {
   if (!seg.segments.length) return { text: '', characters: [], reason: seg.reason ?? 'no characters found' };
-  const predictions = recognizer.predictPrepared(seg.segments.map((s) => Recognizer.prepare(crop(seg.ink, s.box))), lexicon ? recognizer.classes.length : 3);
+  const predictions = recognizer.predictPrepared(seg.segments.map((s) => Recognizer.prepareInk(crop(seg.ink, s.box))), lexicon ? recognizer.classes.length : 3);
   const characters = seg.segments.map((s, i) => ({ box: s.box, letter: predictions[i].letter, confidence: predictions[i].confidence, top: predictions[i].top, spaceBefore: s.spaceBefore }));
   const shown = characters.map((c) => ({ ...c, top: c.top.slice(0, 3) }));
   const words: (typeof characters)[] = [];
