@@ -14,8 +14,15 @@ for (const file of readdirSync(source).filter((f) => f.endsWith('.wat'))) {
   const text = readFileSync(join(source, file), 'utf8');
   const name = basename(file, '.wat');
   for (const [suffix, variant] of [['', text], ['.unshared', text.replace(/\(memory (\d+) (\d+) shared\)/, '(memory $1 $2)')]]) {
-    const module = wabt.parseWat(file, variant, features);
-    module.validate(features);
+    let module;
+    try {
+      module = wabt.parseWat(file, variant, features);
+      module.validate(features);
+    } catch (error) {
+      // wabt's own stack trace prints its whole minified source: the message is what matters.
+      console.error(`${join(source, file)}: ${error.message}`);
+      process.exit(1);
+    }
     const { buffer } = module.toBinary({});
     writeFileSync(join(out, `${name}${suffix}.wasm`), buffer);
     module.destroy();

@@ -10,7 +10,7 @@ import { readDataset, type Dataset } from '../src/data/dataset.js';
 import { loadTf } from '../src/ml/tf.js';
 import { saveModel } from '../src/ml/model-io.js';
 import { loadModelFrom } from '../src/ml/model-source.js';
-import { gatherImages, oneHot, predictAll } from '../src/ml/batches.js';
+import { balancedDraw, gatherImages, oneHot, predictAll, samplesByClass } from '../src/ml/batches.js';
 import { classificationReport } from '../src/ml/metrics.js';
 import { augmentBatch, type AugmentOptions } from '../src/ml/augment.js';
 import { EarlyStopping, ReduceLrOnPlateau, type Monitor } from '../src/ml/callbacks.js';
@@ -24,6 +24,7 @@ interface TrainParams {
   learning_rate: number;
   lr_decay: number;
   steps_per_epoch?: number;
+  sampling: 'shuffle' | 'balanced';
   seed: number;
   reduce_lr: { enabled: boolean; monitor: Monitor; factor: number; patience: number; min_lr: number; min_delta: number; cooldown: number };
   early_stopping: { enabled: boolean; monitor: Monitor; patience: number; min_delta: number; restore_best_weights: boolean };
@@ -54,6 +55,11 @@ export default defineStage<TrainParams>({
       learning_rate: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
       lr_decay: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 1, description: 'multiply the learning rate by this after every epoch (step schedule)' },
       steps_per_epoch: { type: 'integer', minimum: 1, description: 'cap on batches per epoch (quick runs)' },
+      sampling: {
+        enum: ['shuffle', 'balanced'],
+        default: 'shuffle',
+        description: 'shuffle: every sample once per epoch; balanced: as many draws, every class equally likely (with replacement), for a class-balanced test distribution',
+      },
       seed: { type: 'integer', default: 0 },
       reduce_lr: strictObject({
         default: {},
@@ -118,13 +124,15 @@ export default defineStage<TrainParams>({
     let bestWeights: Tensor[] | undefined;
     let lr = p.learning_rate;
     const order = Int32Array.from({ length: train.meta.count }, (_, i) => i);
+    const byClass = samplesByClass(train.labels, classes);
     const batches = Math.min(Math.ceil(train.meta.count / p.batch_size), p.steps_per_epoch ?? Infinity);
     const [h, w] = train.meta.sampleShape;
 
     await withSeededMathRandom(p.seed + 1, async () => {
       for (let epoch = 1; epoch <= p.epochs; epoch++) {
         const started = performance.now();
-        shuffle(order, random);
+        if (p.sampling === 'balanced') balancedDraw(order, byClass, random);
+        else shuffle(order, random);
         let lossSum = 0;
         let accSum = 0;
         let seen = 0;
@@ -206,3 +214,4 @@ export default defineStage<TrainParams>({
     model.dispose();
   },
 });
+

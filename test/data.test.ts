@@ -189,3 +189,21 @@ describe('bad input gets a clear error naming the file, and no artifact', () => 
   });
 });
 
+
+describe('balanced sampling', () => {
+  it('draws every class about equally often from skewed labels, reproducibly', async () => {
+    const { balancedDraw, samplesByClass } = await import('../dist/src/ml/batches.js');
+    const { rng } = await import('../dist/src/util/random.js');
+    // Class 0 has 900 samples, class 1 has 90, class 2 has 10.
+    const labels = Int32Array.from({ length: 1000 }, (_, i) => (i < 900 ? 0 : i < 990 ? 1 : 2));
+    const byClass = samplesByClass(labels, 3);
+    const order = new Int32Array(30000);
+    balancedDraw(order, byClass, rng(7));
+    const counts = [0, 0, 0];
+    for (const i of order) counts[labels[i]]++;
+    for (const c of counts) expect(Math.abs(c - 10000)).toBeLessThan(500);
+    const again = new Int32Array(30000);
+    balancedDraw(again, byClass, rng(7));
+    expect(again).toEqual(order);
+  });
+});

@@ -48,3 +48,17 @@ export function argmax(row: ArrayLike<number>): number {
   for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;
   return best;
 }
+
+export function samplesByClass(labels: ArrayLike<number>, classes: number): Int32Array[] {
+  const lists: number[][] = Array.from({ length: classes }, () => []);
+  for (let i = 0; i < labels.length; i++) lists[labels[i]].push(i);
+  return lists.filter((l) => l.length).map((l) => Int32Array.from(l));
+}
+
+/** Fills `order` with draws of a uniformly random class, then a uniformly random sample of it. */
+export function balancedDraw(order: Int32Array, byClass: Int32Array[], random: () => number): void {
+  for (let i = 0; i < order.length; i++) {
+    const members = byClass[Math.floor(random() * byClass.length)];
+    order[i] = members[Math.floor(random() * members.length)];
+  }
+}

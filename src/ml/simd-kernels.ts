@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface SimdKernels {
-  /** Byte offsets; channels a multiple of 4. */
-  maxPoolGrad2x2(x: number, dy: number, dx: number, rows: number, outWidth: number, channels: number): void;
+  /** One image; byte offsets; channels a multiple of 4. */
+  maxPoolGrad2x2(x: number, dy: number, dx: number, outHeight: number, outWidth: number, inWidth: number, channels: number): void;
   sumRows(src: number, dst: number, rows: number, channels: number): void;
   /** n a multiple of 4. */
   reluGrad(dy: number, x: number, dx: number, n: number): void;

@@ -6,20 +6,21 @@
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
-  ;; Max-pool gradient for 2x2 windows at stride 2 with no padding, NHWC.
-  ;; Each window's first maximum (scanning row by row) receives the window's
-  ;; gradient, as in TensorFlow; the other three positions get 0. Branch-free:
-  ;; the choice is made with lane masks, four channels at a time.
-  ;;   rows = batch * outHeight, ow = outWidth, c = channels
+  ;; Max-pool gradient for 2x2 windows at stride 2 with no padding, NHWC, for
+  ;; one image. Each window's first maximum (scanning row by row) receives the
+  ;; window's gradient, as in TensorFlow; the other three positions get 0 (an odd
+  ;; last row or column is left to the caller). Branch-free: the choice is made
+  ;; with lane masks, four channels at a time.
+  ;;   rows = outHeight, ow = outWidth, inWidth = input width, c = channels
   (func (export "maxPoolGrad2x2")
     (param $x i32) (param $g i32) (param $dx i32)
-    (param $rows i32) (param $ow i32) (param $c i32)
+    (param $rows i32) (param $ow i32) (param $inWidth i32) (param $c i32)
     (local $cb i32) (local $rowBytes i32) (local $o i32) (local $r i32)
     (local $w i32) (local $k i32) (local $at i32)
     (local $a v128) (local $b v128) (local $p v128) (local $q v128)
     (local $right v128) (local $rightBelow v128) (local $down v128) (local $gv v128)
     (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
-    (local.set $rowBytes (i32.mul (i32.shl (local.get $ow) (i32.const 1)) (local.get $cb)))
+    (local.set $rowBytes (i32.mul (local.get $inWidth) (local.get $cb)))
     (local.set $r (i32.const 0))
     (block $rowsDone
       (loop $eachRow

@@ -284,11 +284,20 @@ function maxPoolGrad({ inputs, attrs, backend }: KernelArgs): TensorInfo {
   const fw = info.effectiveFilterWidth;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && H === 2 * OH && W === 2 * OW) {
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0) {
     const simd = C % 4 === 0 ? simdKernelsFor(backend.wasm) : undefined;
-    if (simd) simd.maxPoolGrad2x2(x.byteOffset, g.byteOffset, dx.byteOffset, batchSize * OH, OW, C);
-    else maxPoolGrad2x2(x, g, dx, batchSize, OH, OW, C);
-    return dxInfo;
+    if (simd) {
+      // An odd last row or column (floor rounding) belongs to no window: its gradient is 0.
+      if (H !== 2 * OH || W !== 2 * OW) dx.fill(0);
+      for (let b = 0; b < batchSize; b++) {
+        simd.maxPoolGrad2x2(x.byteOffset + 4 * b * H * W * C, g.byteOffset + 4 * b * OH * OW * C, dx.byteOffset + 4 * b * H * W * C, OH, OW, W, C);
+      }
+      return dxInfo;
+    }
+    if (H === 2 * OH && W === 2 * OW) {
+      maxPoolGrad2x2(x, g, dx, batchSize, OH, OW, C);
+      return dxInfo;
+    }
   }
   dx.fill(0);
   const bestValue = new Float32Array(C);
