@@ -25,8 +25,8 @@ function run(cmd, argv, options = {}) {
 function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
 function timeIt(fn, n) { const times = []; for (let i = 0; i < n; i++) { const t = process.hrtime.bigint(); fn(); times.push(Number(process.hrtime.bigint() - t) / 1e9); } return median(times); }
 function log(msg) { process.stderr.write(`[bench] ${msg}\n`); }
-function latestRun(pipeline, predicate = () => true) {
-  const dir = join(ROOT, 'logs', 'runs');
+function latestRun(pipeline, predicate = () => true, root = ROOT) {
+  const dir = join(root, 'logs', 'runs');
   if (!existsSync(dir)) return undefined;
   return readdirSync(dir).sort().reverse().map((id) => join(dir, id, 'run.json')).filter(existsSync).map((f) => JSON.parse(readFileSync(f, 'utf8'))).find((r) => r.pipeline === pipeline && predicate(r));
 }
@@ -100,8 +100,10 @@ if (only.includes('peer')) {
 }
 
 if (only.includes('letters')) {
+  let runRoot = ROOT;
   if (cold) {
     const ws = mkdtempSync(join(tmpdir(), 'inkflow-cold-'));
+    runRoot = ws;
     cpSync(join(ROOT, 'pipelines'), join(ws, 'pipelines'), { recursive: true });
     log(`cold run of letters.yaml in ${ws} (about 20 minutes)`);
     const t = Date.now();
@@ -109,13 +111,13 @@ if (only.includes('letters')) {
     results.results.letters_cold_seconds = (Date.now() - t) / 1000;
     results.results.letters_store_bytes = duBytes(join(ws, 'artifacts'));
   }
-  const record = latestRun('letters', (r) => r.ok && r.stages.train?.status === 'ran');
+  const record = latestRun('letters', (r) => r.ok && r.stages.train?.status === 'ran', runRoot);
   if (record) {
     const seconds = cold ? results.results.letters_cold_seconds : (Date.parse(record.finishedAt) - Date.parse(record.startedAt)) / 1000;
     const peak = Math.max(...Object.values(record.stages).map((s) => s.peakRssBytes ?? 0));
     const ev = record.stages.evaluate.metrics;
     const scans = record.stages['evaluate-scans']?.metrics;
-    const objectDirs = Object.values(record.stages).map((s) => s.key).filter(Boolean).map((k) => join(ROOT, 'artifacts', 'objects', k.slice(0, 2), k)).filter(existsSync);
+    const objectDirs = Object.values(record.stages).map((s) => s.key).filter(Boolean).map((k) => join(runRoot, 'artifacts', 'objects', k.slice(0, 2), k)).filter(existsSync);
     const store = results.results.letters_store_bytes ?? duBytes(...objectDirs);
     Object.assign(results.results, { letters_run: record.runId, letters_seconds: seconds, letters_accuracy: ev.accuracy, letters_balanced800: ev.balanced800_accuracy, letters_scans: scans?.accuracy, letters_peak_rss: peak, letters_store_bytes: store });
     add(`letters.yaml cold wall time (${cold ? 'measured now' : `run ${record.runId}`})`, (seconds / 60).toFixed(1), 'min', '≤ 20 min', seconds <= 1200);

@@ -200,9 +200,7 @@ function makeConv2DBackpropInput(fallback: tf.KernelFunc) {
     if (info.strideHeight !== 1 || info.strideWidth !== 1 || Math.min(padTop, padLeft, padBottom, padRight) < 0) {
       return fallback(args as never) as TensorInfo;
     }
-    const reversed = call('Reverse', { x: filter }, { dims: [0, 1] }, backend);
-    const swapped = call('Transpose', { x: reversed }, { perm: [0, 1, 3, 2] }, backend);
-    backend.disposeData(reversed.dataId);
+    const swapped = rotatedFilter(filter, backend);
     const dx = call('Conv2D', { x: dy, filter: swapped }, {
       strides: [1, 1],
       pad: [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]],
@@ -212,6 +210,22 @@ function makeConv2DBackpropInput(fallback: tf.KernelFunc) {
     backend.disposeData(swapped.dataId);
     return dx;
   };
+}
+
+/** w'[kh-1-i, kw-1-j, o, c] = w[i, j, c, o] in one pass (tfjs' Reverse and Transpose took ~2 ms for a 3x3x64x64 filter). */
+function rotatedFilter(filter: TensorInfo, backend: Backend): TensorInfo {
+  const [kh, kw, ci, co] = filter.shape;
+  const out = backend.makeOutput([kh, kw, co, ci], 'float32');
+  const src = backend.typedArrayFromHeap(filter);
+  const dst = backend.typedArrayFromHeap(out);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const from = (i * kw + j) * ci * co;
+      const to = ((kh - 1 - i) * kw + (kw - 1 - j)) * co * ci;
+      for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) dst[to + o * ci + c] = src[from + c * co + o];
+    }
+  }
+  return out;
 }
 
 /**
