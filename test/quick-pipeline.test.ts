@@ -55,7 +55,7 @@ describe('quick pipeline on real data', () => {
     expect(b).toEqual(a);
   });
 
-  it('a YAML list of layers and augmentation train too; the summary is logged', async () => {
+  it('a YAML list of layers, augmentation and class-balanced sampling train too; the summary is logged', async () => {
     const { parse, stringify } = await import('yaml');
     const quick = parse(await readFile(join(ws, 'pipelines/quick.yaml'), 'utf8'));
     quick.stages['build-model'].params = {
@@ -63,8 +63,11 @@ describe('quick pipeline on real data', () => {
     };
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(ws, 'pipelines/custom.yaml'), stringify({ ...quick, name: 'custom' }));
-    const run = await runJson(ws, ['pipelines/custom.yaml', ...QUICK.slice(1), '--set', 'train.augment={shift: 0.1, rotate: 8, scale: 0.1}']);
+    const run = await runJson(ws, ['pipelines/custom.yaml', ...QUICK.slice(1), '--set', 'train.augment={shift: 0.1, rotate: 8, scale: 0.1}', '--set', 'train.sampling=balanced']);
     expect(run.statuses).toMatchObject({ 'build-model': 'ran', train: 'ran' });
+    const history = JSON.parse(await readFile(join(ws, 'artifacts/custom/train/history'), 'utf8'));
+    expect(history.epochs).toHaveLength(2);
+    expect(history.epochs.every((e: { loss: number }) => Number.isFinite(e.loss))).toBe(true);
     const logs = run.events.filter((e) => e.event === 'stage-log' && e.stage === 'build-model').map((e) => e.message).join('\n');
     expect(logs).toMatch(/conv_1 \(Conv2D\)/);
     expect(logs).toMatch(/Total params: 35258/);
