@@ -1,12 +1,16 @@
 /**
- * Convolution gradients for the WebAssembly backend, expressed as forward
- * convolutions so they run on XNNPACK like the forward pass does. Stock
- * tfjs-backend-wasm has no Conv2DBackpropFilter (a conv net cannot train) and a
- * slow direct Conv2DBackpropInput. Verified against the cpu backend in
- * test/wasm-kernels.test.ts.
+ * Kernels inkflow adds to or replaces in tfjs-backend-wasm so it trains, and
+ * trains fast: stock wasm has no Conv2DBackpropFilter (a conv net cannot train)
+ * and slow paths for the input gradient, transposed matrix products, 2-D
+ * transposes, max-pool/ReLU gradients, bias sums and copies. The convolution
+ * gradients run as XNNPACK convolutions or products; loops XNNPACK has no
+ * operator for run in WebAssembly SIMD (simd-kernels.wat). Every kernel is
+ * verified against the cpu backend in test/wasm-kernels.test.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { simdKernelsFor, type EmscriptenModule } from './simd-kernels.js';
+
+const { sizeFromShape } = tf.util;
 
 type TensorInfo = tf.TensorInfo;
 type Backend = {
@@ -134,7 +138,7 @@ const FILTER_FLOATS_PER_CALL = 1 << 19;
 /** Images [start, start+size) of a batch-major tensor, as a copy (the whole tensor when that is all of it). */
 function batchRange(t: TensorInfo, start: number, size: number, backend: Backend): TensorInfo {
   if (start === 0 && size === t.shape[0]) return t;
-  const perImage = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  const perImage = sizeFromShape(t.shape.slice(1));
   const out = backend.makeOutput([size, ...t.shape.slice(1)], t.dtype);
   backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(t).subarray(start * perImage, (start + size) * perImage));
   return out;
@@ -250,7 +254,7 @@ function makeBatchMatMul(original: tf.KernelFunc) {
     };
     const { a, b } = inputs;
     let out: TensorInfo;
-    if (batchOf(a) === 1 && batchOf(b) === 1 && 4 * sizeOf(a) < sizeOf(b)) {
+    if (batchOf(a) === 1 && batchOf(b) === 1 && 4 * sizeFromShape(a.shape) < sizeFromShape(b.shape)) {
       const transposedOut = product(transposeB ? b : swapped(b), transposeA ? a : swapped(a));
       temporaries.push(transposedOut);
       out = swapLastTwo(transposedOut, backend);
@@ -270,8 +274,7 @@ function swapLastTwo(t: TensorInfo, backend: Backend): TensorInfo {
   return call('Transpose', { x: t }, { perm }, backend);
 }
 
-const sizeOf = (t: TensorInfo) => t.shape.reduce((x, y) => x * y, 1);
-const batchOf = (t: TensorInfo) => t.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+const batchOf = (t: TensorInfo) => sizeFromShape(t.shape.slice(0, -2));
 
 /**
  * Max-pool gradient straight on the wasm heap: each window's first maximum gets
@@ -385,12 +388,12 @@ function makeSum(original: tf.KernelFunc) {
     const axes = [...new Set(([] as number[]).concat(attrs.axis as number | number[]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
     const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
     const kept = x.shape.slice(axes.length);
-    const channels = kept.reduce((a, b) => a * b, 1);
+    const channels = sizeFromShape(kept);
     const simd = leading && x.dtype === 'float32' && channels % 4 === 0 ? simdKernelsFor(backend.wasm) : undefined;
     if (!simd) return original(args as never) as TensorInfo;
     const outShape = attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept;
     const out = backend.makeOutput(outShape, 'float32');
-    const rows = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
+    const rows = sizeFromShape(x.shape.slice(0, axes.length));
     simd.sumRows(backend.typedArrayFromHeap(x).byteOffset, backend.typedArrayFromHeap(out).byteOffset, rows, channels);
     return out;
   };
@@ -427,7 +430,7 @@ function twoAxisSwap(shape: number[], perm: number[]): [number, number, number] 
     const expected = i - lead < rank - first ? first + (i - lead) : lead + (i - lead - (rank - first));
     if (perm[i] !== expected) return undefined;
   }
-  const size = (from: number, to: number) => shape.slice(from, to).reduce((a, b) => a * b, 1);
+  const size = (from: number, to: number) => sizeFromShape(shape.slice(from, to));
   return [size(0, lead), size(lead, first), size(first, rank)];
 }
 
@@ -448,8 +451,8 @@ function tile({ inputs, attrs, backend }: KernelArgs): TensorInfo {
   let data: Float32Array | Int32Array | Uint8Array = backend.typedArrayFromHeap(x).slice();
   for (let d = shape.length - 1; d >= 0; d--) {
     if (reps[d] === 1) continue;
-    const inner = shape.slice(d).reduce((a, b) => a * b, 1);
-    const outer = shape.slice(0, d).reduce((a, b) => a * b, 1);
+    const inner = sizeFromShape(shape.slice(d));
+    const outer = sizeFromShape(shape.slice(0, d));
     const next: Float32Array | Int32Array | Uint8Array = new (data.constructor as new (n: number) => Float32Array)(data.length * reps[d]);
     for (let o = 0; o < outer; o++) {
       const block = data.subarray(o * inner, (o + 1) * inner);
