@@ -60,6 +60,12 @@ describe('caching and invalidation', () => {
     const status2 = await inkflow(ws, ['status', 'p.yaml']);
     expect(status2.stdout).toMatch(/a\s+stale[\s\S]*stage code changed \(the module or a local file it imports\)/);
     expect((await runJson(ws, ['p.yaml'])).statuses).toEqual({ a: 'ran', b: 'ran', c: 'ran', d: 'ran' });
+    // A file the helper loads with new URL(..., import.meta.url) counts as code too.
+    await writeFile(join(ws, 'stages/suffix.txt'), '?');
+    const status3 = await inkflow(ws, ['status', 'p.yaml']);
+    expect(status3.stdout).toMatch(/a\s+stale[\s\S]*stage code changed \(the module or a local file it imports\)/);
+    expect((await runJson(ws, ['p.yaml'])).statuses).toEqual({ a: 'ran', b: 'ran', c: 'ran', d: 'ran' });
+    expect(await readFile(join(ws, 'artifacts/demo/d/text'), 'utf8')).toBe('d+b+hello??+c@v2??');
   });
 
   it('status explains a changed param', async () => {

@@ -58,11 +58,14 @@ async function importStage(file: string): Promise<LoadedStage> {
   return { file, definition };
 }
 
-const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"]*?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+// Static and dynamic imports, and files a module loads beside itself (`new URL('./kernels.wasm', import.meta.url)`).
+const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"]*?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g;
+const SOURCE_RE = /\.[cm]?[jt]s$/;
 
 /**
- * SHA-256 over a module's source and every local file it imports, transitively,
- * so editing a helper a stage uses invalidates the stage's cache.
+ * SHA-256 over a module's source and every local file it imports or loads,
+ * transitively, so editing a helper (or a data file such as compiled kernels) a
+ * stage uses invalidates the stage's cache.
  */
 export async function moduleCodeHash(entry: string): Promise<string> {
   const seen = new Map<string, string>();
@@ -70,10 +73,11 @@ export async function moduleCodeHash(entry: string): Promise<string> {
   while (queue.length) {
     const file = queue.pop()!;
     if (seen.has(file)) continue;
-    const text = await readFile(file, 'utf8');
-    seen.set(file, sha256(text));
-    for (const match of text.matchAll(IMPORT_RE)) {
-      const target = resolveLocalImport(dirname(file), match[1] ?? match[2]);
+    const bytes = await readFile(file);
+    seen.set(file, sha256(bytes));
+    if (!SOURCE_RE.test(file)) continue;
+    for (const match of bytes.toString('utf8').matchAll(IMPORT_RE)) {
+      const target = resolveLocalImport(dirname(file), match[1] ?? match[2] ?? match[3]);
       if (target) queue.push(target);
     }
   }

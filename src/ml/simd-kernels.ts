@@ -20,6 +20,10 @@ export interface EmscriptenModule {
   asm?: { memory?: WebAssembly.Memory };
 }
 
+// Literal URLs, so the stages' cache keys include these files (src/engine/registry.ts).
+const SHARED_MEMORY_BUILD = new URL('./simd-kernels.wasm', import.meta.url);
+const PLAIN_MEMORY_BUILD = new URL('./simd-kernels.unshared.wasm', import.meta.url);
+
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
 /** Undefined when the backend does not expose its memory (then callers use JavaScript). */
@@ -29,7 +33,7 @@ export function simdKernelsFor(module: EmscriptenModule): SimdKernels | undefine
   let kernels = instances.get(memory);
   if (!kernels) {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const file = new URL(shared ? './simd-kernels.wasm' : './simd-kernels.unshared.wasm', import.meta.url);
+    const file = shared ? SHARED_MEMORY_BUILD : PLAIN_MEMORY_BUILD;
     if (!existsSync(file)) throw new Error(`${fileURLToPath(file)} is missing: run "npm run build" (it assembles the .wat kernels)`);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(file)), { env: { memory } });
     kernels = instance.exports as unknown as SimdKernels;
