@@ -6,7 +6,7 @@ import { writeDataset } from '../src/data/dataset.js';
 import { frameGlyph } from '../src/data/framing.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { crop, segmentedInk, type Segment } from '../src/phrases/segment.js';
-import { readGrayImage } from '../src/ml/recognizer.js';
+import { readGrayImage } from '../src/data/images.js';
 
 export default defineStage<{ classes: string; size: number }>({
   description: 'letter dataset from phrase images whose segmentation matches their text',

@@ -6,7 +6,8 @@ import { readLabels } from '../src/phrases/phrase-set.js';
 import { Lexicon, readSegmented } from '../src/phrases/reader.js';
 import { loadWords } from '../src/phrases/words.js';
 import { segmentedInk } from '../src/phrases/segment.js';
-import { Recognizer, readGrayImage } from '../src/ml/recognizer.js';
+import { readGrayImage } from '../src/data/images.js';
+import { Recognizer } from '../src/ml/recognizer.js';
 import type { Segment } from '../src/phrases/segment.js';
 
 export default defineStage<{ lexicon: boolean; words_file?: string }>({

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { segmentPhrase } from '../src/phrases/segment.js';
-import { readGrayImage } from '../src/ml/recognizer.js';
+import { readGrayImage } from '../src/data/images.js';
 
 export default defineStage<{ split_touching: boolean; touching: boolean }>({
   description: 'segment phrase images into characters (Otsu, components, fragment merge, touching-letter split)',

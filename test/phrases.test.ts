@@ -71,7 +71,7 @@ describe('phrases', () => {
   });
 
   it('segmentation finds the letters and the word gap of real scanned ink', async () => {
-    const { readGrayImage } = await import('../dist/src/ml/recognizer.js');
+    const { readGrayImage } = await import('../dist/src/data/images.js');
     const seg = segmentPhrase(await readGrayImage(await scannedWord('hello')));
     expect(seg.segments).toHaveLength(5);
     expect(seg.segments.some((s) => s.spaceBefore)).toBe(false);
@@ -99,7 +99,7 @@ describe('phrases', () => {
   });
 
   it('deskew finds and removes the slant of a skewed line', async () => {
-    const { readGrayImage } = await import('../dist/src/ml/recognizer.js');
+    const { readGrayImage } = await import('../dist/src/data/images.js');
     const straight = inkImage(await readGrayImage(join(ws, 'artifacts/phrases/phrases/phrases/images/00003.png')), 'auto');
     const skewed = deskew(straight, -6);
     expect(Math.abs(estimateSkew(straight))).toBeLessThanOrEqual(1);

@@ -9,7 +9,8 @@ import { gunzipSync } from 'node:zlib';
 import { StageInputError } from '../engine/stage-api.js';
 import { parseNpy, NpyFormatError, type NpyArray } from './npy.js';
 import { parseNpz } from './npz.js';
-import { frameGlyph, inkImage, rgbaToGray } from './framing.js';
+import { frameGlyph, inkImage } from './framing.js';
+import { decodeGray, IMAGE_EXTENSIONS } from './images.js';
 
 export interface RawData {
   images: Uint8Array | Float32Array;
@@ -183,7 +184,7 @@ export async function loadImageFolder(dir: string, options: { size: number; incl
   if (!classes.length) fail(dir, `no class subfolders${options.include ? ` matching ${options.include}` : ''}`);
   const files: { file: string; label: string }[] = [];
   for (const folder of classes) {
-    const images = (await readdir(join(dir, folder))).filter((f) => ['.png', '.jpg', '.jpeg'].includes(extname(f).toLowerCase())).sort();
+    const images = (await readdir(join(dir, folder))).filter((f) => IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())).sort();
     if (!images.length) fail(join(dir, folder), 'class folder has no PNG or JPEG images');
     for (const f of images) files.push({ file: join(dir, folder, f), label: classFromFolder(folder) });
   }
@@ -200,12 +201,4 @@ export async function loadImageFolder(dir: string, options: { size: number; incl
     if (i % 200 === 0) options.onProgress?.(i, files.length);
   }
   return { images: out, height: size, width: size, labels: files.map((f) => f.label), masks: {} };
-}
-
-export async function decodeGray(image: { width: number; height: number }) {
-  const { createCanvas } = await import('@napi-rs/canvas');
-  const canvas = createCanvas(image.width, image.height);
-  const ctx = canvas.getContext('2d');
-  ctx.drawImage(image as never, 0, 0);
-  return rgbaToGray(ctx.getImageData(0, 0, image.width, image.height).data, image.width, image.height);
 }

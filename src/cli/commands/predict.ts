@@ -1,4 +1,5 @@
-import { Recognizer, collectImages, readGrayImage } from '../../ml/recognizer.js';
+import { collectImages, readGrayImage } from '../../data/images.js';
+import { Recognizer } from '../../ml/recognizer.js';
 import { parseCommandArgs, UsageError } from '../main.js';
 
 const HELP = `usage: inkflow predict --model <model> <image or folder>... [--labels labels.json] [--json]

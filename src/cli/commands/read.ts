@@ -1,4 +1,5 @@
-import { Recognizer, collectImages, readGrayImage } from '../../ml/recognizer.js';
+import { collectImages, readGrayImage } from '../../data/images.js';
+import { Recognizer } from '../../ml/recognizer.js';
 import { Lexicon, readImage } from '../../phrases/reader.js';
 import { loadWords } from '../../phrases/words.js';
 import { parseCommandArgs, UsageError } from '../main.js';
