@@ -124,14 +124,14 @@ export default defineStage<TrainParams>({
     let bestWeights: Tensor[] | undefined;
     let lr = p.learning_rate;
     const order = Int32Array.from({ length: train.meta.count }, (_, i) => i);
-    const byClass = samplesByClass(train.labels, classes);
+    const byClass = p.sampling === 'balanced' ? samplesByClass(train.labels, classes) : undefined;
     const batches = Math.min(Math.ceil(train.meta.count / p.batch_size), p.steps_per_epoch ?? Infinity);
     const [h, w] = train.meta.sampleShape;
 
     await withSeededMathRandom(p.seed + 1, async () => {
       for (let epoch = 1; epoch <= p.epochs; epoch++) {
         const started = performance.now();
-        if (p.sampling === 'balanced') balancedDraw(order, byClass, random);
+        if (byClass) balancedDraw(order, byClass, random);
         else shuffle(order, random);
         let lossSum = 0;
         let accSum = 0;

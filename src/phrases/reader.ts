@@ -29,7 +29,7 @@ export function readImage(recognizer: Recognizer, img: GrayImage, lexicon?: Lexi
 }
 
 /**
- * Word-level correction: among lexicon words of the same length (±1), the one
+ * Word-level correction: among lexicon words of the same length, the one
  * the recognizer finds most probable, letter by letter; kept only when it is
  * close in edit distance to what was read.
  */
