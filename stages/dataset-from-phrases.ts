@@ -1,12 +1,10 @@
 /** Turns phrase images and their transcriptions into a labelled letter dataset, aligning segmented crops to characters. */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
 import { writeDataset } from '../src/data/dataset.js';
 import { frameGlyph } from '../src/data/framing.js';
-import { readLabels } from '../src/phrases/phrase-set.js';
-import { crop, segmentedInk, type Segment } from '../src/phrases/segment.js';
-import { readGrayImage } from '../src/data/images.js';
+import { readLabels, readSegmentations, segmentedPhraseInk } from '../src/phrases/phrase-set.js';
+import { crop } from '../src/phrases/segment.js';
 
 export default defineStage<{ classes: string; size: number }>({
   description: 'letter dataset from phrase images whose segmentation matches their text',
@@ -22,7 +20,7 @@ export default defineStage<{ classes: string; size: number }>({
   async run(ctx) {
     const classes = [...ctx.params.classes];
     const size = ctx.params.size;
-    const segments = JSON.parse(await readFile(ctx.inputs.segments, 'utf8')) as Record<string, { segments: Segment[]; skew: number }>;
+    const segments = await readSegmentations(ctx.inputs.segments);
     const images: Uint8Array[] = [];
     const labels: number[] = [];
     const skipped: { file: string; reason: string }[] = [];
@@ -44,7 +42,7 @@ export default defineStage<{ classes: string; size: number }>({
         skipped.push({ file: e.file, reason: `character "${unknown}" is not a class` });
         continue;
       }
-      const ink = segmentedInk(await readGrayImage(join(ctx.inputs.phrases, e.file)), segments[e.file]?.skew ?? 0);
+      const ink = await segmentedPhraseInk(ctx.inputs.phrases, e.file, segments[e.file]);
       segs.forEach((s, i) => {
         images.push(frameGlyph(crop(ink, s.box), size));
         labels.push(classes.indexOf(letters[i].toLowerCase()));

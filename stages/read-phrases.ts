@@ -1,14 +1,11 @@
 /** Reads segmented phrase images as text with a letter model; optional lexicon correction. */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
-import { readLabels } from '../src/phrases/phrase-set.js';
+import { readLabels, readSegmentations, segmentedPhraseInk } from '../src/phrases/phrase-set.js';
 import { Lexicon, readSegmented } from '../src/phrases/reader.js';
 import { loadWords } from '../src/phrases/words.js';
-import { segmentedInk } from '../src/phrases/segment.js';
-import { readGrayImage } from '../src/data/images.js';
 import { Recognizer } from '../src/ml/recognizer.js';
-import type { Segment } from '../src/phrases/segment.js';
 
 export default defineStage<{ lexicon: boolean; words_file?: string }>({
   description: 'recognize the characters of segmented phrases and join them into text',
@@ -27,11 +24,11 @@ export default defineStage<{ lexicon: boolean; words_file?: string }>({
   async run(ctx) {
     const recognizer = await Recognizer.open(ctx.inputs.model);
     const lexicon = ctx.params.lexicon ? new Lexicon(await loadWords(ctx.params.words_file && resolve(ctx.workspace, ctx.params.words_file))) : undefined;
-    const segments = JSON.parse(await readFile(ctx.inputs.segments, 'utf8')) as Record<string, { segments: Segment[]; skew: number; reason?: string }>;
+    const segments = await readSegmentations(ctx.inputs.segments);
     const out: Record<string, unknown> = {};
     const entries = await readLabels(ctx.inputs.phrases);
     for (const [i, e] of entries.entries()) {
-      const ink = segmentedInk(await readGrayImage(join(ctx.inputs.phrases, e.file)), segments[e.file]?.skew ?? 0);
+      const ink = await segmentedPhraseInk(ctx.inputs.phrases, e.file, segments[e.file]);
       out[e.file] = readSegmented(recognizer, { ...segments[e.file], ink }, lexicon);
       if (i % 50 === 0) ctx.progress.update(`read ${i + 1}/${entries.length}`);
     }
