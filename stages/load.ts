@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
-import { writeDataset, type Dataset } from '../src/data/dataset.js';
+import { selectSamples, writeDataset, type Dataset } from '../src/data/dataset.js';
 import { loadCsv, loadIdx, loadImageFolder, loadNpy, loadNpz, type RawData } from '../src/data/loaders.js';
 import { download, isUrl } from '../src/data/download.js';
 
@@ -132,34 +132,22 @@ function toDataset(raw: RawData, p: LoadParams, where: string, include?: RegExp)
   const index = new Map(classes.map((c, i) => [c, i]));
   const chosen: number[] = [];
   for (let i = 0; i < n; i++) if (!keep || keep[i]) chosen.push(i);
-  const labels = new Int32Array(chosen.length);
-  chosen.forEach((j, i) => {
+  if (!chosen.length) throw new StageInputError(`${where}: no samples${include ? ` with a class matching ${include}` : ''}`);
+  // Samples left out by `include` keep label -1: only chosen ones must name a class.
+  const labels = new Int32Array(n).fill(-1);
+  for (const j of chosen) {
     const id = index.get(names[j]);
     if (id === undefined) throw new StageInputError(`${where}: sample ${j} has class "${names[j]}", which is not among classes ${classes.join('')}`);
-    labels[i] = id;
-  });
-  if (!chosen.length) throw new StageInputError(`${where}: no samples${include ? ` with a class matching ${include}` : ''}`);
-  const pick = <T extends Uint8Array | Float32Array | Int32Array>(arr: T, width: number): T => {
-    if (chosen.length === n) return arr;
-    const out = new (arr.constructor as new (n: number) => T)(chosen.length * width);
-    chosen.forEach((j, i) => out.set(arr.subarray(j * width, (j + 1) * width), i * width));
-    return out;
-  };
-  return {
-    images: pick(images, size),
+    labels[j] = id;
+  }
+  const all: Dataset = {
+    images,
     labels,
-    writers: raw.writers ? pick(raw.writers, 1) : undefined,
-    masks: Object.fromEntries(Object.entries(raw.masks).map(([k, m]) => [k, pick(m, 1)])),
-    meta: {
-      count: chosen.length,
-      sampleShape: [raw.height, raw.width],
-      classes,
-      scale: 1,
-      masks: [],
-      hasWriters: !!raw.writers,
-      source: where,
-    },
+    writers: raw.writers,
+    masks: raw.masks,
+    meta: { count: n, sampleShape: [raw.height, raw.width], classes, scale: 1, masks: [], hasWriters: !!raw.writers, source: where },
   };
+  return chosen.length === n ? all : selectSamples(all, chosen);
 }
 
 function numericAware(a: string, b: string): number {
