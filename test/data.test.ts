@@ -173,6 +173,10 @@ describe('bad input gets a clear error naming the file, and no artifact', () => 
   it('a CSV error names the line', async () => {
     const ws = await workspace({ 'p.yaml': loadPipeline('{ path: bad.csv }'), 'bad.csv': `1,${Array(784).fill(0).join(',')}\n2,${Array(783).fill(0).join(',')},300\n` });
     await expectLoadError(ws, /bad\.csv:2: pixel 784 is "300", expected 0\.\.255/);
+    // Counted as lines of the file: a header row and a blank line come first here.
+    const header = ['label', ...Array.from({ length: 784 }, (_, i) => `p${i + 1}`)].join(',');
+    const withHeader = await workspace({ 'p.yaml': loadPipeline('{ path: bad.csv }'), 'bad.csv': `${header}\n\n1,${Array(784).fill(0).join(',')}\n2,x,${Array(783).fill(0).join(',')}\n` });
+    await expectLoadError(withHeader, /bad\.csv:4: pixel 1 is "x", expected 0\.\.255/);
   });
 
   it('empty class folders and undecodable images are named', async () => {

@@ -140,23 +140,24 @@ export async function loadIdx(imagesPath: string, labelsPath: string): Promise<R
 /** Kaggle-style CSV: label, then the pixels of one image per row; an optional header row is skipped. */
 export async function loadCsv(path: string): Promise<RawData> {
   const text = new TextDecoder().decode(maybeGunzip(await readBytes(path), path));
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length && /[A-Za-z]/.test(lines[0].split(',')[1] ?? '')) lines.shift();
-  if (!lines.length) fail(path, 'no data rows');
-  const width = lines[0].split(',').length - 1;
+  // Errors name the line in the file, counting the header and any blank lines.
+  const rows = text.split(/\r?\n/).map((line, i) => ({ cells: line.split(','), where: `${path}:${i + 1}` })).filter((r) => r.cells.join('').trim() !== '');
+  if (rows.length && /[A-Za-z]/.test(rows[0].cells[1] ?? '')) rows.shift();
+  if (!rows.length) fail(path, 'no data rows');
+  const width = rows[0].cells.length - 1;
   const side = Math.round(Math.sqrt(width));
-  if (side * side !== width) fail(`${path}:1`, `${width} pixel columns is not a square image`);
-  const images = new Uint8Array(lines.length * width);
-  const labels = new Int32Array(lines.length);
-  for (let r = 0; r < lines.length; r++) {
-    const cells = lines[r].split(',');
-    if (cells.length !== width + 1) fail(`${path}:${r + 1}`, `${cells.length} columns, expected ${width + 1} (label + ${width} pixels)`);
+  if (side * side !== width) fail(rows[0].where, `${width} pixel columns is not a square image`);
+  const images = new Uint8Array(rows.length * width);
+  const labels = new Int32Array(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const { cells, where } = rows[r];
+    if (cells.length !== width + 1) fail(where, `${cells.length} columns, expected ${width + 1} (label + ${width} pixels)`);
     const label = Number(cells[0]);
-    if (!Number.isInteger(label)) fail(`${path}:${r + 1}`, `label "${cells[0]}" is not an integer`);
+    if (!Number.isInteger(label)) fail(where, `label "${cells[0]}" is not an integer`);
     labels[r] = label;
     for (let c = 0; c < width; c++) {
       const v = Number(cells[c + 1]);
-      if (!(v >= 0 && v <= 255)) fail(`${path}:${r + 1}`, `pixel ${c + 1} is "${cells[c + 1]}", expected 0..255`);
+      if (!(v >= 0 && v <= 255)) fail(where, `pixel ${c + 1} is "${cells[c + 1]}", expected 0..255`);
       images[r * width + c] = v;
     }
   }
