@@ -157,3 +157,65 @@ function areaSum(sat: Float64Array, w: number, h: number, x0: number, y0: number
   };
   return at(x1, y1) - at(x0, y1) - at(x1, y0) + at(x0, y0);
 }
+
+/**
+ * Resamples to outW×outH, separably: each output pixel averages the source area
+ * it covers when shrinking, and interpolates linearly when enlarging.
+ */
+export function resample(img: GrayImage, outW: number, outH: number): Float32Array {
+  const cols = resampleWeights(img.width, outW);
+  const rows = resampleWeights(img.height, outH);
+  const mid = new Float32Array(outW * img.height);
+  for (let y = 0; y < img.height; y++) applyWeights(img.data, y * img.width, 1, cols, mid, y * outW, 1);
+  const out = new Float32Array(outW * outH);
+  for (let x = 0; x < outW; x++) applyWeights(mid, x, outW, rows, out, x, outW);
+  return out;
+}
+
+interface Weights {
+  start: Int32Array;
+  count: Int32Array;
+  weight: Float32Array;
+  /** Offset of each output's weights in `weight`. */
+  offset: Int32Array;
+}
+
+/** For each of `m` outputs over `n` inputs, the inputs it reads and their weights (summing to 1). */
+function resampleWeights(n: number, m: number): Weights {
+  const scale = n / m;
+  const start = new Int32Array(m);
+  const count = new Int32Array(m);
+  const offset = new Int32Array(m);
+  const weights: number[] = [];
+  for (let o = 0; o < m; o++) {
+    offset[o] = weights.length;
+    if (scale >= 1) {
+      const a = o * scale;
+      const b = a + scale;
+      const first = Math.floor(a);
+      const last = Math.min(n - 1, Math.ceil(b) - 1);
+      start[o] = first;
+      for (let i = first; i <= last; i++) weights.push((Math.min(b, i + 1) - Math.max(a, i)) / scale);
+      count[o] = last - first + 1;
+    } else {
+      const x = Math.min(Math.max((o + 0.5) * scale - 0.5, 0), n - 1);
+      const i = Math.min(Math.floor(x), n - 2 < 0 ? 0 : n - 2);
+      const f = n > 1 ? x - i : 0;
+      start[o] = i;
+      count[o] = n > 1 ? 2 : 1;
+      weights.push(1 - f);
+      if (n > 1) weights.push(f);
+    }
+  }
+  return { start, count, offset, weight: Float32Array.from(weights) };
+}
+
+function applyWeights(src: ArrayLike<number>, srcBase: number, srcStride: number, w: Weights, dst: Float32Array, dstBase: number, dstStride: number): void {
+  for (let o = 0; o < w.start.length; o++) {
+    let sum = 0;
+    const first = w.start[o]!;
+    const off = w.offset[o]!;
+    for (let k = 0; k < w.count[o]!; k++) sum += src[srcBase + (first + k) * srcStride]! * w.weight[off + k]!;
+    dst[dstBase + o * dstStride] = sum;
+  }
+}

@@ -1,12 +1,15 @@
 /** Keras-style ReduceLROnPlateau and EarlyStopping, as plain state machines over epoch metrics. */
-export type Monitor = 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy';
+export type Monitor = 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy' | 'val_cer' | 'val_wer';
+
+/** Losses and error rates improve downwards, accuracies upwards. */
+const lowerIsBetter = (monitor: Monitor) => /(loss|cer|wer)$/.test(monitor);
 
 function improved(monitor: Monitor, value: number, best: number, minDelta: number): boolean {
-  return monitor.endsWith('loss') ? value < best - minDelta : value > best + minDelta;
+  return lowerIsBetter(monitor) ? value < best - minDelta : value > best + minDelta;
 }
 
 function initialBest(monitor: Monitor): number {
-  return monitor.endsWith('loss') ? Infinity : -Infinity;
+  return lowerIsBetter(monitor) ? Infinity : -Infinity;
 }
 
 export class ReduceLrOnPlateau {

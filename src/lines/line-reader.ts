@@ -1,0 +1,51 @@
+/** A line model applied to normalized line images: per-line log-probabilities over blank + charset. */
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { Tf } from '../ml/tf.js';
+import { assembleBatch, inferenceBatches } from './line-batches.js';
+import type { LineImage } from './line-image.js';
+import { classCount } from './charset.js';
+import { loadLineModel, type LineModelMeta } from './line-model-artifact.js';
+
+export interface LineLogProbs {
+  /** [frames, K] row-major, natural log. */
+  logProbs: Float32Array;
+  frames: number;
+  K: number;
+}
+
+export class LineModelRunner {
+  constructor(readonly tf: Tf, readonly model: LayersModel, readonly meta: LineModelMeta) {}
+
+  static async open(tf: Tf, dir: string): Promise<LineModelRunner> {
+    const { model, meta } = await loadLineModel(tf, dir);
+    return new LineModelRunner(tf, model, meta);
+  }
+
+  get classes(): number {
+    return classCount(this.meta.charset);
+  }
+
+  /** Log-probabilities for every line, in the order given; batches are formed by width. */
+  logProbs(images: readonly LineImage[], options: { maxLines?: number; maxColumns?: number } = {}): LineLogProbs[] {
+    const out: LineLogProbs[] = new Array(images.length);
+    const K = this.classes;
+    const batches = inferenceBatches(images.map((im) => im.width), options.maxLines ?? 32, options.maxColumns ?? 32 * 1024);
+    for (const indices of batches) {
+      const batch = assembleBatch(indices.map((i) => images[i]!), this.meta.stride);
+      const values = this.tf.tidy(() => {
+        const y = this.model.predict(this.tf.tensor4d(batch.x, batch.shape)) as Tensor;
+        return this.tf.logSoftmax(y.reshape([batch.shape[0], -1, K])).dataSync() as Float32Array;
+      });
+      const T = values.length / (indices.length * K);
+      indices.forEach((i, b) => {
+        const frames = Math.min(batch.frames[b]!, T);
+        out[i] = { logProbs: values.slice(b * T * K, (b * T + frames) * K), frames, K };
+      });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,56 @@
+/** Builds a line model (CNN + 1-D convolutions over the columns, CTC output) from a preset or a list of layers. */
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { readCharset, classCount } from '../src/lines/charset.js';
+import { buildLineModel, LINE_PRESETS, lineModelStride, type LineLayerSpec } from '../src/lines/line-model.js';
+import { saveLineModel, LINE_MODEL_FORMAT } from '../src/lines/line-model-artifact.js';
+import { summarize } from '../src/ml/model-io.js';
+import { loadTf } from '../src/ml/tf.js';
+import { withSeededMathRandom } from '../src/util/random.js';
+
+interface BuildLineParams {
+  preset?: string;
+  layers?: LineLayerSpec[];
+  height?: number;
+  seed: number;
+}
+
+const LAYER_TYPES = ['conv2d', 'maxPooling2d', 'batchNormalization', 'dropout', 'activation', 'spatialDropout'];
+
+export default defineStage<BuildLineParams>({
+  description: 'build a CTC line model (preset conv-ctc, or a list of layers)',
+  version: 1,
+  numeric: true,
+  paramsSchema: strictObject({
+    properties: {
+      preset: { enum: Object.keys(LINE_PRESETS) },
+      layers: { type: 'array', minItems: 1, items: { type: 'object', required: ['type'], properties: { type: { enum: LAYER_TYPES } } } },
+      height: { type: 'integer', minimum: 8, maximum: 256, description: 'input height (a preset sets its own; required with layers)' },
+      seed: { type: 'integer', default: 0 },
+    },
+    not: { required: ['preset', 'layers'] },
+  }),
+  inputs: { charset: { description: 'the charset the model reads', required: true } },
+  outputs: ['model'],
+  async run(ctx) {
+    const p = ctx.params;
+    const preset = LINE_PRESETS[p.preset ?? 'conv-ctc']!;
+    const layers = p.layers ?? preset.layers;
+    const height = p.height ?? (p.layers ? undefined : preset.height);
+    if (!height) throw new StageInputError('build-line-model: with a list of layers, set params.height (the line height the model reads)');
+    const charset = await readCharset(ctx.inputs.charset);
+    const tf = await loadTf(ctx.backend);
+    const model = await withSeededMathRandom(p.seed, async () => {
+      try {
+        return buildLineModel(tf, layers, height, classCount(charset));
+      } catch (err) {
+        throw new StageInputError(`build-line-model: ${(err as Error).message}`);
+      }
+    });
+    const { lines, params } = summarize(model);
+    for (const line of lines) ctx.log.info(line);
+    const stride = lineModelStride(model);
+    ctx.recordMetrics({ parameters: params, stride });
+    await saveLineModel(tf, model, { format: LINE_MODEL_FORMAT, kind: 'ctc-line', height, stride, charset }, ctx.output('model'));
+    model.dispose();
+  },
+});

@@ -1,0 +1,102 @@
+/**
+ * Loads text-line images with their transcriptions into a line dataset: every
+ * line normalized to one height at its own width, transcriptions in NFC with
+ * optional mappings. Sources: a TSV/CSV of file,text (plus writer and split
+ * columns), or synthetic phrases from `synth-phrases`.
+ */
+import { resolve } from 'node:path';
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { readGrayImage } from '../src/data/images.js';
+import { normalizeLine } from '../src/lines/line-image.js';
+import { assembleLineDataset, writeLineDataset } from '../src/lines/line-dataset.js';
+import { readLineTable, type LineSourceEntry } from '../src/lines/line-sources.js';
+import { normalizeText, type TextOptions } from '../src/lines/text-normalize.js';
+import { readLabels } from '../src/phrases/phrase-set.js';
+import { rng, shuffle } from '../src/util/random.js';
+import type { LineImage } from '../src/lines/line-image.js';
+
+interface LoadLinesParams {
+  path?: string;
+  images?: string;
+  split?: string[];
+  limit?: number;
+  seed: number;
+  height: number;
+  max_width: number;
+  text: TextOptions;
+  empty_text: 'error' | 'skip';
+}
+
+export default defineStage<LoadLinesParams>({
+  description: 'load line images and transcriptions (TSV/CSV, or synthetic phrases) as a line dataset',
+  version: 1,
+  paramsSchema: strictObject({
+    properties: {
+      path: { type: 'string', description: 'a TSV or CSV with file and text columns (optional writer, split)' },
+      images: { type: 'string', description: 'folder the file column is relative to (default: the table\'s folder, then its images/ subfolder)' },
+      split: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'keep only lines whose split column is one of these' },
+      limit: { type: 'integer', minimum: 1, description: 'keep this many lines, drawn with the seed (small runs)' },
+      seed: { type: 'integer', default: 0 },
+      height: { type: 'integer', minimum: 8, maximum: 256, default: 40 },
+      max_width: { type: 'integer', minimum: 16, default: 4096, description: 'widest normalized line accepted, in pixels' },
+      text: strictObject({
+        default: {},
+        properties: {
+          strip_accents: { type: 'boolean', default: false },
+          lowercase: { type: 'boolean', default: false },
+          collapse_spaces: { type: 'boolean', default: true },
+          map: { type: 'object', additionalProperties: { type: 'string' }, description: 'replacements, e.g. { "’": "\'" }' },
+        },
+      }),
+      empty_text: { enum: ['error', 'skip'], default: 'error', description: 'what an empty transcription does' },
+    },
+  }),
+  inputs: { phrases: { description: 'synthetic phrases from synth-phrases, instead of path' } },
+  outputs: ['dataset'],
+  fileParams: (p) => [p.path, p.images].filter((f): f is string => !!f),
+  async run(ctx) {
+    const p = ctx.params;
+    let entries: LineSourceEntry[];
+    let source: string;
+    if (ctx.inputs.phrases) {
+      if (p.path) throw new StageInputError('load-lines: give either params.path or inputs.phrases, not both');
+      source = 'synth-phrases';
+      entries = (await readLabels(ctx.inputs.phrases)).map((e, i) => ({ image: resolve(ctx.inputs.phrases!, e.file), text: e.text, id: e.file, where: `labels.tsv:${i + 2}` }));
+    } else {
+      if (!p.path) throw new StageInputError('load-lines: set params.path to a TSV/CSV of file,text, or wire inputs.phrases');
+      source = p.path;
+      entries = await readLineTable(resolve(ctx.workspace, p.path), p.images && resolve(ctx.workspace, p.images));
+    }
+    if (p.split) {
+      const wanted = new Set(p.split);
+      const found = new Set(entries.map((e) => e.split ?? ''));
+      entries = entries.filter((e) => e.split !== undefined && wanted.has(e.split));
+      if (!entries.length) throw new StageInputError(`load-lines: no line has split ${p.split.join(' or ')} in ${source} (splits there: ${[...found].join(', ') || 'none: add a split column'})`);
+    }
+    if (p.limit && entries.length > p.limit) entries = shuffle(entries, rng(p.seed)).slice(0, p.limit).sort((a, b) => (a.where < b.where ? -1 : 1));
+    const lines: { id: string; text: string; image: LineImage; writer?: string; split?: string }[] = [];
+    let skipped = 0;
+    for (const [i, e] of entries.entries()) {
+      if (ctx.signal.aborted) throw new Error('cancelled');
+      const text = normalizeText(e.text, p.text);
+      if (!text) {
+        if (p.empty_text === 'error') throw new StageInputError(`${e.where}: empty transcription for ${e.id}; transcribe it, remove the row, or set load-lines' empty_text: skip`);
+        skipped++;
+        continue;
+      }
+      const img = await readGrayImage(e.image).catch((err: Error) => {
+        throw new StageInputError(`${e.where}: ${err.message.includes('no such file') || (err as NodeJS.ErrnoException).code === 'ENOENT' ? `image ${e.image} not found` : err.message}; fix the file column or the images param`);
+      });
+      const image = normalizeLine(img, { height: p.height, maxWidth: p.max_width, source: `${e.where} (${e.image})` });
+      lines.push({ id: e.id, text, image, ...(e.writer ? { writer: e.writer } : {}), ...(e.split ? { split: e.split } : {}) });
+      if (i % 50 === 0) ctx.progress.update(`line ${i + 1}/${entries.length}`);
+    }
+    if (skipped) ctx.log.warn(`skipped ${skipped} lines with empty transcriptions`);
+    if (!lines.length) throw new StageInputError(`load-lines: no lines with text in ${source}`);
+    const ds = assembleLineDataset(lines, p.height, [source]);
+    await writeLineDataset(ctx.output('dataset'), ds);
+    const widths = lines.map((l) => l.image.width).sort((a, b) => a - b);
+    ctx.log.info(`${lines.length} lines at height ${p.height}, widths ${widths[0]}..${widths[widths.length - 1]} (median ${widths[widths.length >> 1]}), ${(ds.pixels.length / 1e6).toFixed(1)} MB`);
+    ctx.recordMetrics({ lines: lines.length, skipped_empty: skipped, characters: lines.reduce((s, l) => s + [...l.text].length, 0) });
+  },
+});

@@ -1,0 +1,109 @@
+/**
+ * Trains a line model with CTC: width-bucketed batches, line augmentation,
+ * Adam with warm-up, learning-rate reduction and early stopping on validation
+ * CER, TensorBoard, seeded. Starts from any line model, so it also fine-tunes
+ * a trained one on a user's own hand.
+ */
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { readLineDataset } from '../src/lines/line-dataset.js';
+import { describeCharacters, outsideCharset } from '../src/lines/charset.js';
+import { loadLineModel, saveLineModel } from '../src/lines/line-model-artifact.js';
+import { trainLineModel, type LineTrainOptions } from '../src/lines/line-trainer.js';
+import { DEFAULT_LINE_AUGMENT } from '../src/lines/augment-lines.js';
+import { loadTf } from '../src/ml/tf.js';
+import { withSeededMathRandom } from '../src/util/random.js';
+
+type TrainLinesParams = Omit<LineTrainOptions, 'augment'> & { augment: { enabled: boolean } & typeof DEFAULT_LINE_AUGMENT };
+
+const fraction = (max: number, dflt: number) => ({ type: 'number', minimum: 0, maximum: max, default: dflt });
+
+export default defineStage<TrainLinesParams>({
+  description: 'train a line model with CTC (augmentation, LR reduction and early stopping on validation CER, TensorBoard)',
+  version: 1,
+  numeric: true,
+  paramsSchema: strictObject({
+    properties: {
+      epochs: { type: 'integer', minimum: 1, default: 20 },
+      batch_size: { type: 'integer', minimum: 1, default: 16 },
+      learning_rate: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
+      warmup_steps: { type: 'integer', minimum: 0, default: 100, description: 'raise the learning rate linearly over this many first batches' },
+      steps_per_epoch: { type: 'integer', minimum: 1, description: 'cap on batches per epoch (quick runs)' },
+      seed: { type: 'integer', default: 0 },
+      augment: strictObject({
+        default: {},
+        properties: {
+          enabled: { type: 'boolean', default: true },
+          slant: fraction(1, DEFAULT_LINE_AUGMENT.slant),
+          baseline: fraction(0.5, DEFAULT_LINE_AUGMENT.baseline),
+          elastic: fraction(0.5, DEFAULT_LINE_AUGMENT.elastic),
+          stretch: fraction(0.5, DEFAULT_LINE_AUGMENT.stretch),
+          stroke: fraction(1, DEFAULT_LINE_AUGMENT.stroke),
+        },
+      }),
+      reduce_lr: strictObject({
+        default: {},
+        properties: {
+          enabled: { type: 'boolean', default: true },
+          factor: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5 },
+          patience: { type: 'integer', minimum: 0, default: 2 },
+          min_lr: { type: 'number', minimum: 0, default: 1e-5 },
+          min_delta: { type: 'number', minimum: 0, default: 0.001 },
+          cooldown: { type: 'integer', minimum: 0, default: 0 },
+        },
+      }),
+      early_stopping: strictObject({
+        default: {},
+        properties: {
+          enabled: { type: 'boolean', default: true },
+          patience: { type: 'integer', minimum: 0, default: 4 },
+          min_delta: { type: 'number', minimum: 0, default: 0.001 },
+          restore_best_weights: { type: 'boolean', default: true },
+        },
+      }),
+    },
+  }),
+  inputs: {
+    model: { description: 'line model to train (from build-line-model, or a trained one to fine-tune)', required: true },
+    dataset: { description: 'training lines', required: true },
+    validation: { description: 'validation lines: val_cer drives LR reduction and early stopping' },
+  },
+  outputs: ['model', 'history', 'tensorboard'],
+  async run(ctx) {
+    const p = ctx.params;
+    const tf = await loadTf(ctx.backend);
+    const { model, meta } = await loadLineModel(tf, ctx.inputs.model);
+    const train = await readLineDataset(ctx.inputs.dataset);
+    const validation = ctx.inputs.validation ? await readLineDataset(ctx.inputs.validation) : undefined;
+    for (const [name, ds] of [['dataset', train], ['validation', validation]] as const) {
+      if (ds && ds.meta.height !== meta.height) throw new StageInputError(`train-lines: the ${name} lines are ${ds.meta.height} px high but the model reads ${meta.height}; set load-lines' height to ${meta.height} (or build the model for ${ds.meta.height})`);
+    }
+    const outside = outsideCharset(meta.charset, train.lines.map((l) => l.text));
+    if (outside.length) throw new StageInputError(`train-lines: the training texts use characters the model's charset lacks: ${describeCharacters(outside)}; build the model from a charset of these texts, or map the characters in load-lines' text.map`);
+    if ((p.reduce_lr.enabled || p.early_stopping.enabled) && !validation) ctx.log.warn('no validation lines wired: learning-rate reduction and early stopping are off');
+    const { enabled, ...augment } = p.augment;
+    const options: LineTrainOptions = { ...p, ...(enabled ? { augment } : { augment: undefined }) };
+    const tensorboard = ctx.output('tensorboard');
+    const { history, bestEpoch } = await withSeededMathRandom(p.seed + 1, () =>
+      trainLineModel(tf, model, meta, train, validation, options, tensorboard, {
+        progress: (m) => ctx.progress.update(m),
+        log: (m) => ctx.log.info(m),
+        signal: ctx.signal,
+        cancelled: () => new Error('cancelled'),
+      }),
+    );
+    const best = history.find((e) => e.epoch === bestEpoch) ?? history[history.length - 1]!;
+    ctx.recordMetrics({
+      epochs: history.length,
+      loss: history[history.length - 1]!.loss,
+      ...(best.val_cer !== undefined ? { val_cer: best.val_cer, val_loss: best.val_loss! } : {}),
+      lines_per_second: history.reduce((s, e) => s + e.lines_per_second, 0) / history.length,
+    });
+    await writeFile(ctx.output('history'), JSON.stringify({ epochs: history, best_epoch: bestEpoch, backend: ctx.backend }, null, 2));
+    await saveLineModel(tf, model, meta, ctx.output('model'));
+    await mkdir(join(ctx.logDir, 'tensorboard'), { recursive: true });
+    for (const f of await readdir(tensorboard)) await copyFile(join(tensorboard, f), join(ctx.logDir, 'tensorboard', basename(f)));
+    model.dispose();
+  },
+});
