@@ -25,31 +25,57 @@ export function checkShape(logProbs: ArrayLike<number>, T: number, K: number, ch
 }
 
 /**
- * ln P(labels | x): the sum over every frame path that collapses to `labels` (forward algorithm,
- * log space). `labels` are class indices 1..K-1. Returns -Infinity when the labelling cannot fit
- * in T frames.
+ * ln P(labels | x): the sum over every frame path that collapses to `labels` (forward algorithm).
+ * `labels` are class indices 1..K-1. Returns -Infinity when the labelling cannot fit in T frames.
+ * Runs in probability space rescaled every frame (Rabiner's scaling): no log or exp per state.
  */
 export function ctcLogLikelihood(logProbs: ArrayLike<number>, T: number, K: number, labels: ArrayLike<number>): number {
   checkShape(logProbs, T, K);
   const L = labels.length;
   const S = 2 * L + 1;
   if (T === 0) return L === 0 ? 0 : -Infinity;
-  let prev = new Float64Array(S).fill(-Infinity);
+  // The extended labelling (blank, l1, blank, l2, ..., blank) and where a state may skip the blank before it.
+  const symbol = new Int32Array(S);
+  const skip = new Uint8Array(S);
+  for (let s = 1; s < S; s += 2) {
+    symbol[s] = labels[(s - 1) >> 1];
+    skip[s] = s >= 3 && symbol[s] !== symbol[s - 2] ? 1 : 0;
+  }
+  let prev = new Float64Array(S);
   let cur = new Float64Array(S);
-  prev[0] = logProbs[BLANK];
-  if (L > 0) prev[1] = logProbs[labels[0]];
+  let logScale = 0;
+  // Frame 0, rescaled so its states sum to 1.
+  prev[0] = Math.exp(logProbs[BLANK]);
+  if (L > 0) prev[1] = Math.exp(logProbs[labels[0]]);
+  let sum = prev[0] + (L > 0 ? prev[1] : 0);
+  if (sum === 0) return -Infinity;
+  logScale += Math.log(sum);
+  for (let s = 0; s < S; s++) prev[s] /= sum;
   for (let t = 1; t < T; t++) {
     const row = t * K;
-    for (let s = 0; s < S; s++) {
-      const label = s % 2 === 0 ? BLANK : labels[(s - 1) >> 1];
+    const blank = Math.exp(logProbs[row + BLANK]);
+    sum = 0;
+    // Only states from which the end is still reachable and which the start can have reached matter.
+    const first = Math.max(0, S - 2 * (T - t));
+    const last = Math.min(S - 1, 2 * t + 1);
+    for (let s = 0; s < first; s++) cur[s] = 0;
+    for (let s = first; s <= last; s++) {
       let a = prev[s];
-      if (s >= 1) a = logAddExp(a, prev[s - 1]);
-      if (s >= 2 && label !== BLANK && label !== labels[(s - 3) >> 1]) a = logAddExp(a, prev[s - 2]);
-      cur[s] = a + logProbs[row + label];
+      if (s >= 1) a += prev[s - 1];
+      if (skip[s]) a += prev[s - 2];
+      const v = a * (s & 1 ? Math.exp(logProbs[row + symbol[s]]) : blank);
+      cur[s] = v;
+      sum += v;
     }
+    for (let s = last + 1; s < S; s++) cur[s] = 0;
+    if (sum === 0) return -Infinity;
+    logScale += Math.log(sum);
+    const inverse = 1 / sum;
+    for (let s = first; s <= last; s++) cur[s] *= inverse;
     [prev, cur] = [cur, prev];
   }
-  return L === 0 ? prev[0] : logAddExp(prev[S - 1], prev[S - 2]);
+  const end = L === 0 ? prev[0] : prev[S - 1] + prev[S - 2];
+  return end > 0 ? logScale + Math.log(end) : -Infinity;
 }
 
 /** Where one label of a labelling sits in its best frame path. */
