@@ -106,6 +106,8 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
   const wordBonus = options.wordBonus ?? 0;
   const threshold = options.pruneThreshold ?? 10;
   const maxChars = options.maxCharsPerFrame ?? 16;
+  // The most an extension can add to a prefix's score (LM log-probabilities are <= 0).
+  const maxExtensionScore = lmWeight < 0 ? Infinity : insertionBonus + Math.max(0, wordBonus);
 
   const letter = new Uint8Array(K);
   const lexiconPath: (number[] | null)[] = [null];
@@ -126,6 +128,8 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
   const extensionScore: number[] = [0];
   const children = new Map<number, number>();
   const stamp: number[] = [-1];
+  /** Frame at which a node last had a child in the beam. */
+  const parentStamp: number[] = [-1];
   const nextBlank: number[] = [-Infinity];
   const nextChar: number[] = [-Infinity];
   const nextTotal: number[] = [-Infinity];
@@ -163,6 +167,7 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
     wordState.push(state);
     extensionScore.push(bonus + (lm ? lmWeight * lm.logProbAfter(lmState[node], char) : 0));
     stamp.push(-1);
+    parentStamp.push(-1);
     nextBlank.push(-Infinity);
     nextChar.push(-Infinity);
     nextTotal.push(-Infinity);
@@ -174,7 +179,7 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
   let beamBlank = [0];
   let beamChar = [-Infinity];
   const candidates: number[] = [];
-  let touched: number[] = [];
+  const touched: number[] = [];
   const touch = (node: number, t: number): void => {
     if (stamp[node] === t) return;
     stamp[node] = t;
@@ -182,6 +187,7 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
     nextChar[node] = -Infinity;
     touched.push(node);
   };
+  const byNextTotal = (a: number, b: number): number => nextTotal[b] - nextTotal[a];
 
   for (let t = 0; t < T; t++) {
     const row = t * K;
@@ -193,34 +199,53 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
       candidates.sort((a, b) => logProbs[row + b] - logProbs[row + a]);
       candidates.length = maxChars;
     }
-    touched = [];
+    touched.length = 0;
     const blankLogProb = logProbs[row + BLANK];
+    // Each prefix staying as it is (a blank, or its last character again) comes first: the worst of
+    // those totals bounds the beam's cutoff from below, so an extension that cannot reach it is
+    // skipped without creating its node or asking the LM, and the result is unchanged.
+    let cutoff = Infinity;
+    for (let i = 0; i < beam.length; i++) {
+      const node = beam[i];
+      touch(node, t);
+      if (node > 0) parentStamp[parent[node]] = t;
+      nextBlank[node] = logAddExp(beamBlank[i], beamChar[i]) + blankLogProb;
+      const last = label[node];
+      nextChar[node] = last !== BLANK ? beamChar[i] + logProbs[row + last] : -Infinity;
+      cutoff = Math.min(cutoff, logAddExp(nextBlank[node], nextChar[node]));
+    }
+    if (beam.length < beamWidth) cutoff = -Infinity;
     for (let i = 0; i < beam.length; i++) {
       const node = beam[i];
       const pBlank = beamBlank[i];
-      const pChar = beamChar[i];
-      const total = logAddExp(pBlank, pChar);
-      touch(node, t);
-      nextBlank[node] = logAddExp(nextBlank[node], total + blankLogProb);
+      const total = logAddExp(pBlank, beamChar[i]);
       const last = label[node];
-      if (last !== BLANK) nextChar[node] = logAddExp(nextChar[node], pChar + logProbs[row + last]);
-      for (const k of candidates) {
-        const child = extend(node, k);
-        if (child === FORBIDDEN) continue;
-        touch(child, t);
+      for (let c = 0; c < candidates.length; c++) {
+        const k = candidates[c];
         // A repeated character needs a blank between, else it merges into the last one.
-        const from = k === last ? pBlank : total;
-        nextChar[child] = logAddExp(nextChar[child], from + logProbs[row + k] + extensionScore[child]);
+        const score = (k === last ? pBlank : total) + logProbs[row + k];
+        let child: number;
+        if (score + maxExtensionScore < cutoff) {
+          // Below the cutoff, only a child already in the beam can still gain from it.
+          if (parentStamp[node] !== t) continue;
+          child = children.get(node * K + k) ?? FORBIDDEN;
+          if (child === FORBIDDEN || stamp[child] !== t) continue;
+        } else {
+          child = extend(node, k);
+          if (child === FORBIDDEN) continue;
+          touch(child, t);
+        }
+        nextChar[child] = logAddExp(nextChar[child], score + extensionScore[child]);
       }
     }
-    for (const node of touched) nextTotal[node] = logAddExp(nextBlank[node], nextChar[node]);
+    for (let i = 0; i < touched.length; i++) nextTotal[touched[i]] = logAddExp(nextBlank[touched[i]], nextChar[touched[i]]);
     if (touched.length > beamWidth) {
-      touched.sort((a, b) => nextTotal[b] - nextTotal[a]);
+      touched.sort(byNextTotal);
       touched.length = beamWidth;
     }
-    beam = touched;
-    beamBlank = touched.map((n) => nextBlank[n]);
-    beamChar = touched.map((n) => nextChar[n]);
+    beam = touched.slice();
+    beamBlank = beam.map((n) => nextBlank[n]);
+    beamChar = beam.map((n) => nextChar[n]);
   }
 
   const finalScore = (i: number, requireWholeWords: boolean): number => {
