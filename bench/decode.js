@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beamSearch, greedyDecode } from '../dist/src/lines/ctc-decode.js';
 import { CharNgram } from '../dist/src/lines/char-ngram.js';
-import { WordTrie } from '../dist/src/lines/lexicon.js';
+import { WordTrie, lexiconWords } from '../dist/src/lines/lexicon.js';
 import { graphemes } from '../dist/src/lines/graphemes.js';
 import { cer, errorRate } from '../dist/src/lines/text-metrics.js';
 
@@ -60,11 +60,12 @@ function measure(name, decode) {
   return { name, ms_per_line: +ms.toFixed(3), cpu_ms_per_line: +cpuMs.toFixed(3), synthetic_cer: +errorRate(texts.map((t, i) => cer(lines[i], t))).toFixed(4) };
 }
 
-const only = process.env.DECODE_ONLY;
 const results = [
   measure('greedy', (o, t) => greedyDecode(o, t, K, charset)),
   measure('beam 10', (o, t) => beamSearch(o, t, K, charset, { beamWidth: 10 })),
   measure('beam 10 + 6-gram LM', (o, t) => beamSearch(o, t, K, charset, { beamWidth: 10, lm, lmWeight: 0.8, insertionBonus: 1 })),
-  measure('beam 10 + 6-gram LM + lexicon', (o, t) => beamSearch(o, t, K, charset, { beamWidth: 10, lm, lmWeight: 0.8, insertionBonus: 1, lexicon })),
+  measure('beam 10 + 6-gram LM + closed lexicon', (o, t) => beamSearch(o, t, K, charset, { beamWidth: 10, lm, lmWeight: 0.8, insertionBonus: 1, lexicon })),
+  measure('beam 10 + 6-gram LM + lexicon, OOV penalty 4', (o, t) => beamSearch(o, t, K, charset, { beamWidth: 10, lm, lmWeight: 0.8, insertionBonus: 1, lexicon, oovPenalty: 4 })),
 ];
-console.log(JSON.stringify({ lines: lines.length, mean_frames: +(T.reduce((a, b) => a + b, 0) / T.length).toFixed(1), mean_chars: +(lines.reduce((a, l) => a + graphemes(l).length, 0) / lines.length).toFixed(1), K, results }));
+const oov = lines.flatMap((l) => lexiconWords(l)).filter((w, _, all) => !lexicon.has(w)).length / lines.flatMap((l) => lexiconWords(l)).length;
+console.log(JSON.stringify({ validation_words_outside_train_lexicon: +oov.toFixed(4), lines: lines.length, mean_frames: +(T.reduce((a, b) => a + b, 0) / T.length).toFixed(1), mean_chars: +(lines.reduce((a, l) => a + graphemes(l).length, 0) / lines.length).toFixed(1), K, results }));

@@ -232,6 +232,22 @@ describe('prefix beam search', () => {
     expect(line.text).toBe('12-3, 4');
   });
 
+  it('with an OOV penalty, a word outside the lexicon is read when the image is clear enough to pay for it', () => {
+    // The frames clearly say "the dog"; "dog" is not in the lexicon.
+    const clear = ambiguousLine(charset, 'the dog', {}, 0.9);
+    const lexicon = WordTrie.fromWords(['the', 'cat', 'hat', 'dot']);
+    const T2 = clear.length / K;
+    expect(beamSearch(clear, T2, K, charset, { lexicon }).text).not.toBe('the dog');
+    const lenient = beamSearch(clear, T2, K, charset, { lexicon, oovPenalty: 2 });
+    expect(lenient.text).toBe('the dog');
+    // The beam's score is the pruned search's estimate: at most the exact probability, less the penalty.
+    expect(lenient.score).toBeLessThanOrEqual(lenient.acousticLogProb - 2 + 1e-9);
+    expect(lenient.score).toBeGreaterThan(lenient.acousticLogProb - 2 - 0.05);
+    // A large penalty falls back to the nearest lexicon reading.
+    expect(beamSearch(clear, T2, K, charset, { lexicon, oovPenalty: 1000 }).text).toBe('the dot');
+    expect(() => beamSearch(clear, T2, K, charset, { lexicon, oovPenalty: -1 })).toThrow(/oovPenalty -1 must be >= 0/);
+  });
+
   it('ignores case against the lexicon and closes a word only where it is complete', () => {
     const cs = [...'Thec '];
     const k = cs.length + 1;

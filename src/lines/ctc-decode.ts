@@ -74,6 +74,11 @@ export interface BeamSearchOptions {
   wordBonus?: number;
   /** When given, every run of letters must be a word of it (case ignored unless the trie is case-sensitive). */
   lexicon?: WordTrie;
+  /**
+   * With a lexicon: the cost of a word outside it (subtracted once per such word). Infinity (the
+   * default) forbids them; a finite cost makes the lexicon a preference, for text with names and rare words.
+   */
+  oovPenalty?: number;
   /** Characters this many nats below the frame's most probable class (blank included) are not tried (default 10). */
   pruneThreshold?: number;
   /** At most this many characters tried per frame, the most probable (default 16). */
@@ -89,6 +94,7 @@ export interface BeamReading extends Reading {
 
 const BETWEEN_WORDS = -1;
 const IN_LETTERS = -2; // inside a run of letters, no lexicon to follow
+const OUT_OF_LEXICON = -3; // inside a run of letters that no lexicon word starts with
 const FORBIDDEN = -1;
 
 /**
@@ -106,6 +112,8 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
   const wordBonus = options.wordBonus ?? 0;
   const threshold = options.pruneThreshold ?? 10;
   const maxChars = options.maxCharsPerFrame ?? 16;
+  const oovPenalty = options.oovPenalty ?? Infinity;
+  if (!(oovPenalty >= 0)) throw new Error(`beam search: oovPenalty ${oovPenalty} must be >= 0 (Infinity forbids words outside the lexicon)`);
   // The most an extension can add to a prefix's score (LM log-probabilities are <= 0).
   const maxExtensionScore = lmWeight < 0 ? Infinity : insertionBonus + Math.max(0, wordBonus);
 
@@ -141,20 +149,24 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
     let bonus = insertionBonus;
     let state = wordState[node];
     if (letter[k]) {
-      if (lexicon) {
+      if (lexicon && state !== OUT_OF_LEXICON) {
         const path = lexiconPath[k];
         let trieNode = state >= 0 ? state : lexicon.root;
         for (let i = 0; path && i < path.length && trieNode !== NO_NODE; i++) trieNode = lexicon.child(trieNode, path[i]);
-        if (!path || trieNode === NO_NODE) {
+        if (path && trieNode !== NO_NODE) state = trieNode;
+        else if (oovPenalty < Infinity) [state, bonus] = [OUT_OF_LEXICON, bonus - oovPenalty];
+        else {
           children.set(key, FORBIDDEN);
           return FORBIDDEN;
         }
-        state = trieNode;
-      } else state = IN_LETTERS;
+      } else if (!lexicon) state = IN_LETTERS;
     } else {
       if (lexicon && state >= 0 && !lexicon.isWord(state)) {
-        children.set(key, FORBIDDEN);
-        return FORBIDDEN;
+        if (oovPenalty === Infinity) {
+          children.set(key, FORBIDDEN);
+          return FORBIDDEN;
+        }
+        bonus -= oovPenalty;
       }
       if (state !== BETWEEN_WORDS) bonus += wordBonus;
       state = BETWEEN_WORDS;
@@ -251,8 +263,9 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
   const finalScore = (i: number, requireWholeWords: boolean): number => {
     const node = beam[i];
     const state = wordState[node];
-    if (requireWholeWords && lexicon && state >= 0 && !lexicon.isWord(state)) return -Infinity;
-    return logAddExp(beamBlank[i], beamChar[i]) + (lm ? lmWeight * lm.logProbEndAfter(lmState[node]) : 0) + (state !== BETWEEN_WORDS ? wordBonus : 0);
+    const unfinished = lexicon !== undefined && state >= 0 && !lexicon.isWord(state);
+    if (unfinished && requireWholeWords && oovPenalty === Infinity) return -Infinity;
+    return logAddExp(beamBlank[i], beamChar[i]) + (lm ? lmWeight * lm.logProbEndAfter(lmState[node]) : 0) + (state !== BETWEEN_WORDS ? wordBonus : 0) - (unfinished && oovPenalty < Infinity ? oovPenalty : 0);
   };
   let best = 0;
   let bestScore = -Infinity;
