@@ -7,7 +7,9 @@
  * index 0 is the CTC blank and index k >= 1 is `charset[k - 1]`.
  */
 
-export const BLANK = 0;
+import { BLANK } from './ctc-loss.js'; // type-only imports there: no tfjs is loaded at run time
+
+export { BLANK };
 
 /** ln(e^a + e^b) without overflow; -Infinity is the log of zero. */
 export function logAddExp(a: number, b: number): number {
