@@ -167,6 +167,35 @@ describe('prefix beam search', () => {
     expect(beatsGreedy).toBeGreaterThan(0);
   });
 
+  it('with LM, bonuses and lexicon, a wide beam finds the labelling of best fused score (brute force)', () => {
+    const rand = random(8);
+    const charset = ['x', 'y', ' '];
+    const K = 4;
+    const lm = CharNgram.train(Array.from({ length: 40 }, () => Array.from({ length: 1 + Math.floor(rand() * 6) }, () => 'xy '[Math.floor(rand() * 3)]).join('')), { order: 3 });
+    const lexicon = WordTrie.fromWords(['x', 'xy', 'yy', 'yxy']);
+    const options = { lm, lmWeight: 0.7, insertionBonus: 0.3, wordBonus: 0.4 };
+    let changedByFusion = 0;
+    for (let trial = 0; trial < 25; trial++) {
+      const T = 2 + Math.floor(rand() * 4);
+      const lp = randomLogProbs(T, K, rand, 3);
+      for (const withLexicon of [false, true]) {
+        let best = -Infinity;
+        for (const labels of allLabellings(T, K)) {
+          const text = labels.map((k) => charset[k - 1]).join('');
+          if (withLexicon && !lexicon.accepts(text)) continue;
+          const words = text.split(' ').filter(Boolean).length;
+          const fused = ctcLogLikelihood(lp, T, K, labels) + 0.7 * lm.lineLogProb(text) + 0.3 * labels.length + 0.4 * words;
+          best = Math.max(best, fused);
+        }
+        const r = beamSearch(lp, T, K, charset, { ...options, lexicon: withLexicon ? lexicon : undefined, beamWidth: 2000, pruneThreshold: Infinity });
+        expect(r.score).toBeCloseTo(best, 9);
+        if (withLexicon) expect(lexicon.accepts(r.text)).toBe(true);
+        if (r.text !== beamSearch(lp, T, K, charset, { beamWidth: 2000, pruneThreshold: Infinity }).text) changedByFusion++;
+      }
+    }
+    expect(changedByFusion).toBeGreaterThan(5);
+  });
+
   it('with the default beam and pruning it still matches the exact best on small problems', () => {
     const rand = random(6);
     for (let trial = 0; trial < 30; trial++) {
