@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --only noop,throughput,peer,dvc,letters] [--cold]`
+// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode] [--cold]`
 // Measures inkflow's speed and result targets; writes bench/results.json and prints a table.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
@@ -11,7 +11,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'bin', 'inkflow.js');
 const PY = join(ROOT, '.venv', 'bin', 'python');
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters'];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode'];
 const cold = args.includes('--cold');
 const rows = [];
 const results = { date: new Date().toISOString(), node: process.version, machine: `${process.platform}-${process.arch}`, results: {} };
@@ -128,6 +128,16 @@ if (only.includes('letters')) {
     add('letters: peak memory (RSS)', (peak / 2 ** 30).toFixed(2), 'GiB', '≤ 4 GB', peak <= 4e9);
     add('artifact store size of the letters run', (store / 2 ** 30).toFixed(2), 'GiB', '≤ 2 GB', store <= 2e9);
   } else add('letters.yaml results', 'n/a', '', 'run the pipeline first (or --cold)');
+}
+
+if (only.includes('decode')) {
+  const r = run('node', [join(ROOT, 'bench', 'decode.js'), '200'], { allowFail: true });
+  if (r.status !== 0) add('line decoding', 'n/a', '', `bench/decode.js failed: ${r.stderr.trim().split('\n').pop()}`);
+  else {
+    const m = JSON.parse(r.stdout.trim().split('\n').pop());
+    results.results.decode = m;
+    for (const d of m.results) add(`decode a line (T≈${Math.round(m.mean_frames)}, K=${m.K}): ${d.name}, CPU`, d.cpu_ms_per_line.toFixed(2), 'ms', '≤ 5 ms (a part of ≥ 50 lines/s)', d.cpu_ms_per_line <= 5);
+  }
 }
 
 function duBytes(...dirs) {
