@@ -6,6 +6,7 @@ import { loadTf } from '../src/ml/tf.js';
 import { loadModelFrom } from '../src/ml/model-source.js';
 import { saveModel } from '../src/ml/model-io.js';
 import { saveKerasH5 } from '../src/ml/keras-h5.js';
+import { copyLineModelMeta } from '../src/lines/line-model-artifact.js';
 
 interface SaveParams {
   filename: string;
@@ -26,6 +27,9 @@ export default defineStage<SaveParams>({
     await mkdir(ctx.output('keras'), { recursive: true });
     await saveKerasH5(model, join(ctx.output('keras'), ctx.params.filename));
     await saveModel(tf, model, ctx.output('tfjs'));
+    // A line model's charset and geometry travel with both exports.
+    await copyLineModelMeta(ctx.inputs.model, ctx.output('keras'));
+    await copyLineModelMeta(ctx.inputs.model, ctx.output('tfjs'));
     model.dispose();
   },
 });

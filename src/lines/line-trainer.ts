@@ -16,8 +16,8 @@ import { assembleBatch, widthBuckets } from './line-batches.js';
 import { augmentLine, type LineAugmentOptions } from './augment-lines.js';
 import { LineModelRunner } from './line-reader.js';
 import type { LineModelMeta } from './line-model-artifact.js';
-import { editDistance, greedyLabels } from './interim-metrics.js';
-import { characters } from './text-normalize.js';
+import { greedyDecode } from './ctc-decode.js';
+import { cer, errorRate, type ErrorCount } from './text-metrics.js';
 
 export interface LineTrainOptions {
   epochs: number;
@@ -142,16 +142,13 @@ export async function trainLineModel(tf: Tf, model: LayersModel, meta: LineModel
 function validate(runner: LineModelRunner, ds: LineDataset, encoder: CharsetEncoder): { val_loss: number; val_cer: number } {
   const images = ds.lines.map((_, i) => lineImage(ds, i));
   const outputs = runner.logProbs(images);
-  let edits = 0;
-  let chars = 0;
+  const counts: ErrorCount[] = [];
   let lossSum = 0;
   let counted = 0;
   outputs.forEach((out, i) => {
-    const ref = characters(ds.lines[i]!.text);
-    const hyp = characters(encoder.decode(greedyLabels(out.logProbs, out.frames, out.K)));
-    edits += editDistance(ref, hyp);
-    chars += ref.length;
-    const { labels, unknown } = encoder.encode(ds.lines[i]!.text);
+    const text = ds.lines[i]!.text;
+    counts.push(cer(text, greedyDecode(out.logProbs, out.frames, out.K, encoder.charset.characters).text));
+    const { labels, unknown } = encoder.encode(text);
     if (unknown.length) return;
     const r = ctcLossAndGradient(out.logProbs, [1, out.frames, out.K], { labels: [labels], frames: [out.frames] });
     if (!r.infeasible) {
@@ -159,5 +156,5 @@ function validate(runner: LineModelRunner, ds: LineDataset, encoder: CharsetEnco
       counted++;
     }
   });
-  return { val_loss: counted ? lossSum / counted : NaN, val_cer: chars ? edits / chars : 0 };
+  return { val_loss: counted ? lossSum / counted : NaN, val_cer: errorRate(counts) };
 }
