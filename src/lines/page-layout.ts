@@ -64,7 +64,8 @@ export function findTextLines(page: GrayImage, options: PageLayoutOptions = {}):
   const mask = new Float32Array(shrunk.data.length);
   for (let i = 0; i < mask.length; i++) mask[i] = shrunk.data[i] > threshold ? 255 : 0;
   const binary = { width: shrunk.width, height: shrunk.height, data: mask };
-  const skew = estimateSkew(binary, maxSkew, 0.25, { minDegrees: 0.25, minGain: 1.02 });
+  // Half the working size is plenty to measure the skew, and four times cheaper to search.
+  const skew = estimateSkew(halve(binary), maxSkew, 0.25, { minDegrees: 0.25, minGain: 1.02 });
   const straight = deskew(binary, skew);
   const pad = (straight.height - shrunk.height) / 2;
   const { width: w, height: h } = straight;
@@ -101,7 +102,9 @@ export function findTextLines(page: GrayImage, options: PageLayoutOptions = {}):
     const base = baselineOf(line, ink);
     const x0 = left(line), x1 = right(line);
     const yAt = (x: number) => base + (x - line.cx) * line.slope;
-    return { box: boundingBox(polygon), polygon, baseline: [toPage(x0, yAt(x0)), toPage(x1, yAt(x1))] };
+    const box = boundingBox(polygon);
+    const inBox = ([x, y]: Point): Point => [x, Math.min(box.y + box.height, Math.max(box.y, y))];
+    return { box, polygon, baseline: [inBox(toPage(x0, yAt(x0))), inBox(toPage(x1, yAt(x1)))] };
   });
 }
 
@@ -165,6 +168,19 @@ function shrinkToInk(page: GrayImage, scale: number): GrayImage {
   }
   for (let i = 0; i < sums.length; i++) sums[i] /= counts[i] || 1;
   return { width: w, height: h, data: sums };
+}
+
+/** Max-pools 2 x 2 cells. */
+function halve(img: GrayImage): GrayImage {
+  const w = Math.max(1, img.width >> 1), h = Math.max(1, img.height >> 1);
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = 2 * y * img.width + 2 * x;
+      out[y * w + x] = Math.max(img.data[i], img.data[i + 1] ?? 0, img.data[i + img.width] ?? 0, img.data[i + img.width + 1] ?? 0);
+    }
+  }
+  return { width: w, height: h, data: out };
 }
 
 /** Erases horizontal runs (small gaps bridged) longer than `minRun`, and vertical ones as long: rules, not writing. */
