@@ -126,7 +126,34 @@ function resplitOnOwnLean(line: Band, ink: Ink, charHeight: number, spacing: num
   const degrees = estimateSkew({ width, height, data: crop }, 4, 0.25, { minDegrees: 0, minGain: 1 });
   const lean = { slope: Math.tan((degrees * Math.PI) / 180), cx: x0 + width / 2 };
   const pieces = splitIntoLines(line.parts, lean, ink, charHeight, spacing).lines;
-  return pieces.length > 1 ? pieces : [line];
+  if (pieces.length > 1) return pieces;
+  // A short line under a long one barely shows in the profile; its words' own rows still stand apart.
+  const rows = wordRows(line.parts, lean, spacing ?? 2 * charHeight);
+  if (rows.length < 2) return [line];
+  const bands = rows.map(([t, b]) => ({ ...lean, top: t, bottom: b, parts: [] as Component[] }));
+  assignToBands(line.parts, bands, ink);
+  return bands.flatMap((band) => splitByGaps(band, charHeight * 4));
+}
+
+/**
+ * Leaning row ranges of the rows of words: word-sized components grouped by the leaning row of their
+ * centre of mass, a new row wherever two successive centres lie more than half a line spacing apart.
+ */
+function wordRows(parts: Component[], lean: { slope: number; cx: number }, spacing: number): [number, number][] {
+  const typical = median(parts.map((p) => p.pixels));
+  const centres = parts
+    .filter((p) => p.pixels >= typical)
+    .map((p) => leanRow(lean, (p.x0 + p.x1) / 2, p.rowSum / p.pixels))
+    .sort((a, b) => a - b);
+  const groups: number[][] = [];
+  for (const c of centres) {
+    const last = groups[groups.length - 1];
+    if (last && c - last[last.length - 1] <= 0.5 * spacing) last.push(c);
+    else groups.push([c]);
+  }
+  if (groups.length < 2) return [];
+  const edges = groups.slice(1).map((g, i) => Math.floor((groups[i][groups[i].length - 1] + g[0]) / 2));
+  return groups.map((_, i) => [i ? edges[i - 1] : -Infinity, i + 1 < groups.length ? edges[i] : Infinity]);
 }
 
 const clamp = (v: number, max: number) => Math.min(max, Math.max(0, v));
