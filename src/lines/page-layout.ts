@@ -89,7 +89,12 @@ export function findTextLines(page: GrayImage, options: PageLayoutOptions = {}):
   const refined = lines.flatMap((line) => (bottom(line) - top(line) > 1.6 * typicalHeight ? resplitOnOwnLean(line, ink, charHeight, spacing) : [line]));
   const kept = dropStrayMarks(refined, charHeight);
   attachSmallMarks(kept, small, ink, charHeight);
-  kept.sort((a, b) => (overlapRows(a, b) ? left(a) - left(b) : top(a) - top(b)));
+  const extents = new Map(kept.map((b) => [b, { top: top(b), bottom: bottom(b), left: left(b) }]));
+  kept.sort((a, b) => {
+    const ea = extents.get(a)!, eb = extents.get(b)!;
+    const overlap = Math.min(ea.bottom, eb.bottom) - Math.max(ea.top, eb.top) > 0.5 * Math.min(ea.bottom - ea.top, eb.bottom - eb.top);
+    return overlap ? ea.left - eb.left : ea.top - eb.top;
+  });
 
   const tan = Math.tan((skew * Math.PI) / 180);
   const toPage = (x: number, y: number): Point => {
@@ -161,7 +166,6 @@ const top = (b: Band) => Math.min(...b.parts.map((p) => p.y0));
 const bottom = (b: Band) => Math.max(...b.parts.map((p) => p.y1));
 const left = (b: Band) => Math.min(...b.parts.map((p) => p.x0));
 const right = (b: Band) => Math.max(...b.parts.map((p) => p.x1));
-const overlapRows = (a: Band, b: Band) => Math.min(bottom(a), bottom(b)) - Math.max(top(a), top(b)) > 0.5 * Math.min(bottom(a) - top(a), bottom(b) - top(b));
 const leanRow = (lean: { slope: number; cx: number }, x: number, y: number) => y - (x - lean.cx) * lean.slope;
 
 /** The leaning rows a component's box spans. */
@@ -182,18 +186,19 @@ function shrinkToInk(page: GrayImage, scale: number): GrayImage {
   const w = Math.max(1, Math.floor(page.width / scale));
   const h = Math.max(1, Math.floor(page.height / scale));
   const sums = new Float32Array(w * h);
-  const counts = new Uint16Array(w * h);
   const colOf = new Int32Array(page.width);
-  for (let x = 0; x < page.width; x++) colOf[x] = Math.min(w - 1, Math.floor(x / scale));
+  const colCount = new Float32Array(w);
+  const rowCount = new Float32Array(h);
+  for (let x = 0; x < page.width; x++) colCount[(colOf[x] = Math.min(w - 1, Math.floor(x / scale)))]++;
+  const { data } = page;
   for (let y = 0; y < page.height; y++) {
-    const row = Math.min(h - 1, Math.floor(y / scale)) * w;
+    const cell = Math.min(h - 1, Math.floor(y / scale));
+    rowCount[cell]++;
+    const row = cell * w;
     const src = y * page.width;
-    for (let x = 0; x < page.width; x++) {
-      sums[row + colOf[x]] += 255 - page.data[src + x];
-      counts[row + colOf[x]]++;
-    }
+    for (let x = 0; x < page.width; x++) sums[row + colOf[x]] += data[src + x];
   }
-  for (let i = 0; i < sums.length; i++) sums[i] /= counts[i] || 1;
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) sums[y * w + x] = 255 - sums[y * w + x] / (rowCount[y] * colCount[x]);
   return { width: w, height: h, data: sums };
 }
 
