@@ -4,7 +4,8 @@
  * projection of what is left peaks once per text line, and the valleys between peaks separate lines.
  * Ink components are given to the line where their mass lies (a component that bridges two lines, a
  * descender touching the next line's capitals, is cut at the valley); a band's components far apart
- * horizontally become separate lines; tiny marks alone in a margin are dropped.
+ * horizontally become separate lines; a band too tall for one line is split again along its own lean;
+ * tiny marks alone in a margin are dropped. Kraken's legacy segmenter works on the same principles.
  */
 import type { GrayImage } from '../data/framing.js';
 import { deskew, estimateSkew, otsuThreshold } from '../phrases/segment.js';
@@ -26,7 +27,7 @@ export interface PageLayoutOptions {
 }
 
 interface Component {
-  /** The label of its pixels (a piece of a component cut between two lines keeps the whole's label). */
+  /** The label of its pixels (the pieces of a component cut between two lines are relabelled). */
   id: number;
   x0: number;
   y0: number;
