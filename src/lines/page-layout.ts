@@ -5,7 +5,7 @@
  * Ink components are given to the line where their mass lies (a component that bridges two lines, a
  * descender touching the next line's capitals, is cut at the valley); a band's components far apart
  * horizontally become separate lines; a band too tall for one line is split again along its own lean;
- * tiny marks alone in a margin are dropped. Kraken's legacy segmenter works on the same principles.
+ * tiny marks alone in a margin are dropped.
  */
 import type { GrayImage } from '../data/framing.js';
 import { deskew, estimateSkew, otsuThreshold } from '../phrases/segment.js';
