@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode] [--cold]`
+// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages] [--cold]`
 // Measures inkflow's speed and result targets; writes bench/results.json and prints a table.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
@@ -11,7 +11,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'bin', 'inkflow.js');
 const PY = join(ROOT, '.venv', 'bin', 'python');
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode'];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages'];
 const cold = args.includes('--cold');
 const rows = [];
 const results = { date: new Date().toISOString(), node: process.version, machine: `${process.platform}-${process.arch}`, results: {} };
@@ -148,6 +148,37 @@ function duBytes(...dirs) {
 
 mkdirSync(join(ROOT, 'bench'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify({ ...results, table: rows }, null, 2) + '\n');
+if (only.includes('pages')) {
+  // Line finding and line cropping on the 8 copiste pages (2550 x 3300 scans) against their ALTO.
+  const dataDir = process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data');
+  const pagesDir = join(dataDir, 'copiste-pages');
+  if (existsSync(pagesDir)) {
+    const { readLineXml } = await import('../dist/src/lines/xml-lines.js');
+    const { findTextLines } = await import('../dist/src/lines/page-layout.js');
+    const { matchLines } = await import('../dist/src/lines/line-match.js');
+    const { cropLine } = await import('../dist/src/lines/line-crop.js');
+    const { readGrayImage } = await import('../dist/src/data/images.js');
+    const find = [], crop = [];
+    let matched = 0, truthLines = 0, extra = 0, header = 0;
+    for (const xml of readdirSync(pagesDir).filter((f) => f.endsWith('.xml')).sort()) {
+      const truth = await readLineXml(join(pagesDir, xml));
+      const image = await readGrayImage(truth.imagePath);
+      let found = [];
+      find.push(timeIt(() => { found = findTextLines(image); }, 3));
+      crop.push(timeIt(() => { for (const l of truth.lines) cropLine(image, l.polygon); }, 3) * (30 / truth.lines.length));
+      const score = matchLines(truth.lines.map((l) => l.box), found.map((l) => l.box));
+      Object.assign(results.results, { [`pages_${xml}`]: { matched: score.matched, truth: score.truth, found: score.found, extra: score.extra, extraAbove: score.extraAbove } });
+      matched += score.matched; truthLines += score.truth; extra += score.extra - score.extraAbove; header += score.extraAbove;
+    }
+    results.results.pages_find_seconds = median(find);
+    results.results.pages_crop30_seconds = median(crop);
+    add('page layout: ground-truth lines found (vertical IoU ≥ 0.5)', `${matched}/${truthLines}`, 'lines', '≥ 90 %', matched / truthLines >= 0.9);
+    add('page layout: extra lines (below the printed header / in it)', `${extra} / ${header}`, 'lines');
+    add('page layout: find the lines of a 2550x3300 page (median)', median(find).toFixed(3), 's', '≤ 1 s', median(find) <= 1);
+    add('line crop: 30 lines of a page by polygon (median)', median(crop).toFixed(3), 's', '≤ 1 s', median(crop) <= 1);
+  } else add('page layout', 'n/a', '', `no ${pagesDir}`);
+}
+
 const widths = ['name', 'value', 'unit', 'target', 'verdict'].map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
 const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
 console.log(line(['measure', 'value', 'unit', 'target', 'verdict']));

@@ -91,30 +91,46 @@ function horizontalOverlap(a: Box, b: Box): number {
 
 /**
  * Skew of a text line in degrees: the shear that makes the horizontal ink
- * projection most peaked (text rows line up), searched over ±maxDegrees.
+ * projection most peaked (text rows line up), searched over ±maxDegrees. `gate` sets how large and
+ * how clear a skew must be to count (a page's many lines make small skews clear; a single line's do not).
  */
-export function estimateSkew(ink: GrayImage, maxDegrees = 10, step = 1): number {
+export function estimateSkew(ink: GrayImage, maxDegrees = 10, step = 1, gate: { minDegrees?: number; minGain?: number } = {}): number {
+  const { minDegrees = 2, minGain = 1.08 } = gate;
   const { width: w, height: h, data } = ink;
-  const points: [number, number, number][] = [];
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (data[y * w + x] > 64) points.push([x - w / 2, y, data[y * w + x]]);
-  if (points.length < 20) return 0;
+  // Ink points as flat (x, y, weight) triples: a page has hundreds of thousands, tried at every angle.
+  let count = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] > 64) count++;
+  if (count < 20) return 0;
+  const points = new Float64Array(count * 3);
+  let k = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const v = data[y * w + x];
+      if (v <= 64) continue;
+      points[k] = x - w / 2;
+      points[k + 1] = y;
+      points[k + 2] = v;
+      k += 3;
+    }
+  }
+  const rows = new Float64Array(h * 2 + 1);
   let best = 0;
   let bestScore = -Infinity;
   let straightScore = 0;
   for (let deg = -maxDegrees; deg <= maxDegrees; deg += step) {
     const t = Math.tan((deg * Math.PI) / 180);
-    const rows = new Float64Array(h * 2 + 1);
-    for (const [x, y, v] of points) {
-      const r = Math.round(y - x * t + h / 2);
-      if (r >= 0 && r < rows.length) rows[r] += v;
+    rows.fill(0);
+    for (let k = 0; k < points.length; k += 3) {
+      const r = Math.round(points[k + 1] - points[k] * t + h / 2);
+      if (r >= 0 && r < rows.length) rows[r] += points[k + 2];
     }
     let score = 0;
     for (const r of rows) score += r * r;
     if (deg === 0) straightScore = score;
     if (score > bestScore + 1e-9 || (Math.abs(score - bestScore) <= 1e-9 && Math.abs(deg) < Math.abs(best))) [best, bestScore] = [deg, score];
   }
-  // Shearing a straight line italicizes its letters: correct only clear, sizeable skews.
-  return Math.abs(best) >= 2 && bestScore > straightScore * 1.08 ? best : 0;
+  // Shearing a straight line italicizes its letters: by default correct only clear, sizeable skews.
+  return Math.abs(best) >= minDegrees && bestScore > straightScore * minGain ? best : 0;
 }
 
 /** Undoes a skew by shearing rows back (small angles: a shear is a rotation to first order). */
