@@ -2,14 +2,15 @@
  * Loads text-line images with their transcriptions into a line dataset: every
  * line normalized to one height at its own width, transcriptions in NFC with
  * optional mappings. Sources: a TSV/CSV of file,text (plus writer and split
- * columns), or synthetic phrases from `synth-phrases`.
+ * columns), ALTO v4 or PAGE XML with their page images (lines cut out by their
+ * polygons), or synthetic phrases from `synth-phrases`.
  */
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
 import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
-import { readGrayImage } from '../src/data/images.js';
 import { normalizeLine } from '../src/lines/line-image.js';
 import { assembleLineDataset, writeLineDataset } from '../src/lines/line-dataset.js';
-import { readLineTable, type LineSourceEntry } from '../src/lines/line-sources.js';
+import { readLineTable, readLineImage, readXmlLines, type LineSourceEntry } from '../src/lines/line-sources.js';
 import { normalizeText, type TextOptions } from '../src/lines/text-normalize.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { rng, shuffle } from '../src/util/random.js';
@@ -28,11 +29,11 @@ interface LoadLinesParams {
 }
 
 export default defineStage<LoadLinesParams>({
-  description: 'load line images and transcriptions (TSV/CSV, or synthetic phrases) as a line dataset',
+  description: 'load line images and transcriptions (TSV/CSV, ALTO/PAGE XML, or synthetic phrases) as a line dataset',
   version: 1,
   paramsSchema: strictObject({
     properties: {
-      path: { type: 'string', description: 'a TSV or CSV with file and text columns (optional writer, split)' },
+      path: { type: 'string', description: 'a TSV or CSV with file and text columns (optional writer, split), or an ALTO/PAGE XML file or folder of them' },
       images: { type: 'string', description: 'folder the file column is relative to (default: the table\'s folder, then its images/ subfolder)' },
       split: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'keep only lines whose split column is one of these' },
       limit: { type: 'integer', minimum: 1, description: 'keep this many lines, drawn with the seed (small runs)' },
@@ -61,11 +62,17 @@ export default defineStage<LoadLinesParams>({
     if (ctx.inputs.phrases) {
       if (p.path) throw new StageInputError('load-lines: give either params.path or inputs.phrases, not both');
       source = 'synth-phrases';
-      entries = (await readLabels(ctx.inputs.phrases)).map((e, i) => ({ image: resolve(ctx.inputs.phrases!, e.file), text: e.text, id: e.file, where: `labels.tsv:${i + 2}` }));
+      entries = (await readLabels(ctx.inputs.phrases)).map((e, i) => {
+        const image = resolve(ctx.inputs.phrases!, e.file);
+        const where = `labels.tsv:${i + 2}`;
+        return { image, load: () => readLineImage(image, where), text: e.text, id: e.file, where };
+      });
     } else {
       if (!p.path) throw new StageInputError('load-lines: set params.path to a TSV/CSV of file,text, or wire inputs.phrases');
       source = p.path;
-      entries = await readLineTable(resolve(ctx.workspace, p.path), p.images && resolve(ctx.workspace, p.images));
+      const path = resolve(ctx.workspace, p.path);
+      const xml = extname(path).toLowerCase() === '.xml' || statSync(path, { throwIfNoEntry: false })?.isDirectory();
+      entries = xml ? await readXmlLines(path, p.empty_text) : await readLineTable(path, p.images && resolve(ctx.workspace, p.images));
     }
     if (p.split) {
       const wanted = new Set(p.split);
@@ -84,9 +91,7 @@ export default defineStage<LoadLinesParams>({
         skipped++;
         continue;
       }
-      const img = await readGrayImage(e.image).catch((err: Error) => {
-        throw new StageInputError(`${e.where}: ${err.message.includes('no such file') || (err as NodeJS.ErrnoException).code === 'ENOENT' ? `image ${e.image} not found` : err.message}; fix the file column or the images param`);
-      });
+      const img = await e.load();
       const image = normalizeLine(img, { height: p.height, maxWidth: p.max_width, source: `${e.where} (${e.image})` });
       lines.push({ id: e.id, text, image, ...(e.writer ? { writer: e.writer } : {}), ...(e.split ? { split: e.split } : {}) });
       if (i % 50 === 0) ctx.progress.update(`line ${i + 1}/${entries.length}`);

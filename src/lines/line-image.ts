@@ -11,6 +11,8 @@ export interface LineImage {
   height: number;
   /** Row-major, ink 255 on 0. */
   data: Uint8Array;
+  /** Where column x came from in the source image: x0 + x / scale. */
+  source?: { x0: number; scale: number };
 }
 
 export interface NormalizeOptions {
@@ -43,7 +45,8 @@ export function normalizeLine(img: GrayImage, options: NormalizeOptions): LineIm
   let peak = 0;
   for (const v of scaled) if (v > peak) peak = v;
   const gain = peak > 0 ? 255 / peak : 0;
-  return { width, height, data: Uint8Array.from(scaled, (v) => Math.round(v * gain)) };
+  const scale = height / padded.height;
+  return { width, height, data: Uint8Array.from(scaled, (v) => Math.round(v * gain)), source: { x0: box.x0 - margin, scale } };
 }
 
 interface Box {
