@@ -58,7 +58,7 @@ function withExplicitInputLayer(topology: { class_name: string; config: any }): 
   if (topology.class_name !== 'Sequential') return { class_name: topology.class_name, config: topology.config };
   const layers = structuredClone(topology.config.layers) as Json[];
   const first = layers[0]?.config;
-  if (!first?.batch_input_shape) return { class_name: topology.class_name, config: topology.config };
+  if (!first?.batch_input_shape || layers[0]?.class_name === 'InputLayer') return { class_name: topology.class_name, config: topology.config };
   const input = { class_name: 'InputLayer', config: { batch_input_shape: first.batch_input_shape, dtype: first.dtype ?? 'float32', sparse: false, name: 'input_1' } };
   delete first.batch_input_shape;
   return { class_name: 'Sequential', config: { ...topology.config, layers: [input, ...layers] } };
