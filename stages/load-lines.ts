@@ -7,7 +7,8 @@
  */
 import { extname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { throwIfCancelled, UserInputError } from '../src/errors.js';
 import { normalizeLine } from '../src/lines/line-image.js';
 import { assembleLineDataset, writeLineDataset } from '../src/lines/line-dataset.js';
 import { readLineTable, readLineImage, readXmlLines, type LineSourceEntry } from '../src/lines/line-sources.js';
@@ -60,7 +61,7 @@ export default defineStage<LoadLinesParams>({
     let entries: LineSourceEntry[];
     let source: string;
     if (ctx.inputs.phrases) {
-      if (p.path) throw new StageInputError('load-lines: give either params.path or inputs.phrases, not both');
+      if (p.path) throw new UserInputError('load-lines: give either params.path or inputs.phrases, not both');
       source = 'synth-phrases';
       entries = (await readLabels(ctx.inputs.phrases)).map((e, i) => {
         const image = resolve(ctx.inputs.phrases!, e.file);
@@ -68,7 +69,7 @@ export default defineStage<LoadLinesParams>({
         return { image, load: () => readLineImage(image, where), text: e.text, id: e.file, where };
       });
     } else {
-      if (!p.path) throw new StageInputError('load-lines: set params.path to a TSV/CSV of file,text, or wire inputs.phrases');
+      if (!p.path) throw new UserInputError('load-lines: set params.path to a TSV/CSV of file,text, or wire inputs.phrases');
       source = p.path;
       const path = resolve(ctx.workspace, p.path);
       const xml = extname(path).toLowerCase() === '.xml' || statSync(path, { throwIfNoEntry: false })?.isDirectory();
@@ -78,16 +79,16 @@ export default defineStage<LoadLinesParams>({
       const wanted = new Set(p.split);
       const found = new Set(entries.map((e) => e.split ?? ''));
       entries = entries.filter((e) => e.split !== undefined && wanted.has(e.split));
-      if (!entries.length) throw new StageInputError(`load-lines: no line has split ${p.split.join(' or ')} in ${source} (splits there: ${[...found].join(', ') || 'none: add a split column'})`);
+      if (!entries.length) throw new UserInputError(`load-lines: no line has split ${p.split.join(' or ')} in ${source} (splits there: ${[...found].join(', ') || 'none: add a split column'})`);
     }
     if (p.limit && entries.length > p.limit) entries = shuffle(entries, rng(p.seed)).slice(0, p.limit).sort((a, b) => (a.where < b.where ? -1 : 1));
     const lines: { id: string; text: string; image: LineImage; writer?: string; split?: string }[] = [];
     let skipped = 0;
     for (const [i, e] of entries.entries()) {
-      if (ctx.signal.aborted) throw new Error('cancelled');
+      throwIfCancelled(ctx.signal);
       const text = normalizeText(e.text, p.text);
       if (!text) {
-        if (p.empty_text === 'error') throw new StageInputError(`${e.where}: empty transcription for ${e.id}; transcribe it, remove the row, or set load-lines' empty_text: skip`);
+        if (p.empty_text === 'error') throw new UserInputError(`${e.where}: empty transcription for ${e.id}; transcribe it, remove the row, or set load-lines' empty_text: skip`);
         skipped++;
         continue;
       }
@@ -97,7 +98,7 @@ export default defineStage<LoadLinesParams>({
       if (i % 50 === 0) ctx.progress.update(`line ${i + 1}/${entries.length}`);
     }
     if (skipped) ctx.log.warn(`skipped ${skipped} lines with empty transcriptions`);
-    if (!lines.length) throw new StageInputError(`load-lines: no lines with text in ${source}`);
+    if (!lines.length) throw new UserInputError(`load-lines: no lines with text in ${source}`);
     const ds = assembleLineDataset(lines, p.height, [source]);
     await writeLineDataset(ctx.output('dataset'), ds);
     const widths = lines.map((l) => l.image.width).sort((a, b) => a - b);

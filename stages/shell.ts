@@ -7,7 +7,8 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { CancelledError, UserInputError } from '../src/errors.js';
 
 interface ShellParams {
   command: string[];
@@ -44,7 +45,7 @@ export default defineStage<ShellParams>({
         if (!kind) return ctx.workspace;
         if (kind === 'out') return ctx.output(name!);
         const path = ctx.inputs[name!];
-        if (!path) throw new StageInputError(`shell: {{in.${name}}} is used but no input "${name}" is wired`);
+        if (!path) throw new UserInputError(`shell: {{in.${name}}} is used but no input "${name}" is wired`);
         return path;
       });
     const argv = params.command.map(substitute);
@@ -67,10 +68,10 @@ export default defineStage<ShellParams>({
     });
     const result = await child;
     await new Promise((resolve) => logFile.end(resolve));
-    if (result.isCanceled) throw new Error('cancelled');
-    if (result.timedOut) throw new StageInputError(`shell: ${argv[0]} timed out after ${params.timeout_seconds}s`);
+    if (result.isCanceled) throw new CancelledError();
+    if (result.timedOut) throw new UserInputError(`shell: ${argv[0]} timed out after ${params.timeout_seconds}s`);
     if (result.failed) {
-      throw new StageInputError(`shell: \`${argv.join(' ')}\` ${result.exitCode !== undefined ? `exited with code ${result.exitCode}` : result.shortMessage}; output in ${join(ctx.logDir, 'command.log')}`);
+      throw new UserInputError(`shell: \`${argv.join(' ')}\` ${result.exitCode !== undefined ? `exited with code ${result.exitCode}` : result.shortMessage}; output in ${join(ctx.logDir, 'command.log')}`);
     }
   },
 });

@@ -39,8 +39,15 @@ export interface KeyIngredients {
   params: Record<string, unknown>;
   inputs: Record<string, string>;
   files: Record<string, string>;
-  backend?: string;
+  /**
+   * Key entries of the stage's environment (e.g. `backend`), spread at the top level
+   * so keys are the same as when the backend was a field of its own.
+   */
+  [environmentEntry: string]: unknown;
 }
+
+/** The ingredient fields every key has; anything else came from a stage environment. */
+export const STANDARD_INGREDIENTS: readonly string[] = ['format', 'uses', 'version', 'code', 'params', 'inputs', 'files'];
 
 export class ArtifactStore {
   readonly objects: string;

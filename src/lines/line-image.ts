@@ -4,7 +4,7 @@
  * fixed height with its own width, contrast stretched to 0..255.
  */
 import { inkImage, resample, type GrayImage } from '../data/framing.js';
-import { StageInputError as UserInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 
 export interface LineImage {
   width: number;

@@ -9,7 +9,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { StageInputError as UserInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 import { readGrayImage } from '../data/images.js';
 import type { GrayImage } from '../data/framing.js';
 import { readLineXml } from './xml-lines.js';

@@ -1,6 +1,7 @@
 import { collectImages, readGrayImage } from '../../data/images.js';
 import { Recognizer } from '../../ml/recognizer.js';
-import { parseCommandArgs, UsageError } from '../main.js';
+import { parseCommandArgs } from '../args.js';
+import { UsageError } from '../../errors.js';
 
 const HELP = `usage: inkflow predict --model <model> <image or folder>... [--labels labels.json] [--json]
 
@@ -15,7 +16,7 @@ export async function predictCommand(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   if (!values.model || !positionals.length) throw new UsageError(`predict needs --model and at least one image\n\n${HELP}`);
-  const recognizer = await Recognizer.open(values.model, values.labels);
+  const recognizer = await Recognizer.open(values.model, { labelsPath: values.labels });
   const files = await collectImages(positionals);
   if (!files.length) throw new UsageError(`predict: no PNG or JPEG images in ${positionals.join(', ')}`);
   let failures = 0;

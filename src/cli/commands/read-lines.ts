@@ -10,7 +10,7 @@ import { DEFAULT_DECODER, type DecoderModels } from '../../lines/line-decoder.js
 import { CharNgram } from '../../lines/char-ngram.js';
 import { WordTrie } from '../../lines/lexicon.js';
 import { writeLineXml } from '../../lines/xml-write.js';
-import { StageInputError } from '../../engine/stage-api.js';
+import { UserInputError } from '../../errors.js';
 import type { GrayImage } from '../../data/framing.js';
 
 export interface ReadLinesOptions {
@@ -28,7 +28,7 @@ export async function readWithLineModel(modelDir: string, files: string[], o: Re
   const tf = await loadTf(resolveBackendName('auto'));
   const runner = await LineModelRunner.open(tf, modelDir);
   const models: DecoderModels = {};
-  if (o.lm) models.lm = CharNgram.fromJSON(JSON.parse(await readFile(o.lm, 'utf8').catch((e: Error) => { throw new StageInputError(`${o.lm}: ${e.message}; --lm takes the lm file of a language-model stage`); })), o.lm);
+  if (o.lm) models.lm = CharNgram.fromJSON(JSON.parse(await readFile(o.lm, 'utf8').catch((e: Error) => { throw new UserInputError(`${o.lm}: ${e.message}; --lm takes the lm file of a language-model stage`); })), o.lm);
   if (o.words) models.lexicon = WordTrie.fromWords((await readFile(o.words, 'utf8')).split(/\r?\n/).map((w) => w.trim()).filter(Boolean));
   const settings = { ...DEFAULT_DECODER, method: models.lm || models.lexicon ? ('beam' as const) : ('greedy' as const), beam_width: o.beam };
   let failures = 0;
@@ -40,7 +40,7 @@ export async function readWithLineModel(modelDir: string, files: string[], o: Re
         const img = await readGrayImage(file);
         const mode = o.layout === 'auto' ? (looksLikePage(img) ? 'page' : 'line') : o.layout;
         const lines = linesOf(img, runner.meta.height, mode);
-        if (!lines.length) throw new StageInputError(`${file}: no text lines found on this page; is it blank, or a single line (try --layout line)?`);
+        if (!lines.length) throw new UserInputError(`${file}: no text lines found on this page; is it blank, or a single line (try --layout line)?`);
         chunk.push({ file, img, lines });
       } catch (err) {
         failures++;

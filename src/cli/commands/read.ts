@@ -2,7 +2,8 @@ import { collectImages, readGrayImage } from '../../data/images.js';
 import { Recognizer } from '../../ml/recognizer.js';
 import { Lexicon, readImage } from '../../phrases/reader.js';
 import { loadWords } from '../../phrases/words.js';
-import { parseCommandArgs, UsageError } from '../main.js';
+import { integerOption, parseCommandArgs } from '../args.js';
+import { UsageError } from '../../errors.js';
 import { findModel } from '../../ml/recognizer.js';
 import { isLineModel } from '../../lines/line-model-artifact.js';
 import { readWithLineModel } from './read-lines.js';
@@ -34,11 +35,10 @@ export async function readCommand(args: string[]): Promise<number> {
     if (!files.length) throw new UsageError(`read: no PNG or JPEG images in ${positionals.join(', ')}`);
     const layout = values.layout ?? 'auto';
     if (!['auto', 'line', 'page'].includes(layout)) throw new UsageError(`read: --layout must be auto, line or page (got ${layout})`);
-    const beam = Number(values.beam ?? 10);
-    if (!Number.isInteger(beam) || beam < 1) throw new UsageError(`read: --beam must be a whole number of at least 1 (got ${values.beam})`);
+    const beam = integerOption('read', 'beam', values.beam, { min: 1 }) ?? 10;
     return readWithLineModel(modelPath, files, { layout: layout as 'auto' | 'line' | 'page', json: !!values.json, alto: !!values.alto, pageXml: !!values.page, beam, ...(values.out ? { out: values.out } : {}), ...(values.lm ? { lm: values.lm } : {}), ...(values.words ? { words: values.words } : {}) });
   }
-  const recognizer = await Recognizer.open(values.model, values.labels);
+  const recognizer = await Recognizer.open(values.model, { labelsPath: values.labels });
   const lexicon = values.lexicon ? new Lexicon(await loadWords(values.words)) : undefined;
   let failures = 0;
   for (const file of await collectImages(positionals)) {

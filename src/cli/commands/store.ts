@@ -4,7 +4,7 @@ import { workspacePaths } from '../../engine/executor.js';
 import { listRuns } from '../../engine/run-record.js';
 import { ArtifactStore } from '../../engine/store.js';
 import { formatBytes } from '../../util/text.js';
-import { parseCommandArgs } from '../main.js';
+import { integerOption, parseCommandArgs } from '../args.js';
 import { workspaceRoot } from './common.js';
 
 export async function verifyCommand(args: string[]): Promise<number> {
@@ -30,7 +30,7 @@ run records older than those, and staging leftovers of killed runs.`;
 export async function gcCommand(args: string[]): Promise<number> {
   const parsed = parseCommandArgs('gc', args, { keep: { type: 'string', default: '5' }, 'dry-run': { type: 'boolean' } }, GC_HELP);
   if (!parsed) return 0;
-  const keep = Number(parsed.values.keep);
+  const keep = integerOption('gc', 'keep', parsed.values.keep) ?? 5;
   const paths = workspacePaths(workspaceRoot());
   const store = new ArtifactStore(paths.artifacts);
   const runs = await listRuns(paths.runs);
@@ -39,8 +39,10 @@ export async function gcCommand(args: string[]): Promise<number> {
   const kept = new Set<string>();
   const dropRuns: string[] = [];
   for (const list of byPipeline.values()) {
-    list.slice(-keep).forEach((r) => kept.add(r.runId));
-    list.slice(0, Math.max(0, list.length - keep)).forEach((r) => dropRuns.push(r.runId));
+    // Not slice(-keep): slice(-0) is the whole list, and --keep 0 must keep none.
+    const firstKept = Math.max(0, list.length - keep);
+    list.slice(firstKept).forEach((r) => kept.add(r.runId));
+    list.slice(0, firstKept).forEach((r) => dropRuns.push(r.runId));
   }
   const liveKeys = new Set(runs.filter((r) => kept.has(r.runId)).flatMap((r) => Object.values(r.stages).map((s) => s.key).filter(Boolean) as string[]));
   let freed = 0;
