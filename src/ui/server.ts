@@ -67,9 +67,6 @@ const INDEX_HTML = `<!doctype html>
 <nav><a href="#/runs">Runs</a><a href="#/compare">Compare</a><a href="#/pipelines">Pipelines</a><a href="#/playground">Playground</a></nav>
 <span id="live" class="live" title="live updates">●</span></header>
 <main id="app"></main>
-<script src="/vendor/vega.js"></script>
-<script src="/vendor/vega-lite.js"></script>
-<script src="/vendor/vega-embed.js"></script>
 <script src="/assets/app.js"></script>
 </body>
 </html>
@@ -80,6 +77,8 @@ export function createUiApp(options: UiOptions) {
   const records = new RunRecords(join(workspace, 'logs', 'runs'));
   const jobs = new Jobs(workspace, options.concurrency ?? 1);
   const samples = new EvaluationSamples(workspace);
+  // Read the run records now, so the first page load finds them parsed.
+  void records.all();
   const app = new Hono();
 
   app.onError((err, c) => {

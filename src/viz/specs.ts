@@ -187,10 +187,15 @@ export function timelineSpec(stages: TimelineStage[], options: { width?: number 
  * Parallel coordinates: one line per run across the varying params and the
  * metrics, each axis scaled to its own range (min-max normalised).
  */
-export function parallelSpec(rows: Record<string, unknown>[], dimensions: string[], colorBy?: string, options: { width?: number } = {}): TopLevelSpec {
+export function parallelSpec(rows: Record<string, unknown>[], dimensionNames: string[], colorByName?: string, options: { width?: number } = {}): TopLevelSpec {
+  // Vega-Lite reads "a.b" as a nested field; names like "train.epochs" get a look-alike one-dot leader instead.
+  const safe = (name: string) => name.replace(/\./g, '\u2024');
+  const dimensions = dimensionNames.map(safe);
+  const colorBy = colorByName === undefined ? undefined : safe(colorByName);
+  rows = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [safe(k), v])));
   return {
     $schema: SCHEMA,
-    config: { ...CONFIG, axisX: { domain: false, labelAngle: 0, tickColor: '#ccc', title: null } },
+    config: { ...CONFIG, view: { stroke: null }, axisX: { domain: false, labelAngle: 0, tickColor: '#ccc', title: null, labelFontWeight: 'bold' } },
     width: options.width ?? Math.max(320, dimensions.length * 150),
     height: 280,
     data: { values: rows },
@@ -213,8 +218,8 @@ export function parallelSpec(rows: Record<string, unknown>[], dimensions: string
           tooltip: [{ field: 'run', type: 'nominal' }, ...dimensions.map((d) => ({ field: d, type: 'quantitative' as const }))],
         },
       },
-      { encoding: { x: { field: 'key', type: 'nominal', sort: dimensions }, y: { value: 0 } }, layer: [{ mark: { type: 'text', style: 'label' }, encoding: { text: { aggregate: 'max', field: 'max', type: 'quantitative', format: '.3~g' } } }] },
-      { encoding: { x: { field: 'key', type: 'nominal', sort: dimensions }, y: { value: 280 } }, layer: [{ mark: { type: 'text', style: 'label', dy: 12 }, encoding: { text: { aggregate: 'min', field: 'min', type: 'quantitative', format: '.3~g' } } }] },
+      { encoding: { x: { field: 'key', type: 'nominal', sort: dimensions }, y: { value: 0 } }, layer: [{ mark: { type: 'text', align: 'left', dx: 4, dy: 9, fontSize: 11, color: '#555' }, encoding: { text: { aggregate: 'max', field: 'max', type: 'quantitative', format: '.3~g' } } }] },
+      { encoding: { x: { field: 'key', type: 'nominal', sort: dimensions }, y: { value: 280 } }, layer: [{ mark: { type: 'text', align: 'left', dx: 4, dy: -7, fontSize: 11, color: '#555' }, encoding: { text: { aggregate: 'min', field: 'min', type: 'quantitative', format: '.3~g' } } }] },
     ],
   } as TopLevelSpec;
 }

@@ -42,7 +42,10 @@ export async function comparePage(root: HTMLElement, query: URLSearchParams): Pr
   root.append(section('Metrics', metricKeys.length ? table(metricKeys, (r, k) => r.metrics[k], true) : h('p', { class: 'muted' }, 'no metrics recorded')));
 
   const numericParams = paramKeys.filter((k) => runs.every((r) => typeof r.params[k] === 'number'));
-  const keyMetrics = metricKeys.filter((k) => /accuracy|loss|cer|wer/.test(k) && !/subsets|per_second/.test(k)).slice(0, 4);
+  // Metrics that differ between the runs, the quality ones (accuracy, loss, error rates) first.
+  const varies = (k: string) => new Set(runs.map((r) => r.metrics[k])).size > 1;
+  const quality = (k: string) => (/accuracy|loss|cer|wer/.test(k) && !/per_second/.test(k) ? 0 : 1);
+  const keyMetrics = metricKeys.filter(varies).sort((a, b) => quality(a) - quality(b)).slice(0, 4);
   if (runs.length >= 2 && numericParams.length + keyMetrics.length >= 2) {
     const host = h('div', { class: 'chart', 'data-chart': 'parallel' });
     root.append(section(sweep ? 'Sweep: parallel coordinates' : 'Parallel coordinates', host));

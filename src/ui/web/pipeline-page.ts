@@ -73,7 +73,7 @@ function dagSvg(view: PipelineView, jobStates: Record<string, string>): SVGSVGEl
   view.stages.forEach((s) => depthOf(s.name));
   const columns: string[][] = [];
   for (const s of view.stages) (columns[depth.get(s.name)!] ??= []).push(s.name);
-  const [w, hgt, gx, gy] = [150, 38, 46, 14];
+  const [w, hgt, gx, gy] = [150, 38, 34, 12];
   const pos = new Map<string, { x: number; y: number }>();
   columns.forEach((col, c) => col.forEach((name, r) => pos.set(name, { x: 10 + c * (w + gx), y: 10 + r * (hgt + gy) })));
   const width = 20 + columns.length * (w + gx) - gx;

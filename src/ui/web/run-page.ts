@@ -50,7 +50,7 @@ function jobView(root: HTMLElement, initial: Job) {
       if (job.epochs.length) void chart(curvesHost, curvesSpec([...job.epochs].sort((a, b) => a.epoch - b.epoch), { width: panelWidth(curvesHost, 2) }));
       else curvesHost.replaceChildren(h('p', { class: 'muted' }, 'no epochs yet'));
     }
-    logHost.textContent = job.log.slice(-80).join('\n');
+    logHost.textContent = job.log.slice(-80).join('\n') || '(no output yet)';
     logHost.scrollTop = logHost.scrollHeight;
   };
   draw();
