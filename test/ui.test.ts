@@ -59,6 +59,8 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
+if (!chromiumAvailable()) console.warn('\n!!! dashboard browser tests SKIPPED: no chromium at /usr/bin/chromium (apt-get install chromium) !!!\n');
+
 describe.skipIf(!chromiumAvailable())('inkflow ui in chromium', () => {
   beforeAll(async () => {
     ws = await workspace({ 'pipelines/tiny.yaml': TINY });
@@ -218,7 +220,7 @@ describe.skipIf(!chromiumAvailable())('inkflow ui in chromium', () => {
     await page.close();
   }, 120_000);
 
-  it('predicts a letter drawn with the mouse in the browser', async () => {
+  it('predicts a letter drawn with the mouse in the browser, and reads an uploaded phrase', async () => {
     const { page, errors } = await open('#/playground', (p) => p.waitForFunction(() => window.inkflowPlayground).then(() => p.evaluate(() => window.inkflowPlayground!.ready)));
     const box = (await page.locator('canvas.pad').boundingBox())!;
     const at = (x: number, y: number) => [box.x + box.width * x, box.y + box.height * y] as const;
@@ -231,6 +233,22 @@ describe.skipIf(!chromiumAvailable())('inkflow ui in chromium', () => {
     const top3 = await page.evaluate(() => document.body.dataset.prediction!);
     expect(top3).toHaveLength(3);
     expect(top3).toContain('l');
+    // A phrase of real test letters (dark on paper, side by side), uploaded and read on the server.
+    const runs = (await (await fetch(`${base}/api/runs?pipeline=quick`)).json()) as { rows: { runId: string }[] };
+    const runId = runs.rows[0]!.runId;
+    const { createCanvas, loadImage } = await import('@napi-rs/canvas');
+    const phrase = createCanvas(28 * 4 + 40, 48);
+    const g = phrase.getContext('2d');
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, phrase.width, phrase.height);
+    for (let i = 0; i < 4; i++) {
+      const png = Buffer.from(await (await fetch(`${base}/api/runs/${runId}/samples/${i * 20}.png`)).arrayBuffer());
+      g.drawImage(await loadImage(png), 20 + i * 28, 10);
+    }
+    await page.setInputFiles('input[type=file]', { name: 'phrase.png', mimeType: 'image/png', buffer: await phrase.encode('png') });
+    await page.waitForFunction(() => document.body.dataset.reading !== undefined, undefined, { timeout: 60_000 });
+    expect(await page.locator('.reading').textContent()).toContain('segmentation + letter model');
+    expect((await page.evaluate(() => document.body.dataset.reading!)).replace(/\s/g, '').length).toBeGreaterThan(0);
     await shot(page, 'playground');
     expect(errors).toEqual([]);
     await page.close();

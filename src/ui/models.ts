@@ -3,7 +3,8 @@
  * produced (save-hdf5 + write-labels) and every promoted model under models/.
  */
 import { readdir, readlink, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { isLineModel } from '../lines/line-model-artifact.js';
 import type { RunRecords } from './records.js';
 import { objectUrl } from './run-details.js';
 
@@ -11,6 +12,8 @@ export interface ModelEntry {
   id: string;
   label: string;
   kind: 'run' | 'promoted';
+  /** A letter classifier (the drawing pad) or a CTC line model (line and page images). */
+  type: 'letters' | 'line';
   /** tfjs model.json, loadable by tf.loadLayersModel. */
   modelUrl: string;
   labelsUrl?: string;
@@ -29,9 +32,12 @@ export async function listModels(workspace: string, records: RunRecords): Promis
     seen.add(saved.key!);
     const labels = Object.values(record.stages).find((s) => s.uses === 'write-labels' && s.key);
     const accuracy = Object.values(record.stages).find((s) => s.uses === 'evaluate')?.metrics?.accuracy;
+    const cer = Object.values(record.stages).find((s) => s.uses === 'evaluate-lines')?.metrics?.cer;
+    const tfjsDir = join(workspace, 'artifacts', 'objects', saved.key!.slice(0, 2), saved.key!, 'out', 'tfjs');
     models.push({
       id: saved.key!.slice(0, 16),
-      label: `${record.pipeline} · ${record.runId}${accuracy !== undefined ? ` · ${(accuracy * 100).toFixed(1)}%` : ''}`,
+      type: isLineModel(tfjsDir) ? 'line' : 'letters',
+      label: `${record.pipeline} · ${record.runId}${accuracy !== undefined ? ` · ${(accuracy * 100).toFixed(1)}%` : ''}${cer !== undefined ? ` · CER ${(cer * 100).toFixed(1)}%` : ''}`,
       kind: 'run',
       modelUrl: objectUrl(saved.key!, 'tfjs', 'model.json'),
       labelsUrl: labels ? objectUrl(labels.key!, 'labels') : undefined,
@@ -57,6 +63,7 @@ async function promotedModels(workspace: string): Promise<ModelEntry[]> {
       const isCurrent = current !== undefined && current.replace(/\/$/, '').endsWith(version);
       out.push({
         id: `${name}@${version}`,
+        type: isLineModel(join(dir, dirname(model))) ? 'line' : 'letters',
         label: `${name} ${version}${isCurrent ? ' (current)' : ''}`,
         kind: 'promoted',
         modelUrl: `/models/${name}/${version}/${model}`,

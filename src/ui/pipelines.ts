@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError } from '../engine/yaml-source.js';
+import { ConfigError } from '../errors.js';
 import { loadPipeline, type ResolvedPipeline } from '../engine/config.js';
 import { dependencyMap } from '../engine/executor.js';
 import { pipelineStatus, type StageState } from '../engine/status.js';

@@ -1,5 +1,6 @@
 /** Everything the run page shows, gathered from a run record and the artifact store. */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { join } from 'node:path';
 import { ArtifactStore } from '../engine/store.js';
 import type { EpochPoint, TimelineStage } from '../viz/specs.js';
@@ -33,7 +34,10 @@ export interface RunDetails {
     perClass: { class: string; precision: number; recall: number; f1: number; support: number }[];
     mostConfused: { true: string; predicted: string; count: number }[];
   };
-  lines?: { file: string; truth: string; read: string; charErrors: number; chars: number; overlay?: string }[];
+  /** Worst line readings: evaluate-phrases (segmented letters) or evaluate-lines (CTC line model). */
+  lines?: { file: string; truth: string; read: string; charErrors?: number; chars?: number; cer: number; overlay?: string }[];
+  /** evaluate-lines' picture of the worst lines, errors in red. */
+  linesImage?: string;
   plots: { name: string; url: string }[];
   downloads: { name: string; url: string }[];
 }
@@ -64,7 +68,7 @@ export async function runDetails(record: DashboardRunRecord, workspace: string):
     params: redact(record.params),
     stageParams: Object.fromEntries(Object.entries(record.stageParams).map(([k, v]) => [k, redact(v)])),
     metrics: flatMetrics(record),
-    environment: record.environment,
+    environment: redact(record.environment ?? {}),
     timeline: timeline(record),
     stages: Object.entries(record.stages).map(([name, s]) => ({ name, uses: s.uses, status: s.status, seconds: s.seconds, error: s.error, reason: s.reason, hasLog: logStages.has(name) })),
     epochs: await epochs(record, store),
@@ -74,7 +78,13 @@ export async function runDetails(record: DashboardRunRecord, workspace: string):
   const evaluate = stageOfKind(record, 'evaluate');
   if (evaluate) details.report = await readReport(store.outputPath(evaluate[1].key!, 'report'));
   const phrases = stageOfKind(record, 'evaluate-phrases');
-  if (phrases) details.lines = await worstLines(store.outputPath(phrases[1].key!, 'report'), phrases[1].key!);
+  if (phrases) details.lines = await worstPhrases(store.outputPath(phrases[1].key!, 'report'), phrases[1].key!);
+  const lines = stageOfKind(record, 'evaluate-lines');
+  if (lines) {
+    const dir = store.outputPath(lines[1].key!, 'report');
+    details.lines = await worstLines(dir);
+    if (await stat(join(dir, 'worst-lines.png')).catch(() => undefined)) details.linesImage = objectUrl(lines[1].key!, 'report', 'worst-lines.png');
+  }
   const visualize = stageOfKind(record, 'visualize');
   if (visualize) {
     const files = await readdir(store.outputPath(visualize[1].key!, 'plots')).catch(() => [] as string[]);
@@ -141,8 +151,21 @@ async function readReport(dir: string): Promise<RunDetails['report']> {
   }
 }
 
-/** Phrase/line readings with the most character errors first. */
-async function worstLines(dir: string, key: string, limit = 12): Promise<RunDetails['lines']> {
+/** evaluate-lines' per-line readings (id, reference, one column per decoder, cer), worst first; the last decoder is the best. */
+async function worstLines(dir: string, limit = 12): Promise<RunDetails['lines']> {
+  const text = await readFile(join(dir, 'lines.csv'), 'utf8').catch(() => '');
+  if (!text.trim()) return [];
+  const rows = parseCsv(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+  const decoders = Object.keys(rows[0] ?? {}).filter((k) => !['id', 'reference', 'cer'].includes(k));
+  const best = decoders[decoders.length - 1];
+  return rows
+    .map((r) => ({ file: r.id, truth: r.reference, read: best ? r[best] : '', cer: Number(r.cer) }))
+    .sort((a, b) => b.cer - a.cer)
+    .slice(0, limit);
+}
+
+/** evaluate-phrases' readings with the most character errors first. */
+async function worstPhrases(dir: string, key: string, limit = 12): Promise<RunDetails['lines']> {
   const text = await readFile(join(dir, 'per_phrase.csv'), 'utf8').catch(() => '');
   const overlays = new Set(await readdir(join(dir, 'overlays')).catch(() => [] as string[]));
   const rows = text.trim().split('\n').slice(1).filter(Boolean).map((line) => {
@@ -151,9 +174,9 @@ async function worstLines(dir: string, key: string, limit = 12): Promise<RunDeta
     const [charErrors, chars] = cells.slice(-4).map(Number);
     const file = cells[0];
     const name = file.replace(/^images\//, '');
-    return { file, truth: cells[1], read: cells.slice(2, -4).join(','), charErrors, chars, overlay: overlays.has(name) ? objectUrl(key, 'report', `overlays/${name}`) : undefined };
+    return { file, truth: cells[1], read: cells.slice(2, -4).join(','), charErrors, chars, cer: charErrors / Math.max(1, chars), overlay: overlays.has(name) ? objectUrl(key, 'report', `overlays/${name}`) : undefined };
   });
-  return rows.sort((a, b) => b.charErrors / Math.max(1, b.chars) - a.charErrors / Math.max(1, a.chars)).slice(0, limit);
+  return rows.sort((a, b) => b.cer - a.cer).slice(0, limit);
 }
 
 /** The test images behind one confusion-matrix cell, read from the evaluated dataset. */

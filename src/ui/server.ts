@@ -19,9 +19,9 @@ import { EvaluationSamples, runDetails } from './run-details.js';
 import { Jobs, type Job, type LiveMessage } from './jobs.js';
 import { checkOverrides, describePipeline, listPipelines, pipelineFiles } from './pipelines.js';
 import { listModels } from './models.js';
-import { readLine, ReadError } from './read-line.js';
+import { readUpload, ReadError } from './read-line.js';
 import { diffRuns } from '../cli/commands/runs.js';
-import { ConfigError } from '../engine/yaml-source.js';
+import { ConfigError } from '../errors.js';
 
 export interface UiOptions {
   workspace: string;
@@ -243,12 +243,13 @@ export function createUiApp(options: UiOptions) {
 
   app.post('/api/read', async (c) => {
     const models = await listModels(workspace, records);
-    const model = models.find((m) => m.id === c.req.query('model')) ?? models[0];
-    if (!model) return c.json({ error: 'no saved model yet: run a pipeline that saves one' }, 404);
+    // The chosen model, else a line model (they read whole lines), else any letter model.
+    const model = models.find((m) => m.id === c.req.query('model')) ?? models.find((m) => m.type === 'line') ?? models[0];
+    if (!model) return c.json({ error: 'no saved model yet: run a pipeline that saves one (pipelines/lines.yaml for a line model)' }, 404);
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     if (bytes.length > 20e6) return c.json({ error: 'image larger than 20 MB' }, 413);
     try {
-      return c.json(await readLine(workspace, model.path, bytes));
+      return c.json({ ...(await readUpload(workspace, model, bytes)), model: model.label });
     } catch (err) {
       if (err instanceof ReadError) return c.json({ error: err.message }, 400);
       throw err;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { parseCommandArgs, UsageError } from '../main.js';
+import { integerOption, parseCommandArgs } from '../args.js';
+import { UsageError } from '../../errors.js';
 import { workspaceRoot } from './common.js';
 
 const HELP = `usage: inkflow ui [--port <n>] [--host <address> --token <secret>|--token auto]
@@ -16,14 +17,12 @@ export async function uiCommand(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values } = parsed;
   const host = values.host ?? '127.0.0.1';
-  const port = values.port === undefined ? 4173 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`ui: --port must be 0-65535, got "${values.port}"`);
+  const port = integerOption('ui', 'port', values.port, { min: 0, max: 65535 }) ?? 4173;
   const loopback = ['127.0.0.1', 'localhost', '::1'].includes(host);
   if (!loopback && !values.token) throw new UsageError(`ui: --host ${host} exposes a dashboard that can start runs; add --token <secret> (or --token auto)`);
   const token = values.token === 'auto' ? randomBytes(18).toString('base64url') : values.token;
   if (token !== undefined && token.length < 12) throw new UsageError('ui: --token must be at least 12 characters');
-  const concurrency = values.concurrency === undefined ? 1 : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`ui: --concurrency must be a positive integer, got "${values.concurrency}"`);
+  const concurrency = integerOption('ui', 'concurrency', values.concurrency, { min: 1 }) ?? 1;
   const { startUiServer } = await import('../../ui/server.js');
   const ui = await startUiServer({ workspace: workspaceRoot(), host, port, token, concurrency }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE') throw new UsageError(`ui: port ${port} is in use; pick another with --port (0 picks a free one)`);

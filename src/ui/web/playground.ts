@@ -6,7 +6,7 @@
 import { frameGlyph, inkImage, rgbaToGray } from '../../data/framing.js';
 import { api, errorBox, h, section } from './dom.js';
 
-interface ModelEntry { id: string; label: string; kind: string; modelUrl: string; labelsUrl?: string }
+interface ModelEntry { id: string; label: string; kind: string; type: 'letters' | 'line'; modelUrl: string; labelsUrl?: string }
 interface TfTensor { dataSync(): Float32Array; dispose(): void }
 interface TfModel { predict(x: TfTensor): TfTensor; outputs: { shape: (number | null)[] }[] }
 interface Tf {
@@ -58,8 +58,12 @@ function loadTf(): Promise<Tf> {
 }
 
 export async function playgroundPage(root: HTMLElement): Promise<() => void> {
-  const models = await api<ModelEntry[]>('/api/models');
-  const picker = h('select', { 'aria-label': 'model' }, models.map((m) => h('option', { value: m.id }, `${m.kind === 'promoted' ? '★ ' : ''}${m.label}`)));
+  const all = await api<ModelEntry[]>('/api/models');
+  const models = all.filter((m) => m.type === 'letters');
+  const readers = [...all.filter((m) => m.type === 'line'), ...models];
+  const option = (m: ModelEntry) => h('option', { value: m.id }, `${m.kind === 'promoted' ? '★ ' : ''}${m.type === 'line' ? '[line] ' : ''}${m.label}`);
+  const picker = h('select', { 'aria-label': 'model' }, models.map(option));
+  const readerPicker = h('select', { 'aria-label': 'reader model' }, readers.map(option));
   const canvas = h('canvas', { width: 280, height: 280, class: 'pad', 'aria-label': 'drawing pad' });
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
   const SAMPLE = 112;
@@ -80,15 +84,34 @@ export async function playgroundPage(root: HTMLElement): Promise<() => void> {
   const reading = h('div', { class: 'reading' });
   root.replaceChildren(
     h('h1', {}, 'Playground'),
-    models.length ? h('div', { class: 'toolbar' }, h('label', {}, 'Model ', picker)) : h('p', { class: 'error' }, 'No saved model yet: run a pipeline that saves one (e.g. pipelines/quick.yaml).'),
+    models.length ? h('div', { class: 'toolbar' }, h('label', {}, 'Letter model ', picker)) : h('p', { class: 'error' }, 'No saved letter model yet: run a pipeline that saves one (e.g. pipelines/quick.yaml).'),
     h('div', { class: 'grid2' },
       section('Draw a letter', h('div', { class: 'pad-wrap' }, canvas), h('div', { class: 'toolbar' }, h('button', { onclick: clear }, 'Clear'), h('span', { class: 'muted' }, 'model input: '), preview), status),
       section('Prediction (top 3)', top),
     ),
-    section('Read a line or page', h('p', { class: 'muted' }, 'Upload or photograph handwriting. It is read on the server with segmentation and the selected letter model. ',
-      h('b', {}, 'Line model (CTC): '), 'not on main yet; when it lands, lines are read with it (hook: src/ui/read-line.ts).'), upload, reading),
+    section('Read a line or page', h('p', { class: 'muted' }, 'Upload or photograph handwriting; the server reads it with the chosen model: a line model (CTC) reads lines and finds them on a page, a letter model segments a phrase and reads letter by letter.'),
+      readers.length ? h('div', { class: 'toolbar' }, h('label', {}, 'Reader ', readerPicker), upload) : h('p', { class: 'error' }, 'No saved model yet.'), reading),
   );
-  if (!models.length) return () => undefined;
+  upload.addEventListener('change', async () => {
+    const file = upload.files?.[0];
+    if (!file) return;
+    reading.replaceChildren(h('p', { class: 'muted' }, `reading ${file.name}…`));
+    try {
+      const res = await fetch(`/api/read?model=${encodeURIComponent(readerPicker.value)}`, { method: 'POST', headers: { 'x-inkflow': '1', 'content-type': 'application/octet-stream' }, body: file });
+      const body = (await res.json()) as { lines?: string[]; reader?: string; model?: string; error?: string };
+      if (!res.ok) throw new Error(body.error ?? res.statusText);
+      reading.replaceChildren(h('img', { class: 'plot', src: URL.createObjectURL(file), alt: file.name }),
+        h('div', { class: 'read-text' }, (body.lines ?? []).filter(Boolean).length ? (body.lines ?? []).map((l) => h('p', {}, l)) : '(nothing read)'),
+        h('p', { class: 'muted' }, `${body.reader} · ${body.model}`));
+      document.body.dataset.reading = (body.lines ?? []).join('\n');
+    } catch (err) {
+      reading.replaceChildren(errorBox(err));
+    }
+  });
+  if (!models.length) {
+    document.body.dataset.ready = 'playground';
+    return () => undefined;
+  }
 
   let model: TfModel | undefined;
   let classes: string[] = [];
@@ -161,19 +184,6 @@ export async function playgroundPage(root: HTMLElement): Promise<() => void> {
   canvas.addEventListener('pointercancel', end);
   window.inkflowPlayground = { predict, clear, ready: ready.then(() => undefined) };
 
-  upload.addEventListener('change', async () => {
-    const file = upload.files?.[0];
-    if (!file) return;
-    reading.replaceChildren(h('p', { class: 'muted' }, `reading ${file.name}…`));
-    try {
-      const res = await fetch(`/api/read?model=${encodeURIComponent(picker.value)}`, { method: 'POST', headers: { 'x-inkflow': '1', 'content-type': 'application/octet-stream' }, body: file });
-      const body = (await res.json()) as { text?: string; reader?: string; error?: string };
-      if (!res.ok) throw new Error(body.error ?? res.statusText);
-      reading.replaceChildren(h('img', { class: 'plot', src: URL.createObjectURL(file), alt: file.name }), h('p', { class: 'read-text' }, body.text || '(nothing read)'), h('p', { class: 'muted' }, `reader: ${body.reader}`));
-    } catch (err) {
-      reading.replaceChildren(errorBox(err));
-    }
-  });
   document.body.dataset.ready = 'playground';
   return () => undefined;
 }

@@ -10,7 +10,8 @@ interface Details {
   stages: { name: string; uses: string; status: string; seconds: number; error?: string; reason?: string; hasLog: boolean }[];
   epochs: EpochPoint[];
   report?: { classes: string[]; confusion: number[][]; accuracy: number; count: number; perClass: { class: string; precision: number; recall: number; f1: number; support: number }[]; mostConfused: { true: string; predicted: string; count: number }[] };
-  lines?: { file: string; truth: string; read: string; charErrors: number; chars: number; overlay?: string }[];
+  lines?: { file: string; truth: string; read: string; charErrors?: number; chars?: number; cer: number; overlay?: string }[];
+  linesImage?: string;
   plots: { name: string; url: string }[];
   downloads: { name: string; url: string }[];
 }
@@ -114,9 +115,12 @@ function renderDetails(root: HTMLElement, d: Details): void {
   if (misclassified) root.append(section('Misclassified test images', h('img', { class: 'plot', src: misclassified.url, alt: 'misclassified test images: true → predicted' })));
 
   if (d.lines?.length) {
-    root.append(section('Worst lines', h('div', { class: 'lines' }, d.lines.map((l) => h('figure', {},
-      l.overlay ? h('img', { src: l.overlay, alt: l.truth, loading: 'lazy' }) : '',
-      h('figcaption', {}, h('div', {}, h('b', {}, 'truth '), l.truth), h('div', {}, h('b', {}, 'read '), l.read), h('div', { class: 'muted' }, `${l.charErrors} of ${l.chars} characters wrong`)))))));
+    root.append(section('Worst lines and their readings',
+      d.linesImage ? h('img', { class: 'plot', src: d.linesImage, alt: 'worst lines, errors in red' }) : '',
+      h('div', { class: 'lines' }, d.lines.map((l) => h('figure', {},
+        l.overlay ? h('img', { src: l.overlay, alt: l.truth, loading: 'lazy' }) : '',
+        h('figcaption', {}, h('div', { class: 'muted mono' }, l.file), h('div', {}, h('b', {}, 'truth '), l.truth), h('div', {}, h('b', {}, 'read '), l.read),
+          h('div', { class: 'muted' }, l.chars !== undefined ? `${l.charErrors} of ${l.chars} characters wrong` : `CER ${(l.cer * 100).toFixed(1)}%`)))))));
   }
 
   const paramsSection = section('Params', kvTable(Object.fromEntries(Object.entries(d.params).map(([k, v]) => [`params.${k}`, v]))),
