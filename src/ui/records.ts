@@ -181,7 +181,15 @@ function compareCells(a: Cell | undefined, b: Cell | undefined): number {
   return String(a).localeCompare(String(b), undefined, { numeric: true });
 }
 
+/** Params with more than one value among the runs that have them: a param of only one pipeline is not a difference. */
 export function varyingParams(rows: Pick<RunSummary, 'params'>[]): string[] {
-  const keys = new Set(rows.flatMap((r) => Object.keys(r.params)));
-  return [...keys].filter((k) => new Set(rows.map((r) => JSON.stringify(r.params[k] ?? null))).size > 1).sort();
+  const values = new Map<string, Set<string>>();
+  for (const r of rows) {
+    for (const [k, v] of Object.entries(r.params)) {
+      let set = values.get(k);
+      if (!set) values.set(k, (set = new Set()));
+      set.add(JSON.stringify(v));
+    }
+  }
+  return [...values].filter(([, set]) => set.size > 1).map(([k]) => k).sort();
 }
