@@ -27,6 +27,8 @@ export interface Job {
   runId?: string;
   startedAt: string;
   stages: Record<string, string>;
+  /** The latest progress line of each running stage (e.g. train's batch and loss). */
+  progress: Record<string, string>;
   epochs: EpochPoint[];
   log: string[];
 }
@@ -82,7 +84,7 @@ export class Jobs extends EventEmitter<{ message: [LiveMessage] }> {
   }
 
   start(file: string, overrides: string[], sweep?: string): Job {
-    const job: Job = { id: randomBytes(6).toString('hex'), file, overrides, sweep, status: 'queued', startedAt: new Date().toISOString(), stages: {}, epochs: [], log: [] };
+    const job: Job = { id: randomBytes(6).toString('hex'), file, overrides, sweep, status: 'queued', startedAt: new Date().toISOString(), stages: {}, progress: {}, epochs: [], log: [] };
     this.jobs.set(job.id, job);
     this.queue.push(job.id);
     this.publish(job);
@@ -173,8 +175,13 @@ export class Jobs extends EventEmitter<{ message: [LiveMessage] }> {
       case 'stage-start':
         job.stages[event.stage] = 'running';
         break;
+      case 'stage-progress':
+        job.progress[event.stage] = event.message;
+        this.publishSoon(job);
+        return;
       case 'stage-end':
         job.stages[event.stage] = event.status;
+        delete job.progress[event.stage];
         if (event.error) this.appendLog(job, `${event.stage}: ${event.error.split('\n')[0]}`, false);
         break;
       case 'stage-log': {
@@ -195,7 +202,18 @@ export class Jobs extends EventEmitter<{ message: [LiveMessage] }> {
   private appendLog(job: Job, line: string, publish = true): void {
     job.log.push(line);
     if (job.log.length > 300) job.log.splice(0, job.log.length - 300);
-    if (publish) this.publish(job);
+    if (publish) this.publishSoon(job);
+  }
+
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+
+  /** Progress and log lines arrive per batch: they reach browsers at most a few times a second. */
+  private publishSoon(job: Job): void {
+    if (this.pending.has(job.id)) return;
+    this.pending.set(job.id, setTimeout(() => {
+      this.pending.delete(job.id);
+      this.emit('message', { type: 'job', job });
+    }, 300));
   }
 
   private async recordSweepRun(sweepId: string, runId: string): Promise<void> {
@@ -206,6 +224,8 @@ export class Jobs extends EventEmitter<{ message: [LiveMessage] }> {
   }
 
   private publish(job: Job): void {
+    clearTimeout(this.pending.get(job.id));
+    this.pending.delete(job.id);
     this.emit('message', { type: 'job', job });
   }
 }

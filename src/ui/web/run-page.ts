@@ -15,7 +15,7 @@ interface Details {
   plots: { name: string; url: string }[];
   downloads: { name: string; url: string }[];
 }
-export interface Job { id: string; file: string; pipeline?: string; status: string; runId?: string; startedAt: string; stages: Record<string, string>; epochs: EpochPoint[]; log: string[]; sweep?: string }
+export interface Job { id: string; file: string; pipeline?: string; status: string; runId?: string; startedAt: string; stages: Record<string, string>; progress: Record<string, string>; epochs: EpochPoint[]; log: string[]; sweep?: string }
 
 export async function runPage(root: HTMLElement, id: string): Promise<(msg?: { type: string; job?: Job }) => void> {
   const data = await api<{ details?: Details; job?: Job }>(`/api/runs/${encodeURIComponent(id)}`);
@@ -28,6 +28,7 @@ export async function runPage(root: HTMLElement, id: string): Promise<(msg?: { t
 function jobView(root: HTMLElement, initial: Job) {
   let job = initial;
   const stagesHost = h('div', { class: 'stage-list' });
+  const progressHost = h('div', { class: 'progress mono' });
   const curvesHost = h('div', { class: 'chart' });
   const logHost = h('pre', { class: 'log' });
   const status = h('span', {});
@@ -36,7 +37,7 @@ function jobView(root: HTMLElement, initial: Job) {
     h('h1', {}, job.runId ?? job.id, ' ', status),
     h('p', { class: 'muted' }, `${job.file} · started ${when(job.startedAt)}`),
     h('div', { class: 'toolbar' }, cancel),
-    section('Stages', stagesHost),
+    section('Stages', stagesHost, progressHost),
     section('Training curves (live)', curvesHost),
     section('Log', logHost),
   );
@@ -46,6 +47,7 @@ function jobView(root: HTMLElement, initial: Job) {
     document.body.dataset.jobStatus = job.status;
     cancel.hidden = !(job.status === 'running' || job.status === 'queued');
     stagesHost.replaceChildren(...Object.entries(job.stages).map(([name, s]) => h('span', { class: `stage-chip ${s}` }, `${name}: ${s}`)));
+    progressHost.replaceChildren(...Object.entries(job.progress ?? {}).map(([name, message]) => h('div', {}, `${name}: ${message}`)));
     if (job.epochs.length !== epochsShown) {
       epochsShown = job.epochs.length;
       if (job.epochs.length) void chart(curvesHost, curvesSpec([...job.epochs].sort((a, b) => a.epoch - b.epoch), { width: panelWidth(curvesHost, 2) }));
