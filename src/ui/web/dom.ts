@@ -29,7 +29,7 @@ export function postJson<T>(path: string, body: unknown): Promise<T> {
 
 export function fmt(v: unknown): string {
   if (v === undefined || v === null) return '–';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(4);
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1000 ? v.toFixed(0) : String(Number(v.toPrecision(4)));
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
