@@ -273,10 +273,12 @@ export function createUiApp(options: UiOptions) {
     await stream.writeSSE({ event: 'hello', data: '{}' });
     while (!stream.aborted) {
       if (!queue.length) {
+        let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
           wake = resolve;
-          setTimeout(resolve, 15_000);
+          timer = setTimeout(resolve, 15_000);
         });
+        clearTimeout(timer);
         wake = undefined;
         if (!queue.length && !stream.aborted) await stream.writeSSE({ event: 'ping', data: '{}' });
       }
