@@ -144,6 +144,10 @@ describe.skipIf(!chromiumAvailable())('inkflow ui in chromium', () => {
     await expect.poll(() => page.locator('th[data-column="backend"]').count()).toBe(0);
     await page.locator('details.columns label', { hasText: 'backend' }).locator('input').check();
     await page.click('details.columns summary');
+    // A run started from a terminal appears without a reload (its record arrives over SSE).
+    const cli = await inkflow(ws, ['run', 'pipelines/tiny.yaml', '--set', 'a.text=x4444', '--plain']);
+    expect(cli.exitCode, cli.all).toBe(0);
+    await expect.poll(texts, { timeout: 15_000 }).toContain('x4444');
     await shot(page, 'runs');
     expect(errors).toEqual([]);
     await page.close();

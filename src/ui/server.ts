@@ -3,7 +3,7 @@
  * and the artifact store directly, pages and sorts runs on the server, starts
  * and cancels runs as child processes, and pushes live updates over SSE.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
@@ -294,11 +294,12 @@ export function createUiApp(options: UiOptions) {
     debounce = setTimeout(() => listeners.forEach((l) => l({ type: 'runs-changed' })), 250);
   };
   try {
+    mkdirSync(join(workspace, 'logs', 'runs'), { recursive: true });
     watcher = watch(join(workspace, 'logs', 'runs'), { recursive: true }, (_, name) => {
       if (name && String(name).endsWith('run.json')) announce();
     });
   } catch {
-    // No runs folder yet: runs the dashboard starts still announce themselves through the job events.
+    // A workspace we cannot watch: runs the dashboard starts still announce themselves through the job events.
   }
 
   return {
