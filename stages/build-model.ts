@@ -1,9 +1,7 @@
 /** Builds a CNN from a preset or a YAML list of layers, sized by the dataset it will train on. */
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { DatasetMeta } from '../src/data/dataset.js';
+import { readDatasetMeta } from '../src/data/dataset.js';
 import { LAYER_TYPES, PRESETS, buildModel, type LayerSpec } from '../src/ml/architectures.js';
 import { saveModel, summarize } from '../src/ml/model-io.js';
 import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
@@ -34,7 +32,7 @@ export default defineStage<BuildParams>({
   inputs: { dataset: { description: 'training dataset: gives the input shape and the classes', required: true } },
   outputs: ['model'],
   async run(ctx) {
-    const meta = JSON.parse(await readFile(join(ctx.inputs.dataset, 'meta.json'), 'utf8')) as DatasetMeta;
+    const meta = await readDatasetMeta(ctx.inputs.dataset);
     const layers = ctx.params.layers ?? PRESETS[ctx.params.preset ?? 'default'];
     const tf = await loadStageTf(ctx);
     const model = await withSeededMathRandom(ctx.params.seed, async () => {

@@ -3,9 +3,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
-import type { ReadResult } from '../src/phrases/reader.js';
+import { readPhraseReadings } from '../src/artifacts/phrase-readings.js';
 import { editDistance } from '../src/util/text.js';
-import { FONT } from '../src/viz/chart.js';
+import { phraseOverlayPng } from '../src/viz/phrase-overlay.js';
 
 export default defineStage<{ overlays: number }>({
   description: 'CER/WER of phrase reading, per phrase, with annotated images',
@@ -17,9 +17,8 @@ export default defineStage<{ overlays: number }>({
   },
   outputs: ['report'],
   async run(ctx) {
-    const { createCanvas, loadImage } = await import('@napi-rs/canvas');
     const entries = await readLabels(ctx.inputs.phrases);
-    const reading = JSON.parse(await readFile(ctx.inputs.reading, 'utf8')) as Record<string, ReadResult>;
+    const reading = await readPhraseReadings(ctx.inputs.reading);
     const out = ctx.output('report');
     await mkdir(join(out, 'overlays'), { recursive: true });
     let charErrors = 0, chars = 0, wordErrors = 0, words = 0, exact = 0;
@@ -36,27 +35,8 @@ export default defineStage<{ overlays: number }>({
       if (read === e.text) exact++;
       rows.push([e.file, e.text, read, ce, e.text.length, we, truthWords.length].join(','));
       if (i < ctx.params.overlays) {
-        const image = await loadImage(await readFile(join(ctx.inputs.phrases, e.file)));
-        const zoom = 2;
-        const canvas = createCanvas(image.width * zoom, image.height * zoom + 64);
-        const g = canvas.getContext('2d');
-        g.fillStyle = '#fff';
-        g.fillRect(0, 0, canvas.width, canvas.height);
-        g.drawImage(image, 0, 0, image.width * zoom, image.height * zoom);
-        g.lineWidth = 2;
-        for (const c of reading[e.file]?.characters ?? []) {
-          g.strokeStyle = c.confidence > 0.8 ? '#27ae60' : c.confidence > 0.5 ? '#e67e22' : '#c0392b';
-          g.strokeRect(c.box.x0 * zoom, c.box.y0 * zoom, (c.box.x1 - c.box.x0) * zoom, (c.box.y1 - c.box.y0) * zoom);
-          g.fillStyle = g.strokeStyle;
-          g.font = `bold 14px ${FONT}`;
-          g.fillText(c.letter, c.box.x0 * zoom + 2, c.box.y0 * zoom + 14);
-        }
-        g.font = `16px ${FONT}`;
-        g.fillStyle = '#111';
-        g.fillText(`truth: ${e.text}`, 6, image.height * zoom + 24);
-        g.fillStyle = read === e.text ? '#27ae60' : '#c0392b';
-        g.fillText(`read:  ${read}   (${ce} char errors)`, 6, image.height * zoom + 50);
-        await writeFile(join(out, 'overlays', e.file.replace(/^images\//, '')), await canvas.encode('png'));
+        const png = await phraseOverlayPng(await readFile(join(ctx.inputs.phrases, e.file)), reading[e.file], e.text, read, ce);
+        await writeFile(join(out, 'overlays', e.file.replace(/^images\//, '')), png);
       }
     }
     const metrics = { phrases: entries.length, cer: charErrors / Math.max(chars, 1), wer: wordErrors / Math.max(words, 1), exact: exact / Math.max(entries.length, 1) };

@@ -1,14 +1,12 @@
 /** Test-set evaluation: loss, accuracy (overall and per mask, e.g. balanced800), confusion matrix, per-class P/R/F1. */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { readDataset } from '../src/data/dataset.js';
-import { encodeNpy } from '../src/data/npy.js';
+import { writeEvaluationReport, type EvaluationMetrics } from '../src/artifacts/evaluation-report.js';
 import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
-import { loadModelFrom } from '../src/ml/model-source.js';
+import { loadModelFrom, outputClasses } from '../src/ml/model-source.js';
 import { argmax, predictAll } from '../src/ml/batches.js';
-import { classificationReport, confusionCsv } from '../src/ml/metrics.js';
+import { classificationReport } from '../src/ml/metrics.js';
 
 interface EvaluateParams {
   masks: string[];
@@ -35,21 +33,20 @@ export default defineStage<EvaluateParams>({
     const test = await readDataset(ctx.inputs.dataset);
     const model = await loadModelFrom(tf, ctx.inputs.model);
     const classes = test.meta.classes;
-    if (model.outputs[0].shape[1] !== classes.length) throw new UserInputError(`evaluate: model predicts ${model.outputs[0].shape[1]} classes, test data has ${classes.length}`);
+    const outputs = outputClasses(model);
+    if (outputs !== classes.length) throw new UserInputError(`evaluate: model predicts ${outputs} classes, test data has ${classes.length}`);
     const started = performance.now();
     const probs = await predictAll(tf, model, test, ctx.params.batch_size, (done) => ctx.progress.update(`predicted ${done}/${test.meta.count}`));
     const seconds = (performance.now() - started) / 1000;
     const report = classificationReport(probs, test.labels, classes);
-    const subsets: Record<string, { count: number; accuracy: number; loss: number }> = {};
+    const subsets: EvaluationMetrics['subsets'] = {};
     for (const mask of ctx.params.masks) {
       const m = test.masks[mask];
       if (!m) throw new UserInputError(`evaluate: test data has no mask "${mask}"; masks: ${Object.keys(test.masks).join(', ') || 'none'}`);
       const r = classificationReport(probs, test.labels, classes, (i) => m[i] === 1);
       subsets[mask] = { count: r.count, accuracy: r.accuracy, loss: r.loss };
     }
-    const out = ctx.output('report');
-    await mkdir(out, { recursive: true });
-    const metrics = {
+    const metrics: EvaluationMetrics = {
       count: report.count,
       accuracy: report.accuracy,
       loss: report.loss,
@@ -58,12 +55,9 @@ export default defineStage<EvaluateParams>({
       most_confused: report.mostConfused,
       inference_images_per_second: test.meta.count / seconds,
     };
-    await writeFile(join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
-    await writeFile(join(out, 'confusion.csv'), confusionCsv(report, classes));
     const k = classes.length;
     const predicted = Int32Array.from({ length: test.meta.count }, (_, i) => argmax(probs.subarray(i * k, (i + 1) * k)));
-    await writeFile(join(out, 'predictions.npy'), encodeNpy(predicted, [predicted.length]));
-    await writeFile(join(out, 'probabilities.npy'), encodeNpy(probs, [test.meta.count, classes.length]));
+    await writeEvaluationReport(ctx.output('report'), { metrics, classes, confusion: report.confusion, predicted, probabilities: probs });
     ctx.log.info(`test accuracy ${(report.accuracy * 100).toFixed(2)}% loss ${report.loss.toFixed(4)} on ${report.count} images${Object.entries(subsets).map(([k, v]) => `; ${k}: ${(v.accuracy * 100).toFixed(2)}% of ${v.count}`).join('')}`);
     ctx.log.info(`most confused: ${report.mostConfused.slice(0, 5).map((c) => `${c.true}→${c.predicted} ×${c.count}`).join(', ')}`);
     ctx.recordMetrics({ accuracy: report.accuracy, loss: report.loss, ...Object.fromEntries(Object.entries(subsets).map(([k, v]) => [`${k}_accuracy`, v.accuracy])), inference_images_per_second: metrics.inference_images_per_second });

@@ -1,6 +1,7 @@
 /** Loads handwriting data from .npz/.npy, EMNIST IDX, Kaggle CSV or image folders into a dataset artifact. */
 import { stat } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { displayPath } from '../src/util/paths.js';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { selectSamples, writeDataset, type Dataset } from '../src/data/dataset.js';
@@ -60,7 +61,7 @@ export default defineStage<LoadParams>({
     const fetchIfUrl = async (path: string, sha256?: string) =>
       isUrl(path)
         ? download(path, { sha256, signal: ctx.signal, onProgress: (got, total) => ctx.progress.update(`downloading ${(got / 1e6).toFixed(1)}${total ? `/${(total / 1e6).toFixed(1)}` : ''} MB`) })
-        : shownPath(resolve(ctx.workspace, path));
+        : displayPath(resolve(ctx.workspace, path));
     const path = await fetchIfUrl(p.path, p.sha256);
     const labelsPath = p.labels_path ? await fetchIfUrl(p.labels_path, p.labels_sha256) : undefined;
     const format = p.format === 'auto' ? await detectFormat(path) : p.format;
@@ -162,10 +163,4 @@ function transposeImages<T extends Uint8Array | Float32Array>(images: T, n: numb
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[base + y * w + x] = images[base + x * h + y];
   }
   return out;
-}
-
-/** Paths in messages as the user would type them from here. */
-function shownPath(abs: string): string {
-  const rel = relative(process.cwd(), abs);
-  return rel && !rel.startsWith('..') ? rel : abs;
 }

@@ -1,10 +1,10 @@
 /** Reads segmented phrase images as text with a letter model; optional lexicon correction. */
-import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { readLabels, readSegmentations, segmentedPhraseInk } from '../src/phrases/phrase-set.js';
 import { Lexicon, readSegmented } from '../src/phrases/reader.js';
 import { loadWords } from '../src/phrases/words.js';
+import { writePhraseReadings, type PhraseReadings } from '../src/artifacts/phrase-readings.js';
 import { Recognizer } from '../src/ml/recognizer.js';
 import { numericEnvironment, stageBackend } from '../src/ml/numeric-environment.js';
 
@@ -26,13 +26,13 @@ export default defineStage<{ lexicon: boolean; words_file?: string }>({
     const recognizer = await Recognizer.open(ctx.inputs.model, { backend: stageBackend(ctx) });
     const lexicon = ctx.params.lexicon ? new Lexicon(await loadWords(ctx.params.words_file && resolve(ctx.workspace, ctx.params.words_file))) : undefined;
     const segments = await readSegmentations(ctx.inputs.segments);
-    const out: Record<string, unknown> = {};
+    const out: PhraseReadings = {};
     const entries = await readLabels(ctx.inputs.phrases);
     for (const [i, e] of entries.entries()) {
       const ink = await segmentedPhraseInk(ctx.inputs.phrases, e.file, segments[e.file]);
       out[e.file] = readSegmented(recognizer, { ...segments[e.file], ink }, lexicon);
       if (i % 50 === 0) ctx.progress.update(`read ${i + 1}/${entries.length}`);
     }
-    await writeFile(ctx.output('reading'), JSON.stringify(out));
+    await writePhraseReadings(ctx.output('reading'), out);
   },
 });

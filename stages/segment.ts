@@ -6,13 +6,22 @@ import { readLabels } from '../src/phrases/phrase-set.js';
 import { segmentPhrase } from '../src/phrases/segment.js';
 import { readGrayImage } from '../src/data/images.js';
 
-export default defineStage<{ split_touching: boolean; touching: boolean }>({
+const LETTER_SPACING = {
+  apart: 'letters stand apart: overlapping pieces are one letter; only components far wider than a letter are cut',
+  touching: 'letters may touch or overlap: cut wide components sooner, merge overlapping pieces less',
+  unsplit: 'never cut a connected component (each is one letter)',
+} as const;
+
+export default defineStage<{ letters: keyof typeof LETTER_SPACING }>({
   description: 'segment phrase images into characters (Otsu, components, fragment merge, touching-letter split)',
   version: 2,
   paramsSchema: strictObject({
     properties: {
-      split_touching: { type: 'boolean', default: true },
-      touching: { type: 'boolean', default: false, description: 'letters may touch or overlap (cut wide components sooner, merge overlapping pieces less)' },
+      letters: {
+        enum: Object.keys(LETTER_SPACING),
+        default: 'apart',
+        description: Object.entries(LETTER_SPACING).map(([k, v]) => `${k}: ${v}`).join('; '),
+      },
     },
   }),
   inputs: { phrases: { description: 'phrase set (images + labels.tsv)', required: true } },
@@ -25,7 +34,7 @@ export default defineStage<{ split_touching: boolean; touching: boolean }>({
     for (const [i, e] of entries.entries()) {
       const img = await readGrayImage(join(ctx.inputs.phrases, e.file));
       const t = performance.now();
-      const seg = segmentPhrase(img, { splitTouching: ctx.params.split_touching, touching: ctx.params.touching });
+      const seg = segmentPhrase(img, { splitTouching: ctx.params.letters !== 'unsplit', touching: ctx.params.letters === 'touching' });
       segmentSeconds += (performance.now() - t) / 1000;
       result[e.file] = { segments: seg.segments, skew: seg.skew, reason: seg.reason };
       if (i % 50 === 0) ctx.progress.update(`segmented ${i + 1}/${entries.length}`);

@@ -88,7 +88,8 @@ describe('caching and invalidation', () => {
     expect((await runJson(ws, ['p.yaml', '--force'])).statuses).toEqual({ a: 'ran', b: 'ran', c: 'ran', d: 'ran' });
     const dry = await inkflow(ws, ['run', 'p.yaml', '--dry-run', '--set', 'c.text=x']);
     expect(dry.exitCode).toBe(0);
-    expect(dry.stderr).toMatch(/c: skipped \(would run: no cached result for this key\)/);
+    // The same explanation `inkflow status` gives, against the last recorded run.
+    expect(dry.stderr).toMatch(/c: skipped \(would run: param text: "c" -> "x"\)/);
     expect(dry.stderr).toMatch(/d: skipped \(would run after "c"\)/);
     // One record per real run, the refused --only included; dry runs leave none.
     expect(await readdir(join(ws, 'logs/runs'))).toHaveLength(5);

@@ -56,8 +56,13 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
+/** Only a dataset's meta.json: its shape and classes, without loading the arrays. */
+export async function readDatasetMeta(dir: string): Promise<DatasetMeta> {
+  return JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as DatasetMeta;
+}
+
 export async function readDataset(dir: string): Promise<Dataset> {
-  const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as DatasetMeta;
+  const meta = await readDatasetMeta(dir);
   const load = async (file: string) => parseNpy(new Uint8Array(await readFile(join(dir, file))), join(dir, file)).data as NumericArray;
   const images = (await load('images.npy')) as Uint8Array | Float32Array;
   const labels = (await load('labels.npy')) as Int32Array;

@@ -2,6 +2,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { UserInputError } from '../errors.js';
+import type { Image } from '@napi-rs/canvas';
 import { rgbaToGray, type GrayImage } from './framing.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
@@ -63,10 +64,10 @@ export function imageDimensions(bytes: Uint8Array): { width: number; height: num
   return undefined;
 }
 
-export async function decodeGray(image: { width: number; height: number }) {
+async function decodeGray(image: Image): Promise<GrayImage> {
   const { createCanvas } = await import('@napi-rs/canvas');
   const canvas = createCanvas(image.width, image.height);
   const ctx = canvas.getContext('2d');
-  ctx.drawImage(image as never, 0, 0);
+  ctx.drawImage(image, 0, 0);
   return rgbaToGray(ctx.getImageData(0, 0, image.width, image.height).data, image.width, image.height);
 }

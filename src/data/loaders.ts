@@ -10,7 +10,7 @@ import { UserInputError } from '../errors.js';
 import { parseNpy, type NpyArray } from './npy.js';
 import { parseNpz } from './npz.js';
 import { frameGlyph, inkImage } from './framing.js';
-import { decodeGray, IMAGE_EXTENSIONS } from './images.js';
+import { IMAGE_EXTENSIONS, readGrayImage } from './images.js';
 
 export interface RawData {
   images: Uint8Array | Float32Array;
@@ -165,7 +165,6 @@ export function classFromFolder(name: string): string {
  * light on dark: each is framed EMNIST-style to `size`×`size`.
  */
 export async function loadImageFolder(dir: string, options: { size: number; include?: RegExp; invert: boolean | 'auto'; onProgress?: (done: number, total: number) => void }): Promise<RawData> {
-  const { loadImage } = await import('@napi-rs/canvas');
   let entries;
   try {
     entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name));
@@ -183,13 +182,7 @@ export async function loadImageFolder(dir: string, options: { size: number; incl
   const size = options.size;
   const out = new Uint8Array(files.length * size * size);
   for (let i = 0; i < files.length; i++) {
-    let image;
-    try {
-      image = await loadImage(await readFile(files[i].file));
-    } catch (err) {
-      fail(files[i].file, `cannot decode image: ${(err as Error).message}`);
-    }
-    out.set(frameGlyph(inkImage(await decodeGray(image), options.invert), size), i * size * size);
+    out.set(frameGlyph(inkImage(await readGrayImage(files[i].file), options.invert), size), i * size * size);
     if (i % 200 === 0) options.onProgress?.(i, files.length);
   }
   return { images: out, height: size, width: size, labels: files.map((f) => f.label), masks: {} };

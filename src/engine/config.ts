@@ -3,10 +3,11 @@
  * reported at once, each with the `file:line:col` of the YAML node at fault.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { displayPath } from '../util/paths.js';
 import { parse as parseYaml } from 'yaml';
 import { validateAt } from './ajv.js';
-import { pipelineSchema, type PipelineFile } from './pipeline-schema.js';
+import { pipelineSchema, STAGE_NAME, type PipelineFile } from './pipeline-schema.js';
 import { builtinStageNames, isLocalModuleRef, loadStageModule, stageModulePath } from './registry.js';
 import { stageOutputs, type StageDefinition } from './stage-api.js';
 import { YamlSource } from './yaml-source.js';
@@ -18,7 +19,7 @@ export interface ResolvedStage {
   name: string;
   uses: string;
   moduleFile: string;
-  definition: StageDefinition<any>;
+  definition: StageDefinition;
   params: Record<string, unknown>;
   /** Input name → upstream stage and output. */
   inputs: Record<string, { stage: string; output: string }>;
@@ -48,7 +49,7 @@ interface PipelinePart {
 }
 
 async function readPipelineFile(file: string, includedFrom?: string): Promise<PipelinePart> {
-  const shownFile = relative(process.cwd(), resolve(file)) || file;
+  const shownFile = displayPath(file);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -102,7 +103,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
       diagnostics.push({ where: source.locate(['stages', name, 'uses']), message: `stage "${name}" uses unknown stage module "${entry.uses}"${hint}` });
       continue;
     }
-    let definition: StageDefinition<any>;
+    let definition: StageDefinition;
     try {
       ({ definition } = await loadStageModule(moduleFile));
     } catch (err) {
@@ -176,7 +177,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   };
 }
 
-function safeOutputs(definition: StageDefinition<any>, params: Record<string, unknown>): readonly string[] {
+function safeOutputs(definition: StageDefinition, params: Record<string, unknown>): readonly string[] {
   try {
     return stageOutputs(definition, params);
   } catch {
@@ -184,10 +185,12 @@ function safeOutputs(definition: StageDefinition<any>, params: Record<string, un
   }
 }
 
+const OVERRIDE_RE = new RegExp(`^(${STAGE_NAME})\\.([A-Za-z0-9_]+)=(.*)$`, 's');
+
 function parseOverrides(specs: string[], pipeline: PipelineFile, diagnostics: Diagnostic[]): Map<string, Record<string, string>> {
   const out = new Map<string, Record<string, string>>();
   for (const spec of specs) {
-    const match = /^([a-z][a-z0-9_-]*)\.([A-Za-z0-9_]+)=(.*)$/s.exec(spec);
+    const match = OVERRIDE_RE.exec(spec);
     if (!match) {
       diagnostics.push({ where: '--set', message: `"${spec}" is not of the form <stage>.<param>=<value> (or params.<name>=<value>)` });
       continue;
@@ -208,7 +211,7 @@ function coerceParams(values: Record<string, string>): Record<string, unknown> {
 }
 
 /** Command-line values are typed by the stage's schema: "3" is a number where the param is one. */
-function coerceOverrides(values: Record<string, string>, definition: StageDefinition<any>): Record<string, unknown> {
+function coerceOverrides(values: Record<string, string>, definition: StageDefinition): Record<string, unknown> {
   const properties = ((definition.paramsSchema as { properties?: Record<string, { type?: string | string[] }> }).properties ?? {});
   const out: Record<string, unknown> = {};
   for (const [key, text] of Object.entries(values)) {

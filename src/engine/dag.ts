@@ -65,3 +65,8 @@ export function upstreamOf(deps: DependencyMap, start: string): Set<string> {
   visit(start);
   return result;
 }
+
+/** Stage → the stages whose outputs it takes as inputs. */
+export function dependencyMap(pipeline: { stages: ReadonlyMap<string, { inputs: Record<string, { stage: string }> }> }): DependencyMap {
+  return new Map([...pipeline.stages].map(([name, s]) => [name, [...new Set(Object.values(s.inputs).map((i) => i.stage))]]));
+}

@@ -1,30 +1,26 @@
 /**
  * Runs a resolved pipeline: stage keys are computed as upstream results become
  * known, cache hits are linked, misses run in a staging directory and are published.
+ * `--dry-run` asks src/engine/plan.ts instead, the same answer `inkflow status` gives.
  */
-import { mkdir, appendFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PGraph } from 'p-graph';
 import type { ResolvedPipeline, ResolvedStage } from './config.js';
-import { downstreamOf, upstreamOf, type DependencyMap } from './dag.js';
-import type { EventSink, StageStatus, StageSummary } from './events.js';
-import { FileDigests } from './file-digests.js';
-import { moduleCodeHash } from './registry.js';
-import type { ResolvedEnvironment, StageContext, StageEnvironment } from './stage-api.js';
-import { ArtifactStore, STANDARD_INGREDIENTS, type KeyIngredients, type Manifest } from './store.js';
-import { environmentKeys, resolveEnvironments } from './environment.js';
-import { canonicalJson, sha256 } from '../util/hash.js';
-import { InternalError, UserInputError, describeError, throwIfCancelled } from '../errors.js';
+import { dependencyMap, upstreamOf } from './dag.js';
+import type { EventSink, StageSummary } from './events.js';
+import { environmentKeys } from './environment.js';
+import { KeyCalculator, keyOf, resolvePipelineEnvironments } from './keys.js';
+import { planPipeline } from './plan.js';
 import { writeRunRecord, newRunId, type StageRecord } from './run-record.js';
+import { selectStages, type Selection, type SelectionOptions } from './selection.js';
+import { makeContext, sampleMemory } from './stage-context.js';
+import { ArtifactStore, type Manifest } from './store.js';
+import { workspacePaths } from './workspace.js';
+import { InternalError, UserInputError, describeError, throwIfCancelled } from '../errors.js';
 
-/** Bump when the meaning of a key changes, so every old artifact is recomputed. */
-const KEY_FORMAT = 1;
-
-export interface RunOptions {
+export interface RunOptions extends SelectionOptions {
   workspace: string;
-  force?: boolean;
-  only?: string;
-  from?: string;
   dryRun?: boolean;
   concurrency?: number;
   signal?: AbortSignal;
@@ -40,140 +36,110 @@ export interface RunResult {
   stages: Record<string, StageSummary>;
 }
 
-export function dependencyMap(pipeline: ResolvedPipeline): DependencyMap {
-  return new Map([...pipeline.stages].map(([name, s]) => [name, [...new Set(Object.values(s.inputs).map((i) => i.stage))]]));
-}
+/** Stage records and summaries of one run, with the stage-end event each one emits. */
+class RunLedger {
+  readonly records: Record<string, StageRecord> = {};
+  readonly summaries: Record<string, StageSummary> = {};
 
-export function workspacePaths(workspace: string) {
-  return {
-    artifacts: join(workspace, 'artifacts'),
-    logs: join(workspace, 'logs'),
-    runs: join(workspace, 'logs', 'runs'),
-  };
-}
+  constructor(private readonly emit: EventSink) {}
 
-/** Computes a stage's cache key from its code, params, inputs and data files. */
-export class KeyCalculator {
-  private readonly digests: FileDigests;
-
-  constructor(
-    private readonly workspace: string,
-    store: ArtifactStore,
-    private readonly environments: ReadonlyMap<StageEnvironment, ResolvedEnvironment>,
-  ) {
-    this.digests = new FileDigests(join(store.root, 'file-digests.json'));
+  finish(name: string, record: StageRecord): void {
+    this.records[name] = { ...record, startedAt: new Date(Date.now() - record.seconds * 1000).toISOString() };
+    this.summaries[name] = { status: record.status, key: record.key ?? '', seconds: record.seconds };
+    this.emit({ event: 'stage-end', stage: name, status: record.status, key: record.key, seconds: record.seconds, error: record.error, reason: record.reason });
   }
 
-  /** The key entries of the stage's environment, as resolved for this run. */
-  environmentOf(stage: ResolvedStage): Readonly<Record<string, string>> {
-    const environment = stage.definition.environment;
-    if (!environment) return {};
-    const resolved = this.environments.get(environment);
-    if (!resolved) throw new InternalError(`environment "${environment.name}" of stage "${stage.name}" was not resolved`);
-    const clash = Object.keys(resolved.key).find((k) => STANDARD_INGREDIENTS.includes(k));
-    if (clash) throw new InternalError(`environment "${environment.name}" uses the reserved key entry "${clash}"`);
-    return resolved.key;
+  allSucceeded(allowSkipped: boolean): boolean {
+    return Object.values(this.records).every((r) => r.status === 'ran' || r.status === 'cached' || (allowSkipped && r.status === 'skipped'));
   }
-
-  async ingredients(stage: ResolvedStage, upstream: ReadonlyMap<string, Manifest>): Promise<KeyIngredients> {
-    const inputs: Record<string, string> = {};
-    for (const [name, ref] of Object.entries(stage.inputs)) {
-      const manifest = upstream.get(ref.stage);
-      if (!manifest) throw new InternalError(`upstream "${ref.stage}" of "${stage.name}" has no result`);
-      inputs[name] = manifest.outputs[ref.output].digest;
-    }
-    const files: Record<string, string> = {};
-    for (const path of stage.definition.fileParams?.(stage.params as never) ?? []) {
-      try {
-        files[path] = await this.digests.digest(resolve(this.workspace, path));
-      } catch (err) {
-        throw new UserInputError(`stage "${stage.name}": ${(err as Error).message.replace(resolve(this.workspace, path), path)} (relative paths start at the workspace ${this.workspace}; check the path, or point INKFLOW_DATA_DIR at the data folder)`);
-      }
-    }
-    return {
-      format: KEY_FORMAT,
-      uses: stage.uses,
-      version: stage.definition.version,
-      code: await moduleCodeHash(stage.moduleFile),
-      params: stage.params,
-      inputs,
-      files,
-      ...this.environmentOf(stage),
-    };
-  }
-
-  save(): Promise<void> {
-    return this.digests.save();
-  }
-}
-
-export function keyOf(ingredients: KeyIngredients): string {
-  return sha256(canonicalJson(ingredients));
 }
 
 export async function runPipeline(pipeline: ResolvedPipeline, options: RunOptions): Promise<RunResult> {
-  const paths = workspacePaths(options.workspace);
-  const store = new ArtifactStore(paths.artifacts);
+  const selection = selectStages(pipeline, options);
   const environments = await resolvePipelineEnvironments(pipeline);
-  const keys = new KeyCalculator(options.workspace, store, environments);
-  const deps = dependencyMap(pipeline);
   const runId = newRunId();
   const emit = options.onEvent;
-
-  const forced = new Set<string>();
-  let selected = new Set(pipeline.stages.keys());
-  if (options.force) pipeline.stages.forEach((_, name) => forced.add(name));
-  if (options.from) {
-    requireStage(pipeline, options.from, '--from');
-    downstreamOf(deps, options.from).forEach((s) => forced.add(s));
-  }
-  if (options.only) {
-    requireStage(pipeline, options.only, '--only');
-    forced.add(options.only);
-    selected = upstreamOf(deps, options.only);
-  }
-
-  emit({ event: 'run-start', runId, pipeline: pipeline.name, stages: [...selected], environment: environmentKeys(environments) });
-  const results = new Map<string, Manifest>();
-  const records: Record<string, StageRecord> = {};
-  const summaries: Record<string, StageSummary> = {};
+  emit({ event: 'run-start', runId, pipeline: pipeline.name, stages: [...selection.selected], environment: environmentKeys(environments) });
+  const ledger = new RunLedger(emit);
   const startedAt = new Date();
-  const finish = (name: string, record: StageRecord) => {
-    records[name] = { ...record, startedAt: new Date(Date.now() - record.seconds * 1000).toISOString() };
-    summaries[name] = { status: record.status, key: record.key ?? '', seconds: record.seconds };
-    emit({ event: 'stage-end', stage: name, status: record.status, key: record.key, seconds: record.seconds, error: record.error, reason: record.reason });
-  };
 
-  const runStage = async (name: string): Promise<void> => {
-    const stage = pipeline.stages.get(name)!;
+  if (options.dryRun) {
+    await reportPlan(pipeline, options.workspace, selection, ledger);
+  } else {
+    const paths = workspacePaths(options.workspace);
+    const store = new ArtifactStore(paths.artifacts);
+    const keys = new KeyCalculator(options.workspace, store, environments);
+    const runStage = stageRunner({ pipeline, options, selection, store, keys, ledger, logsDir: join(paths.runs, runId) });
+    await runGraph(pipeline, selection, ledger, runStage, options.concurrency ?? 2, options.signal);
+    await keys.save();
+  }
+
+  const cancelled = options.signal?.aborted ?? false;
+  const ok = !cancelled && ledger.allSucceeded(options.dryRun ?? false);
+  if (!options.dryRun) {
+    await writeRunRecord(workspacePaths(options.workspace).runs, runId, {
+      pipeline,
+      workspace: options.workspace,
+      environments: [...environments.values()],
+      startedAt,
+      ok,
+      cancelled,
+      trigger: options.trigger ?? 'cli',
+      options: { force: options.force, only: options.only, from: options.from },
+      stages: ledger.records,
+    });
+  }
+  emit({ event: 'summary', ok, runId, cancelled, stages: ledger.summaries });
+  return { ok, cancelled, runId, stages: ledger.summaries };
+}
+
+/** `--dry-run`: each selected stage as cached, or skipped with why it would run. */
+async function reportPlan(pipeline: ResolvedPipeline, workspace: string, selection: Selection, ledger: RunLedger): Promise<void> {
+  for (const plan of await planPipeline(pipeline, workspace, selection)) {
+    const uses = stageOf(pipeline, plan.stage).uses;
+    const key = plan.key;
+    if (plan.state === 'cached') ledger.finish(plan.stage, { status: 'cached', key, seconds: 0, uses });
+    else if (plan.error !== undefined) ledger.finish(plan.stage, { status: 'failed', seconds: 0, error: describeError(plan.error), uses });
+    else if (plan.state === 'blocked') ledger.finish(plan.stage, { status: 'skipped', seconds: 0, reason: `would run after "${plan.waitsFor?.[0]}"`, uses });
+    else if (selection.only !== undefined && plan.stage !== selection.only) ledger.finish(plan.stage, { status: 'failed', key, seconds: 0, error: notCachedForOnly(pipeline, selection.only, plan.stage).message, uses });
+    else ledger.finish(plan.stage, { status: 'skipped', key, seconds: 0, reason: `would run: ${plan.reasons.join('; ')}`, uses });
+  }
+}
+
+interface StageRunnerDeps {
+  pipeline: ResolvedPipeline;
+  options: RunOptions;
+  selection: Selection;
+  store: ArtifactStore;
+  keys: KeyCalculator;
+  ledger: RunLedger;
+  logsDir: string;
+}
+
+/** Runs one stage, or links its cached result; upstream results accumulate in `results`. */
+function stageRunner({ pipeline, options, selection, store, keys, ledger, logsDir }: StageRunnerDeps) {
+  const results = new Map<string, Manifest>();
+  return async (name: string): Promise<void> => {
+    const stage = stageOf(pipeline, name);
     const t0 = performance.now();
     const seconds = () => (performance.now() - t0) / 1000;
     throwIfCancelled(options.signal);
     const ingredients = await keys.ingredients(stage, results);
     const key = keyOf(ingredients);
-    const upstreamOnly = options.only !== undefined && name !== options.only;
 
-    if (!forced.has(name)) {
+    if (!selection.forced.has(name)) {
       const cached = await store.lookup(key);
       if (cached) {
         results.set(name, cached);
-        if (!options.dryRun) await store.link(pipeline.name, name, key);
-        finish(name, { status: 'cached', key, seconds: seconds(), metrics: cached.metrics, ingredients, uses: stage.uses });
+        await store.link(pipeline.name, name, key);
+        ledger.finish(name, { status: 'cached', key, seconds: seconds(), metrics: cached.metrics, ingredients, uses: stage.uses });
         return;
       }
     }
-    if (upstreamOnly) {
-      throw new UserInputError(
-        `--only ${options.only} needs the result of "${name}", which is not cached; run \`inkflow run ${pipeline.file} --from ${name}\` or without --only first`,
-      );
-    }
-    const reason = forced.has(name) ? 'forced' : 'no cached result for this key';
-    if (options.dryRun) {
-      finish(name, { status: 'skipped', key, seconds: 0, reason: `would run: ${reason}`, ingredients, uses: stage.uses });
-      throw new DryRunStop();
-    }
-    emit({ event: 'stage-start', stage: name, key, reason });
-    const logDir = join(paths.runs, runId, name);
+    if (selection.only !== undefined && name !== selection.only) throw notCachedForOnly(pipeline, selection.only, name);
+    const reason = selection.forced.has(name) ? 'forced' : 'no cached result for this key';
+    options.onEvent({ event: 'stage-start', stage: name, key, reason });
+    const logDir = join(logsDir, name);
     await mkdir(logDir, { recursive: true });
     const staging = await store.begin(key);
     const metrics: Record<string, number> = {};
@@ -185,7 +151,7 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
         environment: keys.environmentOf(stage),
         signal: options.signal ?? new AbortController().signal,
         metrics,
-        emit,
+        emit: options.onEvent,
       });
       await stage.definition.run(ctx);
       throwIfCancelled(options.signal);
@@ -200,137 +166,55 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
       });
       results.set(name, manifest);
       await store.link(pipeline.name, name, key);
-      finish(name, { status: 'ran', key, seconds: seconds(), metrics, peakRssBytes: memory.stop(), ingredients, uses: stage.uses });
+      ledger.finish(name, { status: 'ran', key, seconds: seconds(), metrics, peakRssBytes: memory.stop(), ingredients, uses: stage.uses });
     } catch (err) {
       memory.stop();
       await staging.abort();
       throw err;
     }
   };
+}
 
-  const graphDeps: [string, string][] = [];
+/** Runs the selected stages in dependency order, `concurrency` at a time; a failure stops only what depends on it. */
+async function runGraph(pipeline: ResolvedPipeline, selection: Selection, ledger: RunLedger, runStage: (name: string) => Promise<void>, concurrency: number, signal: AbortSignal | undefined): Promise<void> {
+  const deps = dependencyMap(pipeline);
+  const edges: [string, string][] = [];
   for (const [node, nodeDeps] of deps) {
-    if (!selected.has(node)) continue;
-    for (const dep of nodeDeps) if (selected.has(dep)) graphDeps.push([dep, node]);
+    if (!selection.selected.has(node)) continue;
+    for (const dep of nodeDeps) if (selection.selected.has(dep)) edges.push([dep, node]);
   }
-  const nodes = Object.fromEntries([...selected].map((name) => [name, {
+  const nodes = Object.fromEntries([...selection.selected].map((name) => [name, {
     run: async () => {
       const t0 = performance.now();
       try {
         await runStage(name);
       } catch (err) {
-        if (!(err instanceof DryRunStop)) {
-          const cancelled = options.signal?.aborted ?? false;
-          finish(name, {
-            status: cancelled ? 'skipped' : 'failed',
-            seconds: (performance.now() - t0) / 1000,
-            error: cancelled ? 'cancelled' : describeError(err),
-            uses: pipeline.stages.get(name)!.uses,
-          });
-        }
+        const cancelled = signal?.aborted ?? false;
+        ledger.finish(name, {
+          status: cancelled ? 'skipped' : 'failed',
+          seconds: (performance.now() - t0) / 1000,
+          error: cancelled ? 'cancelled' : describeError(err),
+          uses: stageOf(pipeline, name).uses,
+        });
         throw err;
       }
     },
   }]));
-  await new PGraph(nodes, graphDeps).run({ concurrency: options.concurrency ?? 2, continue: true }).catch(() => undefined);
-  await keys.save();
+  await new PGraph(nodes, edges).run({ concurrency, continue: true }).catch(() => undefined);
 
-  for (const name of selected) {
-    if (!records[name]) {
-      const blocker = [...upstreamOf(deps, name)].find((s) => s !== name && records[s] && records[s].status !== 'ran' && records[s].status !== 'cached');
-      finish(name, {
-        status: 'skipped',
-        seconds: 0,
-        reason: options.dryRun ? `would run after "${blocker}"` : `not run: upstream "${blocker}" did not complete`,
-        uses: pipeline.stages.get(name)!.uses,
-      });
-    }
-  }
-  const cancelled = options.signal?.aborted ?? false;
-  const ok = !cancelled && Object.values(records).every((r) => r.status === 'ran' || r.status === 'cached' || (options.dryRun && r.status === 'skipped'));
-  if (!options.dryRun) {
-    await writeRunRecord(paths.runs, runId, {
-      pipeline,
-      workspace: options.workspace,
-      environments: [...environments.values()],
-      startedAt,
-      ok,
-      cancelled,
-      trigger: options.trigger ?? 'cli',
-      options: { force: options.force, only: options.only, from: options.from },
-      stages: records,
-    });
-  }
-  emit({ event: 'summary', ok, runId, cancelled, stages: summaries });
-  return { ok, cancelled, runId, stages: summaries };
-}
-
-class DryRunStop extends Error {}
-
-function requireStage(pipeline: ResolvedPipeline, name: string, flag: string): void {
-  if (!pipeline.stages.has(name)) {
-    throw new UserInputError(`${flag} ${name}: no such stage in ${pipeline.name}; stages: ${[...pipeline.stages.keys()].join(', ')}`);
+  for (const name of selection.selected) {
+    if (ledger.records[name]) continue;
+    const blocker = [...upstreamOf(deps, name)].find((s) => s !== name && ledger.records[s] && ledger.records[s]?.status !== 'ran' && ledger.records[s]?.status !== 'cached');
+    ledger.finish(name, { status: 'skipped', seconds: 0, reason: `not run: upstream "${blocker}" did not complete`, uses: stageOf(pipeline, name).uses });
   }
 }
 
-/** Every distinct environment the pipeline's stages declare, resolved once. */
-export function resolvePipelineEnvironments(pipeline: ResolvedPipeline): Promise<Map<StageEnvironment, ResolvedEnvironment>> {
-  return resolveEnvironments([...pipeline.stages.values()].map((s) => s.definition.environment), { backend: pipeline.backend });
+function notCachedForOnly(pipeline: ResolvedPipeline, only: string, name: string): UserInputError {
+  return new UserInputError(`--only ${only} needs the result of "${name}", which is not cached; run \`inkflow run ${pipeline.file} --from ${name}\` or without --only first`);
 }
 
-interface ContextEnv {
-  workspace: string;
-  logDir: string;
-  environment: Readonly<Record<string, string>>;
-  signal: AbortSignal;
-  metrics: Record<string, number>;
-  emit: EventSink;
-}
-
-function makeContext(
-  stage: ResolvedStage,
-  outputPath: (name: string) => string,
-  results: ReadonlyMap<string, Manifest>,
-  store: ArtifactStore,
-  env: ContextEnv,
-): StageContext<any> {
-  const inputs: Record<string, string> = {};
-  for (const [name, ref] of Object.entries(stage.inputs)) {
-    inputs[name] = store.outputPath(results.get(ref.stage)!.key, ref.output);
-  }
-  const logFile = join(env.logDir, 'stage.log');
-  const log = (level: 'info' | 'warn') => (message: string) => {
-    env.emit({ event: 'stage-log', stage: stage.name, level, message });
-    void appendFile(logFile, `${new Date().toISOString()} ${level} ${message}\n`).catch(() => undefined);
-  };
-  return {
-    params: stage.params,
-    inputs,
-    output: (name: string) => {
-      if (!stage.outputs.includes(name)) throw new Error(`stage "${stage.name}" wrote undeclared output "${name}"`);
-      return outputPath(name);
-    },
-    workspace: env.workspace,
-    logDir: env.logDir,
-    environment: env.environment,
-    signal: env.signal,
-    log: { info: log('info'), warn: log('warn') },
-    progress: { update: (message) => env.emit({ event: 'stage-progress', stage: stage.name, message }) },
-    recordMetrics: (m) => Object.assign(env.metrics, m),
-  };
-}
-
-/** Peak resident memory while a stage runs (process-wide: parallel stages share it). */
-function sampleMemory() {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 100);
-  timer.unref();
-  return {
-    stop: () => {
-      clearInterval(timer);
-      return Math.max(peak, process.memoryUsage.rss());
-    },
-  };
+function stageOf(pipeline: ResolvedPipeline, name: string): ResolvedStage {
+  const stage = pipeline.stages.get(name);
+  if (!stage) throw new InternalError(`no stage "${name}" in ${pipeline.name}`);
+  return stage;
 }

@@ -1,50 +1,27 @@
-/** The JSON Schema every pipeline file must satisfy before anything is resolved. */
-export const STAGE_NAME_PATTERN = '^[a-z][a-z0-9_-]*$';
+/** The JSON Schema every pipeline file must satisfy before anything is resolved, and the types derived from it. */
+import { AnyObject, NamedMap, StrictObject, StringEnum, Type, type Static } from './schema.js';
 
-export const pipelineSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'stages'],
-  properties: {
-    name: { type: 'string', pattern: STAGE_NAME_PATTERN },
-    description: { type: 'string' },
-    include: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'pipeline files whose params and stages this one builds on' },
-    backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'] },
-    params: { type: 'object' },
-    stages: {
-      type: 'object',
-      minProperties: 1,
-      propertyNames: { pattern: STAGE_NAME_PATTERN },
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['uses'],
-        properties: {
-          uses: { type: 'string', minLength: 1 },
-          description: { type: 'string' },
-          params: { type: 'object' },
-          inputs: {
-            type: 'object',
-            additionalProperties: { type: 'string', pattern: '^[a-z][a-z0-9_-]*\\.[A-Za-z0-9_-]+$' },
-          },
-        },
-      },
-    },
-  },
-} as const;
+/** A stage (and pipeline) name: lower case, digits, `-` and `_`. */
+export const STAGE_NAME = '[a-z][a-z0-9_-]*';
+export const STAGE_NAME_PATTERN = `^${STAGE_NAME}$`;
+/** An input reference, `<stage>.<output>`. */
+const OUTPUT_REF_PATTERN = `^${STAGE_NAME}\\.[A-Za-z0-9_-]+$`;
 
-export interface PipelineFile {
-  name: string;
-  description?: string;
-  include?: string[];
-  backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-  params?: Record<string, unknown>;
-  stages: Record<string, StageEntry>;
-}
+export const stageEntrySchema = StrictObject({
+  uses: Type.String({ minLength: 1 }),
+  description: Type.Optional(Type.String()),
+  params: Type.Optional(AnyObject()),
+  inputs: Type.Optional(NamedMap(Type.String({ pattern: OUTPUT_REF_PATTERN }))),
+});
 
-export interface StageEntry {
-  uses: string;
-  description?: string;
-  params?: Record<string, unknown>;
-  inputs?: Record<string, string>;
-}
+export const pipelineSchema = StrictObject({
+  name: Type.String({ pattern: STAGE_NAME_PATTERN }),
+  description: Type.Optional(Type.String()),
+  include: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'pipeline files whose params and stages this one builds on' })),
+  backend: Type.Optional(StringEnum(['auto', 'tensorflow', 'wasm', 'cpu'], { description: 'passed to stage environments; the tfjs layer reads it' })),
+  params: Type.Optional(AnyObject()),
+  stages: NamedMap(stageEntrySchema, { namePattern: STAGE_NAME_PATTERN, minProperties: 1 }),
+});
+
+export type PipelineFile = Static<typeof pipelineSchema>;
+export type StageEntry = Static<typeof stageEntrySchema>;

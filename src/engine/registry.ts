@@ -4,16 +4,21 @@ import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { StageDefinition } from './stage-api.js';
 import { sha256 } from '../util/hash.js';
+import { UserInputError } from '../errors.js';
 
-/** dist/ of the installed package: built-in stages live in dist/stages. */
-const DIST_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const BUILTIN_DIR = join(DIST_ROOT, 'stages');
+/**
+ * Built-in stages sit beside this module's tree: dist/stages/*.js when built, or
+ * stages/*.ts when the engine itself runs from its TypeScript sources (the tests).
+ */
+const THIS_FILE = fileURLToPath(import.meta.url);
+const BUILTIN_DIR = join(resolve(dirname(THIS_FILE), '../..'), 'stages');
+const BUILTIN_EXT = extname(THIS_FILE) === '.ts' ? '.ts' : '.js';
 
 export function builtinStageNames(): string[] {
   if (!existsSync(BUILTIN_DIR)) return [];
   return readdirSync(BUILTIN_DIR)
-    .filter((f) => f.endsWith('.js'))
-    .map((f) => f.slice(0, -3))
+    .filter((f) => f.endsWith(BUILTIN_EXT))
+    .map((f) => f.slice(0, -BUILTIN_EXT.length))
     .sort();
 }
 
@@ -27,13 +32,13 @@ export function stageModulePath(uses: string, workspace: string): string | undef
     const file = resolve(workspace, uses);
     return existsSync(file) ? file : undefined;
   }
-  const file = join(BUILTIN_DIR, `${uses}.js`);
+  const file = join(BUILTIN_DIR, `${uses}${BUILTIN_EXT}`);
   return existsSync(file) ? file : undefined;
 }
 
 export interface LoadedStage {
   file: string;
-  definition: StageDefinition<any>;
+  definition: StageDefinition;
 }
 
 const loaded = new Map<string, Promise<LoadedStage>>();
@@ -48,14 +53,29 @@ export function loadStageModule(file: string): Promise<LoadedStage> {
 }
 
 async function importStage(file: string): Promise<LoadedStage> {
-  const mod = ['.ts', '.mts', '.cts'].includes(extname(file))
-    ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url)
-    : await import(pathToFileURL(file).href);
-  const definition = (mod.default?.default ?? mod.default) as StageDefinition | undefined;
+  const mod = (await importModule(file)) as { default?: unknown };
+  const exported = mod.default as { default?: unknown } | undefined;
+  const definition = (exported && typeof exported === 'object' && 'default' in exported ? exported.default : exported) as StageDefinition | undefined;
   if (!definition || typeof definition.run !== 'function' || !definition.paramsSchema) {
-    throw new Error(`${file}: a stage module must default-export defineStage({ paramsSchema, inputs, outputs, run })`);
+    throw new UserInputError(`${file}: a stage module must default-export defineStage({ paramsSchema, inputs, outputs, run })`);
   }
   return { file, definition };
+}
+
+/**
+ * TypeScript stage modules load through tsx under plain Node. Where the host already
+ * compiles TypeScript (vitest running the engine from its sources) they are imported
+ * directly, so they share the engine's module instances.
+ */
+async function importModule(file: string): Promise<unknown> {
+  const href = pathToFileURL(file).href;
+  if (!['.ts', '.mts', '.cts'].includes(extname(file))) return import(href);
+  try {
+    return await import(href);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+  }
+  return (await import('tsx/esm/api')).tsImport(href, import.meta.url);
 }
 
 // Static and dynamic imports, and files a module loads beside itself (`new URL('./kernels.wasm', import.meta.url)`).

@@ -1,10 +1,21 @@
 /**
  * The public interface between the engine and stage modules. A stage module
  * default-exports `defineStage({...})`; it sees only what is declared here.
+ * Projects import it as `inkflow/stage-api`; params schemas are built with the
+ * TypeBox helpers re-exported below, so a stage's params type comes from its schema.
  */
-import type { JSONSchemaType } from 'ajv';
+import type { TSchema } from '@sinclair/typebox';
 
-export type JsonSchema = JSONSchemaType<unknown> | Record<string, unknown>;
+export { AnyObject, NamedMap, StrictObject, StringEnum, Type, type Static, type TSchema } from './schema.js';
+
+/** A JSON Schema for a stage's params: a TypeBox schema, or a plain JSON Schema object. */
+export type JsonSchema = TSchema | Readonly<Record<string, unknown>>;
+
+/**
+ * A function property checked like a method (bivariantly), so a definition typed
+ * for its own params is still a StageDefinition the engine can hold.
+ */
+type ParamsFunction<P, R> = { bivarianceHack(params: P): R }['bivarianceHack'];
 
 export interface StageLogger {
   info(message: string): void;
@@ -36,7 +47,7 @@ export interface StageContext<P> {
   recordMetrics(metrics: Record<string, number>): void;
 }
 
-export interface StageDefinition<P = Record<string, unknown>> {
+export interface StageDefinition<P = unknown> {
   description: string;
   /** Bump when the stage's output format changes so old artifacts are not reused. */
   version: number;
@@ -51,12 +62,12 @@ export interface StageDefinition<P = Record<string, unknown>> {
   /** Accept inputs under any name (the shell stage passes them through to its command). */
   anyInputs?: boolean;
   /** Output names, fixed or derived from params (e.g. the shell stage's declared files). */
-  outputs: readonly string[] | ((params: P) => readonly string[]);
+  outputs: readonly string[] | ParamsFunction<P, readonly string[]>;
   /**
    * Params whose values name files or folders outside the store: their content
    * enters the cache key, so changed data reruns the stage.
    */
-  fileParams?: (params: P) => string[];
+  fileParams?: ParamsFunction<P, string[]>;
   run(ctx: StageContext<P>): Promise<void>;
 }
 
@@ -85,11 +96,16 @@ export interface ResolvedEnvironment {
   record?: Readonly<Record<string, unknown>>;
 }
 
-/** A params object that rejects unknown keys, so a misspelt param is an error with a suggestion, not a silent default. */
+/** A plain-JSON-Schema params object that rejects unknown keys (prefer StrictObject, which also gives the params type). */
 export function strictObject<T extends Record<string, unknown>>(schema: T): T & { type: 'object'; additionalProperties: false } {
   return { type: 'object', additionalProperties: false, ...schema };
 }
 
+/**
+ * `P` is the params type; derive it from a TypeBox schema with
+ * `defineStage<Static<typeof params>>({ paramsSchema: params, ... })`
+ * (defaults are applied before the stage runs, so defaulted keys are present).
+ */
 export function defineStage<P>(definition: StageDefinition<P>): StageDefinition<P> {
   return definition;
 }

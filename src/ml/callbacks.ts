@@ -1,5 +1,7 @@
 /** Keras-style ReduceLROnPlateau and EarlyStopping, as plain state machines over epoch metrics. */
-export type Monitor = 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy' | 'val_cer' | 'val_wer';
+/** What a letter classifier's callbacks may watch. */
+export const CLASSIFIER_MONITORS = ['val_loss', 'val_accuracy', 'loss', 'accuracy'] as const;
+export type Monitor = (typeof CLASSIFIER_MONITORS)[number] | 'val_cer' | 'val_wer';
 
 /** Losses and error rates improve downwards, accuracies upwards. */
 const lowerIsBetter = (monitor: Monitor) => /(loss|cer|wer)$/.test(monitor);
@@ -22,7 +24,7 @@ export class ReduceLrOnPlateau {
   }
 
   /** The learning rate to use next epoch. */
-  step(metrics: Record<string, number>, lr: number): number {
+  step(metrics: Readonly<Record<string, number | undefined>>, lr: number): number {
     const value = metrics[this.options.monitor];
     if (value === undefined) return lr;
     if (this.cooldownLeft > 0) this.cooldownLeft--;
@@ -51,7 +53,7 @@ export class EarlyStopping {
   }
 
   /** Records an epoch; `improved` says to snapshot weights, `stop` to end training. */
-  step(epoch: number, metrics: Record<string, number>): { improved: boolean; stop: boolean } {
+  step(epoch: number, metrics: Readonly<Record<string, number | undefined>>): { improved: boolean; stop: boolean } {
     const value = metrics[this.options.monitor];
     if (value === undefined) return { improved: false, stop: false };
     if (improved(this.options.monitor, value, this.best, this.options.minDelta)) {

@@ -36,9 +36,3 @@ export function classificationReport(probs: Float32Array, labels: ArrayLike<numb
   pairs.sort((a, b) => b.count - a.count);
   return { count, accuracy: count ? correct / count : 0, loss: count ? loss / count : 0, confusion, perClass, mostConfused: pairs.slice(0, 10) };
 }
-
-export function confusionCsv(report: ClassificationReport, classes: string[]): string {
-  const lines = [['true\\predicted', ...classes].join(',')];
-  report.confusion.forEach((row, t) => lines.push([classes[t], ...row].join(',')));
-  return lines.join('\n') + '\n';
-}

@@ -1,9 +1,8 @@
 /** A trained letter model plus its class names, applied to real image crops preprocessed like training data. */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { frameGlyph, inkImage, type GrayImage } from '../data/framing.js';
-import { loadModelFrom } from './model-source.js';
+import { loadModelFrom, outputClasses } from './model-source.js';
+import { readLabels } from '../artifacts/labels.js';
 import { loadTf, type Tf } from './tf.js';
 import { resolveBackendName, type BackendName } from './backend-name.js';
 import { UserInputError } from '../errors.js';
@@ -21,10 +20,10 @@ export class Recognizer {
   static async open(modelPath: string, options: { labelsPath?: string; backend?: BackendName } = {}): Promise<Recognizer> {
     const { labelsPath } = options;
     const tf = await loadTf(options.backend ?? resolveBackendName('auto'));
-    const model = await loadModelFrom(tf, await findModel(modelPath));
-    const k = model.outputs[0].shape[1] as number;
+    const model = await loadModelFrom(tf, modelPath);
+    const k = outputClasses(model);
     const classes = labelsPath
-      ? Object.values(JSON.parse(await readFile(labelsPath, 'utf8')) as Record<string, string>)
+      ? await readLabels(labelsPath)
       : k === 26 ? [...'abcdefghijklmnopqrstuvwxyz'] : Array.from({ length: k }, (_, i) => String(i));
     if (classes.length !== k) throw new UserInputError(`${labelsPath}: ${classes.length} labels for a model with ${k} outputs`);
     return new Recognizer(tf, model, classes);
@@ -58,15 +57,4 @@ export class Recognizer {
       return { letter: row[0].letter, confidence: row[0].probability, top: row.slice(0, topK) };
     });
   }
-}
-
-/** Accepts a model file, a tfjs folder, or a stage output folder (train, save-hdf5) holding one. */
-export async function findModel(path: string): Promise<string> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info) throw new UserInputError(`${path}: model not found`);
-  if (!info.isDirectory()) return path;
-  const entries = await readdir(path);
-  if (entries.includes('model.json') || entries.some((e) => e.endsWith('.h5'))) return path;
-  for (const sub of ['model', 'tfjs', 'keras']) if (entries.includes(sub)) return join(path, sub);
-  throw new UserInputError(`${path}: no model here (looked for model.json, *.h5, model/, tfjs/, keras/)`);
 }

@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { loadPipeline, type ResolvedPipeline } from '../engine/config.js';
-import { dependencyMap } from '../engine/executor.js';
+import { dependencyMap } from '../engine/dag.js';
 import { pipelineStatus, type StageState } from '../engine/status.js';
 import { redact } from './records.js';
 

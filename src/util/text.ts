@@ -1,4 +1,6 @@
-/** Levenshtein distance, used for "did you mean" suggestions. */
+/** Text helpers for messages and metrics: edit distance, "did you mean", sizes and durations. */
+
+/** Levenshtein distance over characters or words: "did you mean" suggestions, CER and WER. */
 export function editDistance<T>(a: ArrayLike<T>, b: ArrayLike<T>): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

@@ -1,4 +1,4 @@
-import { dependencyMap } from '../../engine/executor.js';
+import { dependencyMap } from '../../engine/dag.js';
 import { renderDag, type DagFormat } from '../../engine/dag-view.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';

@@ -4,7 +4,7 @@ import { Lexicon, readImage } from '../../phrases/reader.js';
 import { loadWords } from '../../phrases/words.js';
 import { integerOption, parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';
-import { findModel } from '../../ml/recognizer.js';
+import { findModel, modelFolder } from '../../ml/model-source.js';
 import { isLineModel } from '../../lines/line-model-artifact.js';
 import { readWithLineModel } from './read-lines.js';
 
@@ -29,7 +29,7 @@ export async function readCommand(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   if (!values.model || !positionals.length) throw new UsageError(`read needs --model and at least one image\n\n${HELP}`);
-  const modelPath = await findModel(values.model);
+  const modelPath = modelFolder(await findModel(values.model));
   if (isLineModel(modelPath)) {
     const files = await collectImages(positionals);
     if (!files.length) throw new UsageError(`read: no PNG or JPEG images in ${positionals.join(', ')}`);

@@ -1,4 +1,4 @@
-import { workspacePaths } from '../../engine/executor.js';
+import { workspacePaths } from '../../engine/workspace.js';
 import { findRun, listRuns, type RunRecord } from '../../engine/run-record.js';
 import { canonicalJson } from '../../util/hash.js';
 import { parseCommandArgs } from '../args.js';

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { workspacePaths } from '../../engine/executor.js';
+import { workspacePaths } from '../../engine/workspace.js';
 import { listRuns } from '../../engine/run-record.js';
 import { ArtifactStore } from '../../engine/store.js';
 import { formatBytes } from '../../util/text.js';

@@ -1,0 +1,16 @@
+/** Where a workspace keeps its artifact store and run logs. */
+import { join } from 'node:path';
+
+export interface WorkspacePaths {
+  artifacts: string;
+  logs: string;
+  runs: string;
+}
+
+export function workspacePaths(workspace: string): WorkspacePaths {
+  return {
+    artifacts: join(workspace, 'artifacts'),
+    logs: join(workspace, 'logs'),
+    runs: join(workspace, 'logs', 'runs'),
+  };
+}
