@@ -1,5 +1,5 @@
 /** Builds a CNN from a preset or a YAML list of layers, sized by the dataset it will train on. */
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, StringEnum, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { readDatasetMeta } from '../src/data/dataset.js';
 import { LAYER_TYPES, PRESETS, buildModel, type LayerSpec } from '../src/ml/architectures.js';
@@ -7,28 +7,17 @@ import { saveModel, summarize } from '../src/ml/model-io.js';
 import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 import { withSeededMathRandom } from '../src/util/random.js';
 
-interface BuildParams {
-  preset?: string;
-  layers?: LayerSpec[];
-  seed: number;
-}
+const buildModelParams = StrictObject({
+  preset: Type.Optional(StringEnum(Object.keys(PRESETS))),
+  layers: Type.Optional(Type.Array(Type.Unsafe<LayerSpec>({ type: 'object', required: ['type'], properties: { type: { enum: [...LAYER_TYPES] } } }), { minItems: 1 })),
+  seed: Type.Integer({ default: 0 }),
+}, { not: { required: ['preset', 'layers'] } });
 
-export default defineStage<BuildParams>({
+export default defineStage<Static<typeof buildModelParams>>({
   description: 'build a CNN (preset seed-cnn or default, or a list of layers)',
   version: 1,
   environment: numericEnvironment,
-  paramsSchema: strictObject({
-    properties: {
-      preset: { enum: Object.keys(PRESETS) },
-      layers: {
-        type: 'array',
-        minItems: 1,
-        items: { type: 'object', required: ['type'], properties: { type: { enum: [...LAYER_TYPES] } } },
-      },
-      seed: { type: 'integer', default: 0 },
-    },
-    not: { required: ['preset', 'layers'] },
-  }),
+  paramsSchema: buildModelParams,
   inputs: { dataset: { description: 'training dataset: gives the input shape and the classes', required: true } },
   outputs: ['model'],
   async run(ctx) {

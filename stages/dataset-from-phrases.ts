@@ -1,18 +1,21 @@
 /** Turns phrase images and their transcriptions into a labelled letter dataset, aligning segmented crops to characters. */
 import { writeFile } from 'node:fs/promises';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { writeDataset } from '../src/data/dataset.js';
 import { frameGlyph } from '../src/data/framing.js';
 import { readLabels, readSegmentations, segmentedPhraseInk } from '../src/phrases/phrase-set.js';
 import { crop } from '../src/phrases/segment.js';
 
-export default defineStage<{ classes: string; size: number }>({
+const datasetFromPhrasesParams = StrictObject({
+  classes: Type.String({ minLength: 1, default: 'abcdefghijklmnopqrstuvwxyz' }),
+  size: Type.Integer({ minimum: 8, default: 28 }),
+});
+
+export default defineStage<Static<typeof datasetFromPhrasesParams>>({
   description: 'letter dataset from phrase images whose segmentation matches their text',
   version: 1,
-  paramsSchema: strictObject({
-    properties: { classes: { type: 'string', minLength: 1, default: 'abcdefghijklmnopqrstuvwxyz' }, size: { type: 'integer', minimum: 8, default: 28 } },
-  }),
+  paramsSchema: datasetFromPhrasesParams,
   inputs: {
     phrases: { description: 'phrase images with labels.tsv', required: true },
     segments: { description: 'segment.segments', required: true },

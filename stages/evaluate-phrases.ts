@@ -1,16 +1,20 @@
 /** Character and word error rates over a phrase set, per-phrase CSV, and images with boxes and the text read. */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { readPhraseReadings } from '../src/artifacts/phrase-readings.js';
 import { editDistance } from '../src/util/text.js';
 import { phraseOverlayPng } from '../src/viz/phrase-overlay.js';
 
-export default defineStage<{ overlays: number }>({
+const evaluatePhrasesParams = StrictObject({
+  overlays: Type.Integer({ minimum: 0, default: 24 }),
+});
+
+export default defineStage<Static<typeof evaluatePhrasesParams>>({
   description: 'CER/WER of phrase reading, per phrase, with annotated images',
   version: 1,
-  paramsSchema: strictObject({ properties: { overlays: { type: 'integer', minimum: 0, default: 24 } } }),
+  paramsSchema: evaluatePhrasesParams,
   inputs: {
     phrases: { description: 'phrase set with the true text', required: true },
     reading: { description: 'read-phrases.reading', required: true },

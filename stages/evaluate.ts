@@ -1,5 +1,5 @@
 /** Test-set evaluation: loss, accuracy (overall and per mask, e.g. balanced800), confusion matrix, per-class P/R/F1. */
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { readDataset } from '../src/data/dataset.js';
 import { writeEvaluationReport, type EvaluationMetrics } from '../src/artifacts/evaluation-report.js';
@@ -8,21 +8,16 @@ import { loadModelFrom, outputClasses } from '../src/ml/model-source.js';
 import { argmax, predictAll } from '../src/ml/batches.js';
 import { classificationReport } from '../src/ml/metrics.js';
 
-interface EvaluateParams {
-  masks: string[];
-  batch_size: number;
-}
+const evaluateParams = StrictObject({
+  masks: Type.Array(Type.String(), { default: [], description: 'also report on these subsets, e.g. [balanced800]' }),
+  batch_size: Type.Integer({ minimum: 1, default: 1024 }),
+});
 
-export default defineStage<EvaluateParams>({
+export default defineStage<Static<typeof evaluateParams>>({
   description: 'evaluate on a held-out test set: accuracy, loss, confusion matrix, per-class metrics',
   version: 1,
   environment: numericEnvironment,
-  paramsSchema: strictObject({
-    properties: {
-      masks: { type: 'array', items: { type: 'string' }, default: [], description: 'also report on these subsets, e.g. [balanced800]' },
-      batch_size: { type: 'integer', minimum: 1, default: 1024 },
-    },
-  }),
+  paramsSchema: evaluateParams,
   inputs: {
     model: { description: 'trained model (tfjs folder or Keras .h5)', required: true },
     dataset: { description: 'test data', required: true },

@@ -1,22 +1,19 @@
 /** Brings an existing model (a Keras .h5 or a tfjs folder) into the pipeline, e.g. to evaluate it or fine-tune it. */
 import { resolve } from 'node:path';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 import { loadModelFrom } from '../src/ml/model-source.js';
 import { saveModel, summarize } from '../src/ml/model-io.js';
 
-interface ImportParams {
-  path: string;
-}
+const importModelParams = StrictObject({
+  path: Type.String({ minLength: 1 }),
+});
 
-export default defineStage<ImportParams>({
+export default defineStage<Static<typeof importModelParams>>({
   description: 'import a Keras .h5 or tfjs model as a pipeline model',
   version: 1,
   environment: numericEnvironment,
-  paramsSchema: strictObject({
-    required: ['path'],
-    properties: { path: { type: 'string', minLength: 1 } },
-  }),
+  paramsSchema: importModelParams,
   inputs: {},
   outputs: ['model'],
   fileParams: (p) => [p.path],

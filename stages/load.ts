@@ -2,57 +2,39 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { displayPath } from '../src/util/paths.js';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { AutoOrBoolean, defineStage, StrictObject, StringEnum, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { selectSamples, writeDataset, type Dataset } from '../src/data/dataset.js';
 import { loadCsv, loadIdx, loadImageFolder, loadNpy, loadNpz, type RawData } from '../src/data/loaders.js';
 import { download, isUrl } from '../src/data/download.js';
 
-type Format = 'auto' | 'npz' | 'npy' | 'idx' | 'csv' | 'images';
+const FORMATS = ['auto', 'npz', 'npy', 'idx', 'csv', 'images'] as const;
+type Format = (typeof FORMATS)[number];
+const sha256Hex = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
-interface LoadParams {
-  path: string;
-  format: Format;
-  labels_path?: string;
-  images_key: string;
-  labels_key: string;
-  writers_key: string;
-  classes?: string | string[];
-  label_offset: number;
-  labels_are_ascii: boolean;
-  case_merge: boolean;
-  include?: string;
-  transpose: 'auto' | boolean;
-  size: number;
-  invert: 'auto' | boolean;
-  sha256?: string;
-  labels_sha256?: string;
-}
+const loadParams = StrictObject({
+  path: Type.String({ minLength: 1, description: 'file, folder, or http(s) URL' }),
+  format: StringEnum(FORMATS, { default: 'auto' }),
+  labels_path: Type.Optional(Type.String({ description: 'labels file for npy and idx formats' })),
+  images_key: Type.String({ default: 'images' }),
+  labels_key: Type.String({ default: 'labels' }),
+  writers_key: Type.String({ default: 'writers' }),
+  classes: Type.Optional(Type.Unsafe<string | string[]>({ oneOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string' }, minItems: 1 }] })),
+  label_offset: Type.Integer({ default: 0 }),
+  labels_are_ascii: Type.Boolean({ default: false }),
+  case_merge: Type.Boolean({ default: false }),
+  include: Type.Optional(Type.String({ description: 'regular expression a class name must match' })),
+  transpose: AutoOrBoolean(),
+  size: Type.Integer({ minimum: 8, maximum: 256, default: 28 }),
+  invert: AutoOrBoolean(),
+  sha256: Type.Optional(sha256Hex),
+  labels_sha256: Type.Optional(sha256Hex),
+});
 
-export default defineStage<LoadParams>({
+export default defineStage<Static<typeof loadParams>>({
   description: 'load images and labels from npz/npy, IDX, CSV or image folders',
   version: 1,
-  paramsSchema: strictObject({
-    required: ['path'],
-    properties: {
-      path: { type: 'string', minLength: 1, description: 'file, folder, or http(s) URL' },
-      format: { enum: ['auto', 'npz', 'npy', 'idx', 'csv', 'images'], default: 'auto' },
-      labels_path: { type: 'string', description: 'labels file for npy and idx formats' },
-      images_key: { type: 'string', default: 'images' },
-      labels_key: { type: 'string', default: 'labels' },
-      writers_key: { type: 'string', default: 'writers' },
-      classes: { oneOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string' }, minItems: 1 }] },
-      label_offset: { type: 'integer', default: 0 },
-      labels_are_ascii: { type: 'boolean', default: false },
-      case_merge: { type: 'boolean', default: false },
-      include: { type: 'string', description: 'regular expression a class name must match' },
-      transpose: { oneOf: [{ const: 'auto' }, { type: 'boolean' }], default: 'auto' },
-      size: { type: 'integer', minimum: 8, maximum: 256, default: 28 },
-      invert: { oneOf: [{ const: 'auto' }, { type: 'boolean' }], default: 'auto' },
-      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-      labels_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-    },
-  }),
+  paramsSchema: loadParams,
   inputs: {},
   outputs: ['dataset'],
   fileParams: (p) => [p.path, p.labels_path].filter((f): f is string => !!f && !isUrl(f)),
@@ -104,7 +86,7 @@ async function detectFormat(path: string): Promise<Exclude<Format, 'auto'>> {
   throw new UserInputError(`${path}: cannot tell the format from the name; set format: npz, npy, idx, csv or images`);
 }
 
-function toDataset(raw: RawData, p: LoadParams, where: string, include?: RegExp): Dataset {
+function toDataset(raw: RawData, p: Static<typeof loadParams>, where: string, include?: RegExp): Dataset {
   const n = raw.labels.length;
   const size = raw.height * raw.width;
   if (raw.images.length !== n * size) throw new UserInputError(`${where}: ${raw.images.length / size} images but ${n} labels`);

@@ -2,28 +2,21 @@
  * Pixels to [0, 1] with light ink on dark, optionally framed EMNIST-style.
  * Stored as uint8 with scale 1/255: exact for 8-bit data, a quarter of float32's size.
  */
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { AutoOrBoolean, defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { readDataset, sampleSize, writeDataset, type Dataset } from '../src/data/dataset.js';
 import { frameGlyph, inkBox } from '../src/data/framing.js';
 
-interface NormalizeParams {
-  invert: 'auto' | boolean;
-  frame: boolean;
-  size: number;
-  border: number;
-}
+const normalizeParams = StrictObject({
+  invert: AutoOrBoolean({ description: 'dark ink on light paper → light on dark' }),
+  frame: Type.Boolean({ default: false, description: 'crop to the ink, centre in a square with a border, resize' }),
+  size: Type.Integer({ minimum: 8, maximum: 256, default: 28 }),
+  border: Type.Integer({ minimum: 0, maximum: 16, default: 2 }),
+});
 
-export default defineStage<NormalizeParams>({
+export default defineStage<Static<typeof normalizeParams>>({
   description: 'scale pixels to [0,1], fix polarity, optionally crop-centre-resize like EMNIST',
   version: 1,
-  paramsSchema: strictObject({
-    properties: {
-      invert: { oneOf: [{ const: 'auto' }, { type: 'boolean' }], default: 'auto', description: 'dark ink on light paper → light on dark' },
-      frame: { type: 'boolean', default: false, description: 'crop to the ink, centre in a square with a border, resize' },
-      size: { type: 'integer', minimum: 8, maximum: 256, default: 28 },
-      border: { type: 'integer', minimum: 0, maximum: 16, default: 2 },
-    },
-  }),
+  paramsSchema: normalizeParams,
   inputs: { dataset: { description: 'dataset to normalize', required: true } },
   outputs: ['dataset'],
   async run(ctx) {

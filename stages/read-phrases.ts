@@ -1,6 +1,6 @@
 /** Reads segmented phrase images as text with a letter model; optional lexicon correction. */
 import { resolve } from 'node:path';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { readLabels, readSegmentations, segmentedPhraseInk } from '../src/phrases/phrase-set.js';
 import { Lexicon, readSegmented } from '../src/phrases/reader.js';
 import { loadWords } from '../src/phrases/words.js';
@@ -8,13 +8,16 @@ import { writePhraseReadings, type PhraseReadings } from '../src/artifacts/phras
 import { Recognizer } from '../src/ml/recognizer.js';
 import { numericEnvironment, stageBackend } from '../src/ml/numeric-environment.js';
 
-export default defineStage<{ lexicon: boolean; words_file?: string }>({
+const readPhrasesParams = StrictObject({
+  lexicon: Type.Boolean({ default: false }),
+  words_file: Type.Optional(Type.String()),
+});
+
+export default defineStage<Static<typeof readPhrasesParams>>({
   description: 'recognize the characters of segmented phrases and join them into text',
   version: 1,
   environment: numericEnvironment,
-  paramsSchema: strictObject({
-    properties: { lexicon: { type: 'boolean', default: false }, words_file: { type: 'string' } },
-  }),
+  paramsSchema: readPhrasesParams,
   inputs: {
     model: { description: 'letter model', required: true },
     phrases: { description: 'phrase set', required: true },

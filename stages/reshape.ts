@@ -1,20 +1,16 @@
 /** Gives each sample a new shape (e.g. 28x28 → 28x28x1). The pixel file is hard-linked, not copied. */
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { readDataset, sampleSize, writeDataset } from '../src/data/dataset.js';
 
-interface ReshapeParams {
-  shape: number[];
-}
+const reshapeParams = StrictObject({
+  shape: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 4, default: [28, 28, 1] }),
+});
 
-export default defineStage<ReshapeParams>({
+export default defineStage<Static<typeof reshapeParams>>({
   description: 'reshape every sample, e.g. to 28x28x1 for a conv net',
   version: 1,
-  paramsSchema: strictObject({
-    properties: {
-      shape: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, maxItems: 4, default: [28, 28, 1] },
-    },
-  }),
+  paramsSchema: reshapeParams,
   inputs: { dataset: { description: 'dataset to reshape', required: true } },
   outputs: ['dataset'],
   async run(ctx) {

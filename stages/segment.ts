@@ -1,7 +1,7 @@
 /** Splits every phrase image into character boxes in reading order, with word gaps. */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, StringEnum, Type, type Static } from '../src/engine/stage-api.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { segmentPhrase } from '../src/phrases/segment.js';
 import { readGrayImage } from '../src/data/images.js';
@@ -12,18 +12,17 @@ const LETTER_SPACING = {
   unsplit: 'never cut a connected component (each is one letter)',
 } as const;
 
-export default defineStage<{ letters: keyof typeof LETTER_SPACING }>({
+const segmentParams = StrictObject({
+  letters: StringEnum(['apart', 'touching', 'unsplit'] as const, {
+    default: 'apart',
+    description: Object.entries(LETTER_SPACING).map(([k, v]) => `${k}: ${v}`).join('; '),
+  }),
+});
+
+export default defineStage<Static<typeof segmentParams>>({
   description: 'segment phrase images into characters (Otsu, components, fragment merge, touching-letter split)',
   version: 2,
-  paramsSchema: strictObject({
-    properties: {
-      letters: {
-        enum: Object.keys(LETTER_SPACING),
-        default: 'apart',
-        description: Object.entries(LETTER_SPACING).map(([k, v]) => `${k}: ${v}`).join('; '),
-      },
-    },
-  }),
+  paramsSchema: segmentParams,
   inputs: { phrases: { description: 'phrase set (images + labels.tsv)', required: true } },
   outputs: ['segments'],
   async run(ctx) {

@@ -7,32 +7,22 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, NamedMap, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { CancelledError, UserInputError } from '../src/errors.js';
 
-interface ShellParams {
-  command: string[];
-  outputs: string[];
-  deps: string[];
-  env: Record<string, string>;
-  timeout_seconds: number;
-  cwd?: string;
-}
+const shellParams = StrictObject({
+  command: Type.Array(Type.String(), { minItems: 1 }),
+  outputs: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), { default: [] }),
+  deps: Type.Array(Type.String(), { default: [] }),
+  env: NamedMap(Type.String(), { default: {} }),
+  timeout_seconds: Type.Number({ exclusiveMinimum: 0, default: 3600 }),
+  cwd: Type.Optional(Type.String()),
+});
 
-export default defineStage<ShellParams>({
+export default defineStage<Static<typeof shellParams>>({
   description: 'run a command; declared deps are hashed, declared outputs captured',
   version: 1,
-  paramsSchema: strictObject({
-    required: ['command'],
-    properties: {
-      command: { type: 'array', minItems: 1, items: { type: 'string' } },
-      outputs: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' }, default: [] },
-      deps: { type: 'array', items: { type: 'string' }, default: [] },
-      env: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
-      timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 3600 },
-      cwd: { type: 'string' },
-    },
-  }),
+  paramsSchema: shellParams,
   inputs: {},
   anyInputs: true,
   outputs: (params) => params.outputs ?? [],

@@ -1,36 +1,24 @@
 /** Seeded subsets: a count or fraction, stratified or capped per class, and a train/validation split (optionally writer-disjoint). */
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { readDataset, selectSamples, writeDataset, type Dataset } from '../src/data/dataset.js';
 import { rng, shuffle } from '../src/util/random.js';
 
-interface SubsetParams {
-  mask?: string;
-  count?: number;
-  fraction?: number;
-  stratify: boolean;
-  per_class?: number;
-  validation_fraction: number;
-  writer_disjoint: boolean;
-  seed: number;
-}
+const subsetParams = StrictObject({
+  mask: Type.Optional(Type.String({ description: 'keep only samples in this named mask first (e.g. balanced800)' })),
+  count: Type.Optional(Type.Integer({ minimum: 1 })),
+  fraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  stratify: Type.Boolean({ default: true }),
+  per_class: Type.Optional(Type.Integer({ minimum: 1, description: 'cap on samples per class (balanced subset)' })),
+  validation_fraction: Type.Number({ minimum: 0, maximum: 0.9, default: 0 }),
+  writer_disjoint: Type.Boolean({ default: false }),
+  seed: Type.Integer({ default: 0 }),
+}, { not: { required: ['count', 'fraction'] } });
 
-export default defineStage<SubsetParams>({
+export default defineStage<Static<typeof subsetParams>>({
   description: 'take a seeded subset and split off validation data',
   version: 1,
-  paramsSchema: strictObject({
-    properties: {
-      mask: { type: 'string', description: 'keep only samples in this named mask first (e.g. balanced800)' },
-      count: { type: 'integer', minimum: 1 },
-      fraction: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-      stratify: { type: 'boolean', default: true },
-      per_class: { type: 'integer', minimum: 1, description: 'cap on samples per class (balanced subset)' },
-      validation_fraction: { type: 'number', minimum: 0, maximum: 0.9, default: 0 },
-      writer_disjoint: { type: 'boolean', default: false },
-      seed: { type: 'integer', default: 0 },
-    },
-    not: { required: ['count', 'fraction'] },
-  }),
+  paramsSchema: subsetParams,
   inputs: { dataset: { description: 'dataset to take from', required: true } },
   outputs: ['dataset', 'validation'],
   async run(ctx) {

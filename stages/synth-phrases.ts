@@ -1,7 +1,7 @@
 /** Synthesizes handwritten phrase images from one writer's letter images at a time. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { readDataset } from '../src/data/dataset.js';
 import { composePhrase, LetterIndex } from '../src/phrases/compose.js';
@@ -10,44 +10,28 @@ import { labelsTsv, type PhraseEntry } from '../src/phrases/phrase-set.js';
 import { loadWords } from '../src/phrases/words.js';
 import { rng } from '../src/util/random.js';
 
-interface SynthParams {
-  count: number;
-  words_file?: string;
-  min_words: number;
-  max_words: number;
-  word_length: [number, number];
-  max_length: number;
-  height: number;
-  scale: number;
-  spacing: [number, number];
-  word_gap: [number, number];
-  size_jitter: number;
-  baseline_jitter: number;
-  seed: number;
-}
+const pair = (min: number, max: number, dflt: [number, number]) => Type.Tuple([Type.Number({ minimum: min, maximum: max }), Type.Number({ minimum: min, maximum: max })], { default: dflt });
 
-const pair = (min: number, max: number, dflt: [number, number]) => ({ type: 'array', items: { type: 'number', minimum: min, maximum: max }, minItems: 2, maxItems: 2, default: dflt });
+const synthPhrasesParams = StrictObject({
+  count: Type.Integer({ minimum: 1, default: 200 }),
+  words_file: Type.Optional(Type.String({ description: 'text file of words (default: an English word list)' })),
+  min_words: Type.Integer({ minimum: 1, default: 1 }),
+  max_words: Type.Integer({ minimum: 1, default: 3 }),
+  word_length: pair(1, 30, [2, 7]),
+  max_length: Type.Integer({ minimum: 1, default: 24 }),
+  height: Type.Integer({ minimum: 16, maximum: 512, default: 64 }),
+  scale: Type.Number({ exclusiveMinimum: 0, default: 1.8 }),
+  spacing: pair(-0.5, 2, [0.15, 0.45]),
+  word_gap: pair(0, 10, [1.2, 1.8]),
+  size_jitter: Type.Number({ minimum: 0, maximum: 0.5, default: 0.08 }),
+  baseline_jitter: Type.Number({ minimum: 0, maximum: 0.3, default: 0.04 }),
+  seed: Type.Integer({ default: 0 }),
+});
 
-export default defineStage<SynthParams>({
+export default defineStage<Static<typeof synthPhrasesParams>>({
   description: 'compose phrase images from letter images, one writer per phrase',
   version: 1,
-  paramsSchema: strictObject({
-    properties: {
-      count: { type: 'integer', minimum: 1, default: 200 },
-      words_file: { type: 'string', description: 'text file of words (default: an English word list)' },
-      min_words: { type: 'integer', minimum: 1, default: 1 },
-      max_words: { type: 'integer', minimum: 1, default: 3 },
-      word_length: pair(1, 30, [2, 7]),
-      max_length: { type: 'integer', minimum: 1, default: 24 },
-      height: { type: 'integer', minimum: 16, maximum: 512, default: 64 },
-      scale: { type: 'number', exclusiveMinimum: 0, default: 1.8 },
-      spacing: pair(-0.5, 2, [0.15, 0.45]),
-      word_gap: pair(0, 10, [1.2, 1.8]),
-      size_jitter: { type: 'number', minimum: 0, maximum: 0.5, default: 0.08 },
-      baseline_jitter: { type: 'number', minimum: 0, maximum: 0.3, default: 0.04 },
-      seed: { type: 'integer', default: 0 },
-    },
-  }),
+  paramsSchema: synthPhrasesParams,
   inputs: { letters: { description: 'letter dataset (light ink on dark, with writer ids)', required: true } },
   outputs: ['phrases'],
   fileParams: (p) => (p.words_file ? [p.words_file] : []),

@@ -4,22 +4,20 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { readDataset } from '../src/data/dataset.js';
 import { readTrainingHistory } from '../src/artifacts/training-history.js';
 import { readEvaluationReport } from '../src/artifacts/evaluation-report.js';
 import { confusionPng, misclassifiedPng, trainingCurvesPng } from '../src/viz/training-plots.js';
 
-interface VisualizeParams {
-  misclassified: number;
-}
+const visualizeParams = StrictObject({
+  misclassified: Type.Integer({ minimum: 0, maximum: 400, default: 60 }),
+});
 
-export default defineStage<VisualizeParams>({
+export default defineStage<Static<typeof visualizeParams>>({
   description: 'plot training curves, the confusion matrix and misclassified test images',
   version: 1,
-  paramsSchema: strictObject({
-    properties: { misclassified: { type: 'integer', minimum: 0, maximum: 400, default: 60 } },
-  }),
+  paramsSchema: visualizeParams,
   inputs: {
     history: { description: 'train.history', required: true },
     report: { description: 'evaluate.report', required: true },

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ROOT, runJson, workspace } from './helpers.js';
-import { nativeTensorflowAvailable } from '../dist/src/ml/backend-name.js';
+import { nativeTensorflowAvailable } from '../src/ml/backend-name.js';
 
 const native = nativeTensorflowAvailable();
 if (!native) console.warn('\n!!! native tensorflow tests SKIPPED: tfjs-node addon not built (scripts/build-tfjs-node.sh) !!!\n');

@@ -4,11 +4,10 @@ import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { DATA_DIR, runJson, workspace } from './helpers.js';
-import { readDataset } from '../dist/src/data/dataset.js';
-import { encodeNpy } from '../dist/src/data/npy.js';
-import { encodeNpz } from '../dist/src/data/npz.js';
-import { frameGlyph } from '../dist/src/data/framing.js';
+import { DATA_DIR, encodeNpz, runJson, workspace } from './helpers.js';
+import { readDataset } from '../src/data/dataset.js';
+import { encodeNpy } from '../src/data/npy.js';
+import { frameGlyph } from '../src/data/framing.js';
 
 const loadPipeline = (params: string) => `name: data\nstages:\n  load:\n    uses: load\n    params: ${params}\n`;
 
@@ -184,7 +183,7 @@ describe('bad input gets a clear error naming the file, and no artifact', () => 
     await mkdir(join(ws, 'scans', 'a'), { recursive: true });
     await expectLoadError(ws, /scans\/a: class folder has no PNG or JPEG images/);
     await writeFile(join(ws, 'scans', 'a', 'x.png'), 'not a png');
-    await expectLoadError(ws, /scans\/a\/x\.png: cannot decode image/);
+    await expectLoadError(ws, /scans\/a\/x\.png: not a decodable image/);
   });
 
   it('a missing data file says which path and what to check', async () => {
@@ -196,8 +195,8 @@ describe('bad input gets a clear error naming the file, and no artifact', () => 
 
 describe('balanced sampling', () => {
   it('draws every class about equally often from skewed labels, reproducibly', async () => {
-    const { balancedDraw, samplesByClass } = await import('../dist/src/ml/batches.js');
-    const { rng } = await import('../dist/src/util/random.js');
+    const { balancedDraw, samplesByClass } = await import('../src/ml/batches.js');
+    const { rng } = await import('../src/util/random.js');
     // Class 0 has 900 samples, class 1 has 90, class 2 has 10.
     const labels = Int32Array.from({ length: 1000 }, (_, i) => (i < 900 ? 0 : i < 990 ? 1 : 2));
     const byClass = samplesByClass(labels, 3);

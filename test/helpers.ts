@@ -1,18 +1,25 @@
-import { cp, mkdtemp, writeFile, mkdir } from 'node:fs/promises';
+import { cp, mkdtemp, writeFile, mkdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { zipSync } from 'fflate';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(ROOT, 'bin', 'inkflow.js');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const DATA_DIR = resolve(process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data'));
 
-/** A fresh workspace with the fixture stage modules under ./stages. */
+/**
+ * A fresh workspace with the fixture stage modules under ./stages, and inkflow
+ * installed as a project would have it (node_modules/inkflow), so those stages
+ * import `inkflow/stage-api` like any project's own stage.
+ */
 export async function workspace(files: Record<string, string> = {}): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'inkflow-test-'));
   await cp(join(FIXTURES, 'stages'), join(dir, 'stages'), { recursive: true });
+  await mkdir(join(dir, 'node_modules'));
+  await symlink(ROOT, join(dir, 'node_modules', 'inkflow'), 'dir');
   for (const [name, text] of Object.entries(files)) {
     await mkdir(dirname(join(dir, name)), { recursive: true });
     await writeFile(join(dir, name), text);
@@ -40,3 +47,8 @@ export async function runJson(cwd: string, args: string[], env: Record<string, s
   return { result, events, summary, statuses: Object.fromEntries(Object.entries(summary.stages).map(([k, v]) => [k, v.status])) };
 }
 
+
+/** An .npz archive of .npy members (stored, or deflated with `compress`), as numpy.savez writes them. */
+export function encodeNpz(members: Record<string, Uint8Array>, compress = false): Uint8Array {
+  return zipSync(Object.fromEntries(Object.entries(members).map(([k, v]) => [`${k}.npy`, [v, { level: compress ? 6 : 0 }]])));
+}

@@ -3,10 +3,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DATA_DIR, inkflow, ROOT, runJson, workspace } from './helpers.js';
-import { deskew, estimateSkew, segmentPhrase } from '../dist/src/phrases/segment.js';
-import { inkImage } from '../dist/src/data/framing.js';
-import { encodeGrayPng } from '../dist/src/phrases/png.js';
-import { editDistance } from '../dist/src/util/text.js';
+import { deskew, estimateSkew, segmentPhrase } from '../src/phrases/segment.js';
+import { inkImage } from '../src/data/framing.js';
+import { encodeGrayPng } from '../src/phrases/png.js';
+import { editDistance } from '../src/util/text.js';
 
 let ws: string;
 beforeAll(async () => {
@@ -72,14 +72,14 @@ describe('phrases', () => {
     // Test phrases come only from test-split writers.
     const boxes = JSON.parse(await readFile(out('phrases/phrases/boxes.json'), 'utf8'));
     const testWriters = new Set(Object.values(boxes).map((b: any) => b.writer));
-    const { parseNpz } = await import('../dist/src/data/npz.js');
+    const { parseNpz } = await import('../src/data/npz.js');
     const train = parseNpz(new Uint8Array(await readFile(join(DATA_DIR, 'nist-letters-train.npz'))), 'train', ['writers']);
     const trainWriters = new Set(train.writers.data as Int32Array);
     expect([...testWriters].some((w) => trainWriters.has(w as number))).toBe(false);
   });
 
   it('segmentation finds the letters and the word gap of real scanned ink', async () => {
-    const { readGrayImage } = await import('../dist/src/data/images.js');
+    const { readGrayImage } = await import('../src/data/images.js');
     const seg = segmentPhrase(await readGrayImage(await scannedWord('hello')));
     expect(seg.segments).toHaveLength(5);
     expect(seg.segments.some((s) => s.spaceBefore)).toBe(false);
@@ -107,7 +107,7 @@ describe('phrases', () => {
   });
 
   it('deskew finds and removes the slant of a skewed line', async () => {
-    const { readGrayImage } = await import('../dist/src/data/images.js');
+    const { readGrayImage } = await import('../src/data/images.js');
     const straight = inkImage(await readGrayImage(join(ws, 'artifacts/phrases/phrases/phrases/images/00003.png')), 'auto');
     const skewed = deskew(straight, -6);
     expect(Math.abs(estimateSkew(straight))).toBeLessThanOrEqual(1);

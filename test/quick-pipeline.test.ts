@@ -9,11 +9,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { DATA_DIR, inkflow, ROOT, runJson, workspace } from './helpers.js';
-import { loadTf } from '../dist/src/ml/tf.js';
-import { loadKerasH5 } from '../dist/src/ml/keras-h5.js';
-import { loadModel } from '../dist/src/ml/model-io.js';
-import { parseNpy, encodeNpy } from '../dist/src/data/npy.js';
-import { parseNpz } from '../dist/src/data/npz.js';
+import { loadTf } from '../src/ml/tf.js';
+import { loadKerasH5 } from '../src/ml/keras-h5.js';
+import { loadModel } from '../src/ml/model-io.js';
+import { parseNpy, encodeNpy } from '../src/data/npy.js';
+import { parseNpz } from '../src/data/npz.js';
 
 const QUICK = ['pipelines/quick.yaml', '--set', 'train.epochs=2', '--set', 'train.steps_per_epoch=6'];
 let ws: string;

@@ -1,6 +1,6 @@
 /** Every kernel inkflow adds or replaces on the wasm backend, checked against the cpu backend. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTf, type Tf } from '../dist/src/ml/tf.js';
+import { loadTf, type Tf } from '../src/ml/tf.js';
 
 let tf: Tf;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 /** NumPy .npz archives (plain or compressed zip of .npy members), via fflate. */
-import { unzipSync, zipSync } from 'fflate';
+import { unzipSync } from 'fflate';
 import { NpyFormatError, parseNpy, type NpyArray } from './npy.js';
 
 export function parseNpz(buf: Uint8Array, where: string, only?: string[]): Record<string, NpyArray> {
@@ -15,8 +15,4 @@ export function parseNpz(buf: Uint8Array, where: string, only?: string[]): Recor
     out[key] = parseNpy(bytes, `${where}[${key}]`);
   }
   return out;
-}
-
-export function encodeNpz(members: Record<string, Uint8Array>, compress = false): Uint8Array {
-  return zipSync(Object.fromEntries(Object.entries(members).map(([k, v]) => [`${k}.npy`, [v, { level: compress ? 6 : 0 }]])));
 }

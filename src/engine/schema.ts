@@ -18,7 +18,7 @@ export function StringEnum<const T extends readonly string[]>(values: T, options
 }
 
 /** A map from names (optionally checked against `namePattern`) to values of `value`'s shape. */
-export function NamedMap<T extends TSchema>(value: T, options: { namePattern?: string; minProperties?: number; description?: string } = {}): TUnsafe<Record<string, T['static']>> {
+export function NamedMap<T extends TSchema>(value: T, options: SchemaOptions & { namePattern?: string; minProperties?: number } = {}): TUnsafe<Record<string, T['static']>> {
   const { namePattern, ...rest } = options;
   return Type.Unsafe<Record<string, T['static']>>({
     type: 'object',
@@ -31,4 +31,9 @@ export function NamedMap<T extends TSchema>(value: T, options: { namePattern?: s
 /** Any JSON object; its keys are checked elsewhere (a stage's own params schema). */
 export function AnyObject(options: SchemaOptions = {}): TUnsafe<Record<string, unknown>> {
   return Type.Unsafe<Record<string, unknown>>({ ...options, type: 'object' });
+}
+
+/** `'auto'` or a boolean, defaulting to `'auto'` (polarity, transposition: detect unless told). */
+export function AutoOrBoolean(options: SchemaOptions = {}): TUnsafe<'auto' | boolean> {
+  return Type.Unsafe<'auto' | boolean>({ oneOf: [{ const: 'auto' }, { type: 'boolean' }], default: 'auto', ...options });
 }

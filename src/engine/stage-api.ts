@@ -6,7 +6,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 
-export { AnyObject, NamedMap, StrictObject, StringEnum, Type, type Static, type TSchema } from './schema.js';
+export { AnyObject, AutoOrBoolean, NamedMap, StrictObject, StringEnum, Type, type Static, type TSchema } from './schema.js';
 
 /** A JSON Schema for a stage's params: a TypeBox schema, or a plain JSON Schema object. */
 export type JsonSchema = TSchema | Readonly<Record<string, unknown>>;
