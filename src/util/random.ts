@@ -10,11 +10,11 @@ export function rng(seed: number): () => number {
 }
 
 /** Fisher–Yates in place. */
-export function shuffle<T extends { length: number; [i: number]: any }>(items: T, random: () => number): T {
+export function shuffle<E, T extends { length: number; [i: number]: E }>(items: T, random: () => number): T {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    const tmp = items[i];
-    items[i] = items[j];
+    const tmp = items[i] as E;
+    items[i] = items[j] as E;
     items[j] = tmp;
   }
   return items;
