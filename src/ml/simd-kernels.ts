@@ -1,7 +1,7 @@
 /**
  * The WebAssembly SIMD kernels of simd-kernels.wat, instantiated on the tfjs
  * wasm backend's own memory so they work on tensors in place. Assembled into
- * dist/ by scripts/build-wasm.mjs.
+ * dist/src/ml and src/ml by scripts/build-wasm.mjs.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
