@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages,linespeed,lines,read,ui] [--cold]`
+// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages,linespeed,lines,read,ui] [--cold] [--workspace DIR]`
 // Measures inkflow's speed and result targets; writes bench/results.json and prints a table.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
@@ -14,6 +14,8 @@ const DATA = process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data');
 const args = process.argv.slice(2);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'ui'];
 const cold = args.includes('--cold');
+// Where finished runs are read from (their records and artifacts): this checkout unless --workspace says otherwise.
+const WORKSPACE = args.includes('--workspace') ? args[args.indexOf('--workspace') + 1] : ROOT;
 const rows = [];
 const results = { date: new Date().toISOString(), node: process.version, machine: `${process.platform}-${process.arch}`, results: {} };
 const add = (name, value, unit, target, ok) => rows.push({ name, value, unit, target: target ?? '', verdict: ok === undefined ? '' : ok ? 'met' : 'MISSED' });
@@ -26,7 +28,7 @@ function run(cmd, argv, options = {}) {
 function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
 function timeIt(fn, n) { const times = []; for (let i = 0; i < n; i++) { const t = process.hrtime.bigint(); fn(); times.push(Number(process.hrtime.bigint() - t) / 1e9); } return median(times); }
 function log(msg) { process.stderr.write(`[bench] ${msg}\n`); }
-function latestRun(pipeline, predicate = () => true, root = ROOT) {
+function latestRun(pipeline, predicate = () => true, root = WORKSPACE) {
   const dir = join(root, 'logs', 'runs');
   if (!existsSync(dir)) return undefined;
   return readdirSync(dir).sort().reverse().map((id) => join(dir, id, 'run.json')).filter(existsSync).map((f) => JSON.parse(readFileSync(f, 'utf8'))).find((r) => r.pipeline === pipeline && predicate(r));
@@ -101,7 +103,7 @@ if (only.includes('peer')) {
 }
 
 if (only.includes('letters')) {
-  let runRoot = ROOT;
+  let runRoot = WORKSPACE;
   if (cold) {
     const ws = mkdtempSync(join(tmpdir(), 'inkflow-cold-'));
     runRoot = ws;
@@ -156,7 +158,7 @@ if (only.includes('linespeed')) {
 }
 
 if (only.includes('lines')) {
-  let runRoot = ROOT;
+  let runRoot = WORKSPACE;
   if (cold) {
     const ws = mkdtempSync(join(tmpdir(), 'inkflow-lines-cold-'));
     runRoot = ws;
@@ -192,7 +194,7 @@ if (only.includes('lines')) {
 }
 
 if (only.includes('read')) {
-  const model = join(ROOT, 'artifacts', 'lines', 'save', 'tfjs');
+  const model = join(WORKSPACE, 'artifacts', 'lines', 'save', 'tfjs');
   if (existsSync(model)) {
     const tsv = readFileSync(join(DATA, 'copiste-lines', 'lines.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t')).filter((r) => r[4] === 'test').slice(0, 200);
     const files = tsv.map((r) => join(DATA, 'copiste-lines', 'images', r[0]));
