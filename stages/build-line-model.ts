@@ -1,5 +1,5 @@
 /** Builds a line model (CNN + 1-D convolutions over the columns, CTC output) from a preset or a list of layers. */
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, StringEnum, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { readCharset, classCount } from '../src/lines/charset.js';
 import { buildLineModel, LINE_PRESETS, lineModelStride, type LineLayerSpec } from '../src/lines/line-model.js';
@@ -8,28 +8,20 @@ import { summarize } from '../src/ml/model-io.js';
 import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 import { withSeededMathRandom } from '../src/util/random.js';
 
-interface BuildLineParams {
-  preset?: string;
-  layers?: LineLayerSpec[];
-  height?: number;
-  seed: number;
-}
-
 const LAYER_TYPES = ['conv2d', 'maxPooling2d', 'batchNormalization', 'dropout', 'activation', 'spatialDropout'];
 
-export default defineStage<BuildLineParams>({
+export const buildLineModelParams = StrictObject({
+  preset: Type.Optional(StringEnum(Object.keys(LINE_PRESETS))),
+  layers: Type.Optional(Type.Array(Type.Unsafe<LineLayerSpec>({ type: 'object', required: ['type'], properties: { type: { enum: LAYER_TYPES } } }), { minItems: 1 })),
+  height: Type.Optional(Type.Integer({ minimum: 8, maximum: 256, description: 'input height (a preset sets its own; required with layers)' })),
+  seed: Type.Integer({ default: 0 }),
+}, { not: { required: ['preset', 'layers'] } });
+
+export default defineStage<Static<typeof buildLineModelParams>>({
   description: 'build a CTC line model (preset conv-ctc, or a list of layers)',
   version: 1,
   environment: numericEnvironment,
-  paramsSchema: strictObject({
-    properties: {
-      preset: { enum: Object.keys(LINE_PRESETS) },
-      layers: { type: 'array', minItems: 1, items: { type: 'object', required: ['type'], properties: { type: { enum: LAYER_TYPES } } } },
-      height: { type: 'integer', minimum: 8, maximum: 256, description: 'input height (a preset sets its own; required with layers)' },
-      seed: { type: 'integer', default: 0 },
-    },
-    not: { required: ['preset', 'layers'] },
-  }),
+  paramsSchema: buildLineModelParams,
   inputs: { charset: { description: 'the charset the model reads', required: true } },
   outputs: ['model'],
   async run(ctx) {

@@ -3,26 +3,21 @@
  * the counterpart of write-labels for line models. Characters of the other
  * datasets wired in that fall outside it are reported, never silently dropped.
  */
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { readLineDataset } from '../src/lines/line-dataset.js';
 import { charsetFromCounts, countCharacters, describeCharacters, outsideCharset, writeCharset, CHARSET_FORMAT, type Charset } from '../src/lines/charset.js';
 import { characters } from '../src/lines/text-normalize.js';
 
-interface CharsetParams {
-  characters?: string;
-  min_count: number;
-}
+export const charsetParams = StrictObject({
+  characters: Type.Optional(Type.String({ minLength: 1, description: "use exactly these characters instead of the training texts' (a space included if wanted)" })),
+  min_count: Type.Integer({ minimum: 1, default: 1, description: 'drop characters seen fewer times in training (their lines then fail train-lines, which names them)' }),
+});
 
-export default defineStage<CharsetParams>({
+export default defineStage<Static<typeof charsetParams>>({
   description: 'the characters a line model reads, from the training transcriptions or a given list',
   version: 1,
-  paramsSchema: strictObject({
-    properties: {
-      characters: { type: 'string', minLength: 1, description: 'use exactly these characters instead of the training texts\' (a space included if wanted)' },
-      min_count: { type: 'integer', minimum: 1, default: 1, description: 'drop characters seen fewer times in training (their lines then fail train-lines, which names them)' },
-    },
-  }),
+  paramsSchema: charsetParams,
   inputs: {
     dataset: { description: 'training lines', required: true },
     check: { description: 'another line dataset (validation, test) whose characters outside the charset are reported' },

@@ -8,7 +8,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { lineImage, readLineDataset, selectLines, type LineDataset } from '../src/lines/line-dataset.js';
 import { LineModelRunner, type LineLogProbs } from '../src/lines/line-reader.js';
@@ -20,16 +20,6 @@ import { describeCharacters, outsideCharset } from '../src/lines/charset.js';
 import { drawLineReadings } from '../src/viz/line-readings.js';
 import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 
-interface EvaluateLinesParams {
-  beam_width: number;
-  lm_weight: number;
-  insertion_bonus: number;
-  oov_penalty: number;
-  words_file?: string;
-  worst: number;
-  tuning_lines: number;
-}
-
 interface Scores {
   cer: number;
   wer: number;
@@ -37,21 +27,21 @@ interface Scores {
   wer_letters: number;
 }
 
-export default defineStage<EvaluateLinesParams>({
+export const evaluateLinesParams = StrictObject({
+  beam_width: Type.Integer({ minimum: 1, maximum: 200, default: DEFAULT_DECODER.beam_width }),
+  lm_weight: Type.Number({ minimum: 0, default: DEFAULT_DECODER.lm_weight, description: 'LM weight when no tuning lines are wired' }),
+  insertion_bonus: Type.Number({ default: DEFAULT_DECODER.insertion_bonus, description: 'per-character bonus when no tuning lines are wired' }),
+  oov_penalty: Type.Number({ minimum: 0, default: DEFAULT_DECODER.oov_penalty, description: 'cost of a word outside the lexicon' }),
+  words_file: Type.Optional(Type.String({ description: "lexicon word list (one word per line), instead of the lexicon input's words" })),
+  worst: Type.Integer({ minimum: 0, maximum: 100, default: 12, description: 'worst lines to draw' }),
+  tuning_lines: Type.Integer({ minimum: 1, default: 300, description: 'tune the decoder on at most this many tuning lines (the first ones)' }),
+});
+
+export default defineStage<Static<typeof evaluateLinesParams>>({
   description: 'CER/WER of a line model (greedy, beam + LM, + lexicon), per-line readings, confusions, worst lines',
   version: 1,
   environment: numericEnvironment,
-  paramsSchema: strictObject({
-    properties: {
-      beam_width: { type: 'integer', minimum: 1, maximum: 200, default: DEFAULT_DECODER.beam_width },
-      lm_weight: { type: 'number', minimum: 0, default: DEFAULT_DECODER.lm_weight, description: 'LM weight when no tuning lines are wired' },
-      insertion_bonus: { type: 'number', default: DEFAULT_DECODER.insertion_bonus, description: 'per-character bonus when no tuning lines are wired' },
-      oov_penalty: { type: 'number', minimum: 0, default: DEFAULT_DECODER.oov_penalty, description: 'cost of a word outside the lexicon' },
-      words_file: { type: 'string', description: 'lexicon word list (one word per line), instead of the lexicon input\'s words' },
-      worst: { type: 'integer', minimum: 0, maximum: 100, default: 12, description: 'worst lines to draw' },
-      tuning_lines: { type: 'integer', minimum: 1, default: 300, description: 'tune the decoder on at most this many tuning lines (the first ones)' },
-    },
-  }),
+  paramsSchema: evaluateLinesParams,
   inputs: {
     model: { description: 'line model', required: true },
     dataset: { description: 'lines to score (the test split)', required: true },

@@ -1,26 +1,21 @@
 /** Trains a character n-gram language model (interpolated Kneser-Ney) from transcriptions or a text corpus. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { readLineDataset } from '../src/lines/line-dataset.js';
 import { CharNgram } from '../src/lines/char-ngram.js';
 import { normalizeText } from '../src/lines/text-normalize.js';
 
-interface LmParams {
-  order: number;
-  corpus?: string;
-}
+export const languageModelParams = StrictObject({
+  order: Type.Integer({ minimum: 1, maximum: 12, default: 6 }),
+  corpus: Type.Optional(Type.String({ description: 'a UTF-8 text file, one line per line of text (used with or instead of the dataset)' })),
+});
 
-export default defineStage<LmParams>({
+export default defineStage<Static<typeof languageModelParams>>({
   description: 'character n-gram language model from the training transcriptions or a text corpus',
   version: 1,
-  paramsSchema: strictObject({
-    properties: {
-      order: { type: 'integer', minimum: 1, maximum: 12, default: 6 },
-      corpus: { type: 'string', description: 'a UTF-8 text file, one line per line of text (used with or instead of the dataset)' },
-    },
-  }),
+  paramsSchema: languageModelParams,
   inputs: {
     dataset: { description: 'line dataset whose transcriptions train the model' },
     validation: { description: 'line dataset on which to report perplexity' },

@@ -7,52 +7,32 @@
  */
 import { extname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage, StrictObject, StringEnum, Type, type Static } from '../src/engine/stage-api.js';
 import { throwIfCancelled, UserInputError } from '../src/errors.js';
 import { normalizeLine } from '../src/lines/line-image.js';
 import { assembleLineDataset, writeLineDataset } from '../src/lines/line-dataset.js';
 import { readLineTable, readLineImage, readXmlLines, type LineSourceEntry } from '../src/lines/line-sources.js';
-import { normalizeText, type TextOptions } from '../src/lines/text-normalize.js';
+import { normalizeText, textOptions } from '../src/lines/text-normalize.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { rng, shuffle } from '../src/util/random.js';
 import type { LineImage } from '../src/lines/line-image.js';
 
-interface LoadLinesParams {
-  path?: string;
-  images?: string;
-  split?: string[];
-  limit?: number;
-  seed: number;
-  height: number;
-  max_width: number;
-  text: TextOptions;
-  empty_text: 'error' | 'skip';
-}
+export const loadLinesParams = StrictObject({
+  path: Type.Optional(Type.String({ description: 'a TSV or CSV with file and text columns (optional writer, split), or an ALTO/PAGE XML file or folder of them' })),
+  images: Type.Optional(Type.String({ description: "folder the file column is relative to (default: the table's folder, then its images/ subfolder)" })),
+  split: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'keep only lines whose split column is one of these' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, description: 'keep this many lines, drawn with the seed (small runs)' })),
+  seed: Type.Integer({ default: 0 }),
+  height: Type.Integer({ minimum: 8, maximum: 256, default: 40 }),
+  max_width: Type.Integer({ minimum: 16, default: 4096, description: 'widest normalized line accepted, in pixels' }),
+  text: textOptions,
+  empty_text: StringEnum(['error', 'skip'], { default: 'error', description: 'what an empty transcription does' }),
+});
 
-export default defineStage<LoadLinesParams>({
+export default defineStage<Static<typeof loadLinesParams>>({
   description: 'load line images and transcriptions (TSV/CSV, ALTO/PAGE XML, or synthetic phrases) as a line dataset',
   version: 1,
-  paramsSchema: strictObject({
-    properties: {
-      path: { type: 'string', description: 'a TSV or CSV with file and text columns (optional writer, split), or an ALTO/PAGE XML file or folder of them' },
-      images: { type: 'string', description: 'folder the file column is relative to (default: the table\'s folder, then its images/ subfolder)' },
-      split: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'keep only lines whose split column is one of these' },
-      limit: { type: 'integer', minimum: 1, description: 'keep this many lines, drawn with the seed (small runs)' },
-      seed: { type: 'integer', default: 0 },
-      height: { type: 'integer', minimum: 8, maximum: 256, default: 40 },
-      max_width: { type: 'integer', minimum: 16, default: 4096, description: 'widest normalized line accepted, in pixels' },
-      text: strictObject({
-        default: {},
-        properties: {
-          strip_accents: { type: 'boolean', default: false },
-          lowercase: { type: 'boolean', default: false },
-          collapse_spaces: { type: 'boolean', default: true },
-          map: { type: 'object', additionalProperties: { type: 'string' }, description: 'replacements, e.g. { "’": "\'" }' },
-        },
-      }),
-      empty_text: { enum: ['error', 'skip'], default: 'error', description: 'what an empty transcription does' },
-    },
-  }),
+  paramsSchema: loadLinesParams,
   inputs: { phrases: { description: 'synthetic phrases from synth-phrases, instead of path' } },
   outputs: ['dataset'],
   fileParams: (p) => [p.path, p.images].filter((f): f is string => !!f),

@@ -6,65 +6,20 @@
  */
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { defineStage } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { readLineDataset } from '../src/lines/line-dataset.js';
 import { describeCharacters, outsideCharset } from '../src/lines/charset.js';
 import { loadLineModel, saveLineModel } from '../src/lines/line-model-artifact.js';
-import { trainLineModel, type LineTrainOptions } from '../src/lines/line-trainer.js';
-import { DEFAULT_LINE_AUGMENT } from '../src/lines/augment-lines.js';
+import { lineTrainParams, trainLineModel, type LineTrainOptions } from '../src/lines/line-trainer.js';
 import { loadStageTf, numericEnvironment, stageBackend } from '../src/ml/numeric-environment.js';
 import { withSeededMathRandom } from '../src/util/random.js';
 
-type TrainLinesParams = Omit<LineTrainOptions, 'augment'> & { augment: { enabled: boolean } & typeof DEFAULT_LINE_AUGMENT };
-
-const fraction = (max: number, dflt: number) => ({ type: 'number', minimum: 0, maximum: max, default: dflt });
-
-export default defineStage<TrainLinesParams>({
+export default defineStage<LineTrainOptions>({
   description: 'train a line model with CTC (augmentation, LR reduction and early stopping on validation CER, TensorBoard)',
   version: 1,
   environment: numericEnvironment,
-  paramsSchema: strictObject({
-    properties: {
-      epochs: { type: 'integer', minimum: 1, default: 20 },
-      batch_size: { type: 'integer', minimum: 1, default: 16 },
-      learning_rate: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
-      warmup_steps: { type: 'integer', minimum: 0, default: 100, description: 'raise the learning rate linearly over this many first batches' },
-      steps_per_epoch: { type: 'integer', minimum: 1, description: 'cap on batches per epoch (quick runs)' },
-      seed: { type: 'integer', default: 0 },
-      augment: strictObject({
-        default: {},
-        properties: {
-          enabled: { type: 'boolean', default: true },
-          slant: fraction(1, DEFAULT_LINE_AUGMENT.slant),
-          baseline: fraction(0.5, DEFAULT_LINE_AUGMENT.baseline),
-          elastic: fraction(0.5, DEFAULT_LINE_AUGMENT.elastic),
-          stretch: fraction(0.5, DEFAULT_LINE_AUGMENT.stretch),
-          stroke: fraction(1, DEFAULT_LINE_AUGMENT.stroke),
-        },
-      }),
-      reduce_lr: strictObject({
-        default: {},
-        properties: {
-          enabled: { type: 'boolean', default: true },
-          factor: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5 },
-          patience: { type: 'integer', minimum: 0, default: 2 },
-          min_lr: { type: 'number', minimum: 0, default: 1e-5 },
-          min_delta: { type: 'number', minimum: 0, default: 0.001 },
-          cooldown: { type: 'integer', minimum: 0, default: 0 },
-        },
-      }),
-      early_stopping: strictObject({
-        default: {},
-        properties: {
-          enabled: { type: 'boolean', default: true },
-          patience: { type: 'integer', minimum: 0, default: 4 },
-          min_delta: { type: 'number', minimum: 0, default: 0.001 },
-          restore_best_weights: { type: 'boolean', default: true },
-        },
-      }),
-    },
-  }),
+  paramsSchema: lineTrainParams,
   inputs: {
     model: { description: 'line model to train (from build-line-model, or a trained one to fine-tune)', required: true },
     dataset: { description: 'training lines', required: true },
@@ -83,11 +38,9 @@ export default defineStage<TrainLinesParams>({
     const outside = outsideCharset(meta.charset, train.lines.map((l) => l.text));
     if (outside.length) throw new UserInputError(`train-lines: the training texts use characters the model's charset lacks: ${describeCharacters(outside)}; build the model from a charset of these texts, or map the characters in load-lines' text.map`);
     if ((p.reduce_lr.enabled || p.early_stopping.enabled) && !validation) ctx.log.warn('no validation lines wired: learning-rate reduction and early stopping are off');
-    const { enabled, ...augment } = p.augment;
-    const options: LineTrainOptions = { ...p, ...(enabled ? { augment } : { augment: undefined }) };
     const tensorboard = ctx.output('tensorboard');
     const { history, bestEpoch } = await withSeededMathRandom(p.seed + 1, () =>
-      trainLineModel(tf, model, meta, train, validation, options, tensorboard, {
+      trainLineModel(tf, model, meta, train, validation, p, tensorboard, {
         progress: (m) => ctx.progress.update(m),
         log: (m) => ctx.log.info(m),
         signal: ctx.signal,

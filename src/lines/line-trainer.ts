@@ -14,23 +14,48 @@ import { ctcLoss, ctcLossAndGradient, minimumFrames } from './ctc-loss.js';
 import { CharsetEncoder } from './charset.js';
 import { lineImage, type LineDataset } from './line-dataset.js';
 import { assembleBatch, widthBuckets } from './line-batches.js';
-import { augmentLine, type LineAugmentOptions } from './augment-lines.js';
+import { augmentLine, DEFAULT_LINE_AUGMENT } from './augment-lines.js';
+import { StrictObject, Type, type Static } from '../engine/schema.js';
 import { LineModelRunner } from './line-reader.js';
 import type { LineModelMeta } from './line-model-artifact.js';
 import { greedyDecode } from './ctc-decode.js';
 import { cer, errorRate, type ErrorCount } from './text-metrics.js';
 
-export interface LineTrainOptions {
-  epochs: number;
-  batch_size: number;
-  learning_rate: number;
-  warmup_steps: number;
-  steps_per_epoch?: number;
-  seed: number;
-  augment?: LineAugmentOptions;
-  reduce_lr: { enabled: boolean; factor: number; patience: number; min_lr: number; min_delta: number; cooldown: number };
-  early_stopping: { enabled: boolean; patience: number; min_delta: number; restore_best_weights: boolean };
-}
+const fraction = (max: number, dflt: number) => Type.Number({ minimum: 0, maximum: max, default: dflt });
+
+/** train-lines' params: the one description of the trainer's options. */
+export const lineTrainParams = StrictObject({
+  epochs: Type.Integer({ minimum: 1, default: 20 }),
+  batch_size: Type.Integer({ minimum: 1, default: 16 }),
+  learning_rate: Type.Number({ exclusiveMinimum: 0, default: 0.001 }),
+  warmup_steps: Type.Integer({ minimum: 0, default: 100, description: 'raise the learning rate linearly over this many first batches' }),
+  steps_per_epoch: Type.Optional(Type.Integer({ minimum: 1, description: 'cap on batches per epoch (quick runs)' })),
+  seed: Type.Integer({ default: 0 }),
+  augment: StrictObject({
+    enabled: Type.Boolean({ default: true }),
+    slant: fraction(1, DEFAULT_LINE_AUGMENT.slant),
+    baseline: fraction(0.5, DEFAULT_LINE_AUGMENT.baseline),
+    elastic: fraction(0.5, DEFAULT_LINE_AUGMENT.elastic),
+    stretch: fraction(0.5, DEFAULT_LINE_AUGMENT.stretch),
+    stroke: fraction(1, DEFAULT_LINE_AUGMENT.stroke),
+  }, { default: {} }),
+  reduce_lr: StrictObject({
+    enabled: Type.Boolean({ default: true }),
+    factor: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5 }),
+    patience: Type.Integer({ minimum: 0, default: 2 }),
+    min_lr: Type.Number({ minimum: 0, default: 1e-5 }),
+    min_delta: Type.Number({ minimum: 0, default: 0.001 }),
+    cooldown: Type.Integer({ minimum: 0, default: 0 }),
+  }, { default: {} }),
+  early_stopping: StrictObject({
+    enabled: Type.Boolean({ default: true }),
+    patience: Type.Integer({ minimum: 0, default: 4 }),
+    min_delta: Type.Number({ minimum: 0, default: 0.001 }),
+    restore_best_weights: Type.Boolean({ default: true }),
+  }, { default: {} }),
+});
+
+export type LineTrainOptions = Static<typeof lineTrainParams>;
 
 export interface LineEpochRecord {
   epoch: number;
@@ -82,7 +107,7 @@ export async function trainLineModel(tf: Tf, model: LayersModel, meta: LineModel
       step++;
       if (step <= o.warmup_steps) setLr((lr * step) / o.warmup_steps);
       else if (step === o.warmup_steps + 1) setLr(lr);
-      const images = indices.map((i) => (o.augment ? augmentLine(lineImage(train, i), o.augment, random) : lineImage(train, i)));
+      const images = indices.map((i) => (o.augment.enabled ? augmentLine(lineImage(train, i), o.augment, random) : lineImage(train, i)));
       const batch = assembleBatch(images, meta.stride);
       const batchLabels = indices.map((i) => labels[i]!);
       const x = tf.tensor4d(batch.x, batch.shape);

@@ -1,14 +1,17 @@
 /** Transcription clean-up before training and scoring: Unicode NFC always, then optional mappings. */
+import { NamedMap, StrictObject, Type, type Static } from '../engine/schema.js';
 
-export interface TextOptions {
+export const textOptions = StrictObject({
   /** Remove accents and other combining marks (é → e). */
-  strip_accents?: boolean;
-  lowercase?: boolean;
-  /** Character (or string) replacements applied first, e.g. { "’": "'" }. */
-  map?: Record<string, string>;
+  strip_accents: Type.Boolean({ default: false }),
+  lowercase: Type.Boolean({ default: false }),
   /** Collapse runs of white space to one space and trim the ends. */
-  collapse_spaces?: boolean;
-}
+  collapse_spaces: Type.Boolean({ default: true }),
+  /** Character (or string) replacements applied first. */
+  map: Type.Optional(NamedMap(Type.String(), { description: 'replacements, e.g. { "’": "\'" }' })),
+}, { default: {} });
+
+export type TextOptions = Partial<Static<typeof textOptions>>;
 
 export function normalizeText(text: string, options: TextOptions = {}): string {
   let out = text.normalize('NFC');
