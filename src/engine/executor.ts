@@ -6,12 +6,14 @@ import { mkdir, appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PGraph } from 'p-graph';
 import type { ResolvedPipeline, ResolvedStage } from './config.js';
-import { downstreamOf, upstreamOf, type DependencyMap } from './dag.js';
+import { downstreamOf, topologicalOrder, upstreamOf, type DependencyMap } from './dag.js';
 import type { EventSink, StageStatus, StageSummary } from './events.js';
 import { FileDigests } from './file-digests.js';
 import { moduleCodeHash } from './registry.js';
 import { StageInputError, type StageContext } from './stage-api.js';
-import { ArtifactStore, type KeyIngredients, type Manifest } from './store.js';
+import { ArtifactStore, changedInputs, type KeyIngredients, type Manifest } from './store.js';
+import { Leases, type Lease } from './leases.js';
+import { describeIoError } from '../util/fs.js';
 import { canonicalJson, sha256 } from '../util/hash.js';
 import { resolveBackendName } from '../ml/backend-name.js';
 import { writeRunRecord, newRunId, type StageRecord } from './run-record.js';
@@ -25,6 +27,8 @@ export interface RunOptions {
   only?: string;
   from?: string;
   dryRun?: boolean;
+  /** Re-hash every file of a cached result before trusting it (a cache hit otherwise checks sizes and stamps). */
+  verifyCache?: boolean;
   concurrency?: number;
   signal?: AbortSignal;
   onEvent: EventSink;
@@ -37,6 +41,8 @@ export interface RunResult {
   cancelled: boolean;
   runId: string;
   stages: Record<string, StageSummary>;
+  /** A run-level problem, such as a run record that could not be written. */
+  error?: string;
 }
 
 export class UpstreamNotCachedError extends Error {}
@@ -97,6 +103,15 @@ export function keyOf(ingredients: KeyIngredients): string {
   return sha256(canonicalJson(ingredients));
 }
 
+/** Ingredients as written to records: environment values the pipeline interpolated are redacted. */
+export function recordedIngredients(stage: ResolvedStage, ingredients: KeyIngredients): KeyIngredients {
+  if (!stage.recordedParams) return ingredients;
+  const real = stage.definition.fileParams?.(stage.params as never) ?? [];
+  const shown = stage.definition.fileParams?.(stage.recordedParams as never) ?? [];
+  const files = Object.fromEntries(Object.entries(ingredients.files).map(([path, digest]) => [shown[real.indexOf(path)] ?? path, digest]));
+  return { ...ingredients, params: stage.recordedParams, files };
+}
+
 export async function runPipeline(pipeline: ResolvedPipeline, options: RunOptions): Promise<RunResult> {
   const paths = workspacePaths(options.workspace);
   const store = new ArtifactStore(paths.artifacts);
@@ -130,6 +145,9 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
     emit({ event: 'stage-end', stage: name, status: record.status, key: record.key, seconds: record.seconds, error: record.error, reason: record.reason });
   };
 
+  const lease: Lease | undefined = options.dryRun ? undefined : await new Leases(store.root).open(runId);
+  const leases = new Leases(store.root);
+
   const runStage = async (name: string): Promise<void> => {
     const stage = pipeline.stages.get(name)!;
     const t0 = performance.now();
@@ -137,25 +155,34 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
     if (options.signal?.aborted) throw new Error('cancelled');
     const ingredients = await keys.ingredients(stage, results);
     const key = keyOf(ingredients);
+    const recorded = recordedIngredients(stage, ingredients);
     const upstreamOnly = options.only !== undefined && name !== options.only;
+    // Hold the key before looking it up, so gc never removes what this run is about to use.
+    lease?.hold(key);
+    if (lease) await leases.waitForDeleter(options.signal);
 
+    let damaged: string | undefined;
     if (!forced.has(name)) {
-      const cached = await store.lookup(key);
-      if (cached) {
-        results.set(name, cached);
+      const cached = await store.check(key, { rehash: options.verifyCache });
+      if (cached.state === 'hit') {
+        results.set(name, cached.manifest);
         if (!options.dryRun) await store.link(pipeline.name, name, key);
-        finish(name, { status: 'cached', key, seconds: seconds(), metrics: cached.metrics, ingredients, uses: stage.uses });
+        finish(name, { status: 'cached', key, seconds: seconds(), metrics: cached.manifest.metrics, ingredients: recorded, uses: stage.uses });
         return;
+      }
+      if (cached.state === 'damaged') {
+        damaged = cached.problems.join('; ');
+        emit({ event: 'stage-log', stage: name, level: 'warn', message: `cached result ${key.slice(0, 12)} is damaged and will not be used: ${damaged}` });
       }
     }
     if (upstreamOnly) {
       throw new UpstreamNotCachedError(
-        `--only ${options.only} needs the result of "${name}", which is not cached; run \`inkflow run ${pipeline.file} --from ${name}\` or without --only first`,
+        `--only ${options.only} needs the result of "${name}", which is ${damaged ? 'damaged in the store' : 'not cached'}; run \`inkflow run ${pipeline.file} --from ${name}\` or without --only first`,
       );
     }
-    const reason = forced.has(name) ? 'forced' : 'no cached result for this key';
+    const reason = forced.has(name) ? 'forced' : damaged ? 'cached result is damaged; rebuilding it' : 'no cached result for this key';
     if (options.dryRun) {
-      finish(name, { status: 'skipped', key, seconds: 0, reason: `would run: ${reason}`, ingredients, uses: stage.uses });
+      finish(name, { status: 'skipped', key, seconds: 0, reason: `would run: ${reason}`, ingredients: recorded, uses: stage.uses });
       throw new DryRunStop();
     }
     emit({ event: 'stage-start', stage: name, key, reason });
@@ -173,20 +200,31 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
         metrics,
         emit,
       });
-      await stage.definition.run(ctx);
+      try {
+        await stage.definition.run(ctx);
+      } catch (err) {
+        throw ioFailure(err, name, staging.dir);
+      }
       if (options.signal?.aborted) throw new Error('cancelled');
+      const inputs = Object.entries(stage.inputs).map(([input, ref]) => ({ name: input, manifest: results.get(ref.stage)!, output: ref.output }));
+      const tampered = await changedInputs(store, inputs);
+      if (tampered.length) {
+        throw new StageInputError(`stage "${name}" changed its inputs, which belong to the artifact store: ${tampered.join('; ')}; a stage must write only to its outputs. The next run rebuilds the damaged upstream result.`);
+      }
       const manifest = await staging.commit(stage.outputs, {
         pipeline: pipeline.name,
         stage: name,
         uses: stage.uses,
         createdAt: new Date().toISOString(),
         seconds: seconds(),
-        ingredients,
+        ingredients: recorded,
         metrics,
+      }, { rehashExisting: forced.has(name) }).catch((err) => {
+        throw ioFailure(err, name, staging.dir);
       });
       results.set(name, manifest);
       await store.link(pipeline.name, name, key);
-      finish(name, { status: 'ran', key, seconds: seconds(), metrics, peakRssBytes: memory.stop(), ingredients, uses: stage.uses });
+      finish(name, { status: 'ran', key, seconds: seconds(), metrics, peakRssBytes: memory.stop(), ingredients: recorded, uses: stage.uses });
     } catch (err) {
       memory.stop();
       await staging.abort();
@@ -218,37 +256,55 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
       }
     },
   }]));
+  let runError: string | undefined;
   await new PGraph(nodes, graphDeps).run({ concurrency: options.concurrency ?? 2, continue: true }).catch(() => undefined);
-  await keys.save();
+  await keys.save().catch((err) => {
+    emit({ event: 'stage-log', stage: '', level: 'warn', message: `could not save the data file digest cache: ${(err as Error).message}` });
+  });
 
-  for (const name of selected) {
-    if (!records[name]) {
-      const blocker = [...upstreamOf(deps, name)].find((s) => s !== name && records[s] && records[s].status !== 'ran' && records[s].status !== 'cached');
-      finish(name, {
-        status: 'skipped',
-        seconds: 0,
-        reason: options.dryRun ? `would run after "${blocker}"` : `not run: upstream "${blocker}" did not complete`,
-        uses: pipeline.stages.get(name)!.uses,
-      });
-    }
-  }
-  const cancelled = options.signal?.aborted ?? false;
-  const ok = !cancelled && Object.values(records).every((r) => r.status === 'ran' || r.status === 'cached' || (options.dryRun && r.status === 'skipped'));
-  if (!options.dryRun) {
-    await writeRunRecord(paths.runs, runId, {
-      pipeline,
-      workspace: options.workspace,
-      backend,
-      startedAt,
-      ok,
-      cancelled,
-      trigger: options.trigger ?? 'cli',
-      options: { force: options.force, only: options.only, from: options.from },
-      stages: records,
+  // Stages that never started: name the upstream stage that stopped them (one pass in dependency order).
+  const succeeded = (s: string) => records[s]?.status === 'ran' || records[s]?.status === 'cached';
+  for (const name of topologicalOrder(deps)) {
+    if (!selected.has(name) || records[name]) continue;
+    const upstream = (deps.get(name) ?? []).filter((d) => selected.has(d));
+    const blocker = upstream.find((d) => records[d] && !succeeded(d)) ?? upstream[0];
+    finish(name, {
+      status: 'skipped',
+      seconds: 0,
+      reason: options.dryRun ? `would run after "${blocker}"` : `not run: upstream "${blocker}" did not complete`,
+      uses: pipeline.stages.get(name)!.uses,
     });
   }
-  emit({ event: 'summary', ok, runId, cancelled, stages: summaries });
-  return { ok, cancelled, runId, stages: summaries };
+  const cancelled = options.signal?.aborted ?? false;
+  let ok = !cancelled && Object.values(records).every((r) => r.status === 'ran' || r.status === 'cached' || (options.dryRun && r.status === 'skipped'));
+  if (!options.dryRun) {
+    try {
+      await writeRunRecord(paths.runs, runId, {
+        pipeline,
+        workspace: options.workspace,
+        backend,
+        startedAt,
+        ok,
+        cancelled,
+        trigger: options.trigger ?? 'cli',
+        options: { force: options.force, only: options.only, from: options.from },
+        stages: records,
+      });
+    } catch (err) {
+      ok = false;
+      runError = `could not write the run record: ${describeIoError(err, join(paths.runs, runId, 'run.json')).message}. Results already published stay in the store; the next run reuses them.`;
+    }
+  }
+  await lease?.release();
+  emit({ event: 'summary', ok, runId, cancelled, stages: summaries, ...(runError ? { error: runError } : {}) });
+  return { ok, cancelled, runId, stages: summaries, ...(runError ? { error: runError } : {}) };
+}
+
+/** Out-of-space and similar failures while a stage writes: one line naming where, not a stack. */
+function ioFailure(err: unknown, stage: string, dir: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS') return err;
+  return new StageInputError(`stage "${stage}": ${describeIoError(err, dir).message}`);
 }
 
 class DryRunStop extends Error {}

@@ -1,6 +1,6 @@
 /** `inkflow status`: per stage, cached or stale, and why, against the last recorded run. */
 import type { ResolvedPipeline } from './config.js';
-import { dependencyMap, KeyCalculator, keyOf, workspacePaths } from './executor.js';
+import { dependencyMap, KeyCalculator, keyOf, recordedIngredients, workspacePaths } from './executor.js';
 import { topologicalOrder } from './dag.js';
 import { listRuns } from './run-record.js';
 import { ArtifactStore, type KeyIngredients, type Manifest } from './store.js';
@@ -37,10 +37,14 @@ export async function pipelineStatus(pipeline: ResolvedPipeline, workspace: stri
       continue;
     }
     const key = keyOf(ingredients);
-    const cached = await store.lookup(key);
-    if (cached) {
-      results.set(name, cached);
+    const cached = await store.check(key);
+    if (cached.state === 'hit') {
+      results.set(name, cached.manifest);
       states.push({ stage: name, state: 'cached', key, reasons: [] });
+      continue;
+    }
+    if (cached.state === 'damaged') {
+      states.push({ stage: name, state: 'stale', key, reasons: [`cached result is damaged and will be rebuilt: ${cached.problems.join('; ')}`] });
       continue;
     }
     const before = previous.get(name);
@@ -48,7 +52,7 @@ export async function pipelineStatus(pipeline: ResolvedPipeline, workspace: stri
       stage: name,
       state: before ? 'stale' : 'new',
       key,
-      reasons: before ? explainChange(before, ingredients) : ['never run in a recorded run'],
+      reasons: before ? explainChange(before, recordedIngredients(stage, ingredients)) : ['never run in a recorded run'],
     });
   }
   await keys.save();
