@@ -7,11 +7,26 @@ import { loadModelFrom } from './model-source.js';
 import { loadTf, type Tf } from './tf.js';
 import { resolveBackendName } from './backend-name.js';
 import { StageInputError } from '../engine/stage-api.js';
+import { DamagedFileError, readJson } from '../util/fs.js';
 
 export interface Prediction {
   letter: string;
   confidence: number;
   top: { letter: string; probability: number }[];
+}
+
+/** A labels file `{"0": "a", ...}`: one-line errors naming the file when it is missing or malformed. */
+async function readLabels(path: string): Promise<string[]> {
+  let labels: unknown;
+  try {
+    labels = await readJson(path);
+  } catch (err) {
+    throw new StageInputError(err instanceof DamagedFileError ? `${err.message}; expected JSON like {"0": "a", "1": "b"}` : `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'labels file not found' : (err as Error).message}`);
+  }
+  if (!labels || typeof labels !== 'object' || Array.isArray(labels) || !Object.values(labels).every((v) => typeof v === 'string')) {
+    throw new StageInputError(`${path}: labels must be a JSON object mapping label numbers to letters, like {"0": "a", "1": "b"}`);
+  }
+  return Object.values(labels as Record<string, string>);
 }
 
 export class Recognizer {
@@ -22,7 +37,7 @@ export class Recognizer {
     const model = await loadModelFrom(tf, await findModel(modelPath));
     const k = model.outputs[0].shape[1] as number;
     const classes = labelsPath
-      ? Object.values(JSON.parse(await readFile(labelsPath, 'utf8')) as Record<string, string>)
+      ? await readLabels(labelsPath)
       : k === 26 ? [...'abcdefghijklmnopqrstuvwxyz'] : Array.from({ length: k }, (_, i) => String(i));
     if (classes.length !== k) throw new StageInputError(`${labelsPath}: ${classes.length} labels for a model with ${k} outputs`);
     return new Recognizer(tf, model, classes);
