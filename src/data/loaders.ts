@@ -160,7 +160,7 @@ export async function loadCsv(path: string): Promise<RawData> {
       // Decimal integers only: a blank cell is not 0, and "12.7" or "0x10" is not a pixel.
       const cell = cells[c + 1];
       const v = /^\s*\d{1,3}\s*$/.test(cell) ? Number(cell) : NaN;
-      if (!(v >= 0 && v <= 255)) fail(where, `pixel ${c + 1} is ${cell.trim() ? `"${cell}"` : 'blank'}, expected a whole number 0..255`);
+      if (!(v >= 0 && v <= 255)) fail(where, `pixel ${c + 1} is ${cell.trim() ? `"${cell}"` : 'blank'}, expected 0..255 (a whole number)`);
       images[r * width + c] = v;
     }
   }
@@ -195,7 +195,12 @@ export async function loadImageFolder(dir: string, options: { size: number; incl
   const out = new Uint8Array(files.length * size * size);
   for (let i = 0; i < files.length; i++) {
     // Regular files of bounded size, dimensions checked from the header before any pixel is decoded.
-    const gray = await readGrayImage(files[i].file);
+    let gray;
+    try {
+      gray = await readGrayImage(files[i].file);
+    } catch (err) {
+      fail(files[i].file, `cannot decode image: ${(err as Error).message.replace(`${files[i].file}: `, '')}`);
+    }
     out.set(frameGlyph(inkImage(gray, options.invert), size), i * size * size);
     if (i % 200 === 0) options.onProgress?.(i, files.length);
   }
