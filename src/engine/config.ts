@@ -123,15 +123,20 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
 
   const stages = new Map<string, ResolvedStage>();
   const builtins = builtinStageNames();
+  // Thousands of stages share a few modules: resolve and vet each `uses:` once.
+  const resolvedModules = new Map<string, string>();
+  const refusals = new Map<string, string | undefined>();
   for (const [name, entry] of Object.entries(pipeline.stages)) {
     const source = stageSource.get(name)!;
-    const moduleFile = stageModulePath(entry.uses, options.workspace);
+    const moduleFile = resolvedModules.get(entry.uses) ?? stageModulePath(entry.uses, options.workspace);
+    if (moduleFile) resolvedModules.set(entry.uses, moduleFile);
     if (!moduleFile) {
       const hint = isLocalModuleRef(entry.uses) ? ' (file not found)' : `${didYouMean(entry.uses, builtins)}; built-in stages: ${builtins.join(', ')}`;
       diagnostics.push({ where: source.locate(['stages', name, 'uses']), message: `stage "${name}" uses unknown stage module "${entry.uses}"${hint}` });
       continue;
     }
-    const refusal = stageModuleRefusal(moduleFile, options.workspace, env);
+    if (!refusals.has(moduleFile)) refusals.set(moduleFile, stageModuleRefusal(moduleFile, options.workspace, env));
+    const refusal = refusals.get(moduleFile);
     if (refusal) {
       diagnostics.push({ where: source.locate(['stages', name, 'uses']), message: `stage "${name}" uses ${refusal}` });
       continue;
