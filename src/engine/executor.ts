@@ -219,7 +219,7 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
         seconds: seconds(),
         ingredients: recorded,
         metrics,
-      }, { rehashExisting: forced.has(name) }).catch((err) => {
+      }).catch((err) => {
         throw ioFailure(err, name, staging.dir);
       });
       results.set(name, manifest);

@@ -229,7 +229,7 @@ export class Staging {
    * the object. If the key is already published, an intact object is kept (its
    * content is equivalent by construction) and a damaged one is replaced by this result.
    */
-  async commit(outputs: readonly string[], fields: Omit<Manifest, 'key' | 'outputs'>, options: { rehashExisting?: boolean } = {}): Promise<Manifest> {
+  async commit(outputs: readonly string[], fields: Omit<Manifest, 'key' | 'outputs'>): Promise<Manifest> {
     const records: Record<string, OutputRecord> = {};
     for (const output of outputs) {
       const path = this.outputPath(output);
@@ -252,8 +252,10 @@ export class Staging {
         const code = (err as NodeJS.ErrnoException).code;
         if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || attempt >= 3) throw describeIoError(err, final);
       }
-      // Another run published the same key first, or a damaged object sits there.
-      const existing = await this.store.check(this.key, { rehash: options.rehashExisting });
+      // Another run published the same key first, or a damaged object sits there. Collisions are
+      // rare and this stage's work cost far more than a re-hash, so the existing object is re-hashed:
+      // damage its stamp does not show is replaced too.
+      const existing = await this.store.check(this.key, { rehash: true });
       if (existing.state === 'hit') {
         await this.abort();
         return existing.manifest;

@@ -16,10 +16,10 @@ export async function readCommand(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   if (!values.model || !positionals.length) throw new UsageError(`read needs --model and at least one image\n\n${HELP}`);
-  const recognizer = await Recognizer.open(values.model, values.labels);
-  const lexicon = values.lexicon ? new Lexicon(await loadWords(values.words)) : undefined;
   const files = await collectImages(positionals);
   if (!files.length) throw new UsageError(`read: no PNG or JPEG images in ${positionals.join(', ')}`);
+  const recognizer = await Recognizer.open(values.model, values.labels);
+  const lexicon = values.lexicon ? new Lexicon(await loadWords(values.words)) : undefined;
   let failures = 0;
   for (const file of files) {
     try {
