@@ -279,7 +279,7 @@ async function checkFile(path: string, entry: FileEntry, rehash: boolean): Promi
   const info = await lstat(path).catch(() => undefined);
   if (!info) return 'is missing';
   if (!info.isFile()) return 'is not a regular file any more';
-  if (info.size !== entry.size) return `changed size (${entry.size} -> ${info.size} bytes)`;
+  if (info.size !== entry.size) return `is corrupt (changed size: ${entry.size} -> ${info.size} bytes)`;
   if (!rehash && entry.mtimeMs !== undefined && info.mtimeMs === entry.mtimeMs) return undefined;
   if (!rehash && entry.mtimeMs === undefined) return undefined;
   return (await sha256File(path)) === entry.sha256 ? undefined : 'is corrupt (content changed since it was written)';

@@ -282,7 +282,7 @@ stages:
     const run = await runJson(ws, ['p.yaml']);
     expect(run.result.exitCode).toBe(1);
     const error = run.events.find((e) => e.event === 'stage-end' && e.status === 'failed').error;
-    expect(error).toMatch(/stage "down" changed its inputs, which belong to the artifact store: input "x" .*objects.*out\/x changed size/);
+    expect(error).toMatch(/stage "down" changed its inputs, which belong to the artifact store: input "x" .*objects.*out\/x is corrupt \(changed size: 3 -> 8 bytes\)/);
     const fixed = await runJson(ws, ['p.yaml', '--set', 'down.command=[cat, "{{in.x}}"]']);
     expect(fixed.statuses).toEqual({ up: 'ran', down: 'ran' });
     expect(await readFile(join(ws, 'artifacts/sh/up/x'), 'utf8')).toBe('up\n');
