@@ -32,25 +32,50 @@ async function loadTfjs(tf: Tf, dir: string): Promise<LayersModel> {
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** HDF5 files start with a signature at byte 0, 512, 1024, 2048, ...: checked before the HDF5 library sees the file (it prints pages of diagnostics on garbage). */
-async function hasHdf5Signature(path: string): Promise<boolean> {
+/**
+ * HDF5 files start with a signature at byte 0, 512, 1024, 2048, ..., and the
+ * superblock after it records where the file ends. Both are checked before the
+ * HDF5 library sees the file: it prints pages of diagnostics on garbage or a
+ * truncated file. Returns a problem, or undefined when the file looks whole.
+ */
+async function hdf5Problem(path: string): Promise<string | undefined> {
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
     for (let offset = 0; offset + 8 <= size; offset = offset ? offset * 2 : 512) {
-      const buf = new Uint8Array(8);
-      await handle.read(buf, 0, 8, offset);
-      if (HDF5_SIGNATURE.every((b, i) => buf[i] === b)) return true;
+      const head = new Uint8Array(96);
+      await handle.read(head, 0, head.length, offset);
+      if (!HDF5_SIGNATURE.every((b, i) => head[i] === b)) continue;
+      const end = storedEndOfFile(new DataView(head.buffer));
+      if (end !== undefined && offset + end > size) return `truncated: the file is ${size} bytes, its HDF5 header says ${offset + end}; copy or download it again`;
+      return undefined;
     }
-    return false;
+    return 'not an HDF5 file (no HDF5 signature); is this a Keras model saved with model.save("….h5")?';
   } finally {
     await handle.close();
   }
 }
 
+/** The end-of-file address a superblock (versions 0 to 3) records, relative to its base. */
+function storedEndOfFile(view: DataView): number | undefined {
+  const version = view.getUint8(8);
+  const read = (at: number, bytes: number) => (bytes === 8 ? Number(view.getBigUint64(at, true)) : bytes === 4 ? view.getUint32(at, true) : undefined);
+  if (version === 0 || version === 1) {
+    const offsets = view.getUint8(13);
+    const start = version === 0 ? 24 : 28;
+    return read(start + 2 * offsets, offsets);
+  }
+  if (version === 2 || version === 3) {
+    const offsets = view.getUint8(9);
+    return read(12 + 2 * offsets, offsets);
+  }
+  return undefined;
+}
+
 async function loadH5(tf: Tf, path: string): Promise<LayersModel> {
   if (!(await stat(path)).isFile()) throw new StageInputError(`${path}: not a regular file`);
-  if (!(await hasHdf5Signature(path))) throw new StageInputError(`${path}: not an HDF5 file (no HDF5 signature); is this a Keras model saved with model.save("….h5")?`);
+  const problem = await hdf5Problem(path);
+  if (problem) throw new StageInputError(`${path}: ${problem}`);
   try {
     return await quietly(async () => (await import('./keras-h5.js')).loadKerasH5(tf, path));
   } catch (err) {
@@ -59,14 +84,17 @@ async function loadH5(tf: Tf, path: string): Promise<LayersModel> {
   }
 }
 
-/** The HDF5 library reports a damaged file on the console line by line; the error we throw says it once. */
+/**
+ * The HDF5 library reports a damaged file on stderr line by line (through a
+ * console.error it bound when it loaded); the error we throw says it once.
+ */
 async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = { warn: console.warn, error: console.error, log: console.log };
-  console.warn = console.error = console.log = () => undefined;
+  const write = process.stderr.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
   try {
     return await fn();
   } finally {
-    Object.assign(console, saved);
+    process.stderr.write = write;
   }
 }
 

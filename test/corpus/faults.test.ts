@@ -354,11 +354,18 @@ describe('output and model files', () => {
     const image = (await readdir(join(ws, 'scans'), { recursive: true })).map(String).find((f) => f.endsWith('.png'));
     const crop = image ? join('scans', image) : 'crop.png';
     await writeFile(join(ws, 'garbage.h5'), Buffer.alloc(4096, 7));
+    const h5wasm = (await import('h5wasm/node')).default;
+    await h5wasm.ready;
+    const h5 = new h5wasm.File(join(ws, 'whole.h5'), 'w');
+    h5.create_dataset({ name: 'weights', data: new Float32Array(20000), shape: [20000], dtype: '<f' });
+    h5.close();
+    await writeFile(join(ws, 'truncated.h5'), (await readFile(join(ws, 'whole.h5'))).subarray(0, 3000));
     await mkdir(join(ws, 'broken'));
     await writeFile(join(ws, 'broken/model.json'), '{"modelTopology": {"class_name": "Sequ');
     await mkdir(join(ws, 'empty-folder'));
     const cases: [string[], RegExp][] = [
       [['predict', '--model', 'garbage.h5', crop], /^inkflow: garbage\.h5: not an HDF5 file \(no HDF5 signature\)/],
+      [['predict', '--model', 'truncated.h5', crop], /^inkflow: truncated\.h5: truncated: the file is 3000 bytes, its HDF5 header says \d+; copy or download it again$/],
       [['predict', '--model', 'broken', crop], /^inkflow: .*broken\/model\.json is damaged \(not valid JSON/],
       [['read', '--model', 'garbage.h5', 'empty-folder'], /^inkflow: read: no PNG or JPEG images in empty-folder/],
     ];
