@@ -160,10 +160,13 @@ describe('gc keeps what is needed', () => {
       expect((await inkflow(ws, ['gc', '--keep', '1'])).exitCode).toBe(0);
       gcs++;
     }
-    for (const r of await runs) expect(r.result.exitCode).toBe(0);
+    const finished = await runs;
+    for (const r of finished) expect(r.result.exitCode).toBe(0);
     expect(gcs).toBeGreaterThan(0);
     await expectVerifyClean(ws);
-    expect((await runJson(ws, ['p.yaml', '--set', 'a.text=r1'])).statuses).toEqual({ a: 'cached', b: 'cached', c: 'cached', d: 'cached' });
+    // --keep 1 keeps the newest run (by start): its results are all still there.
+    const newest = finished.map((r, i) => ({ id: r.summary.runId, text: `r${i % 2}` })).sort((x, y) => x.id.localeCompare(y.id)).pop()!;
+    expect((await runJson(ws, ['p.yaml', '--set', `a.text=${newest.text}`])).statuses).toEqual({ a: 'cached', b: 'cached', c: 'cached', d: 'cached' });
   });
 
   it.each([['abc'], ['-1'], ['0'], ['1.5'], ['']])('--keep %j is refused and removes nothing', async (keep) => {
