@@ -1,10 +1,11 @@
 /** Builds a line model (CNN + 1-D convolutions over the columns, CTC output) from a preset or a list of layers. */
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { UserInputError } from '../src/errors.js';
 import { readCharset, classCount } from '../src/lines/charset.js';
 import { buildLineModel, LINE_PRESETS, lineModelStride, type LineLayerSpec } from '../src/lines/line-model.js';
 import { saveLineModel, LINE_MODEL_FORMAT } from '../src/lines/line-model-artifact.js';
 import { summarize } from '../src/ml/model-io.js';
-import { loadTf } from '../src/ml/tf.js';
+import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 import { withSeededMathRandom } from '../src/util/random.js';
 
 interface BuildLineParams {
@@ -19,7 +20,7 @@ const LAYER_TYPES = ['conv2d', 'maxPooling2d', 'batchNormalization', 'dropout', 
 export default defineStage<BuildLineParams>({
   description: 'build a CTC line model (preset conv-ctc, or a list of layers)',
   version: 1,
-  numeric: true,
+  environment: numericEnvironment,
   paramsSchema: strictObject({
     properties: {
       preset: { enum: Object.keys(LINE_PRESETS) },
@@ -36,14 +37,14 @@ export default defineStage<BuildLineParams>({
     const preset = LINE_PRESETS[p.preset ?? 'conv-ctc']!;
     const layers = p.layers ?? preset.layers;
     const height = p.height ?? (p.layers ? undefined : preset.height);
-    if (!height) throw new StageInputError('build-line-model: with a list of layers, set params.height (the line height the model reads)');
+    if (!height) throw new UserInputError('build-line-model: with a list of layers, set params.height (the line height the model reads)');
     const charset = await readCharset(ctx.inputs.charset);
-    const tf = await loadTf(ctx.backend);
+    const tf = await loadStageTf(ctx);
     const model = await withSeededMathRandom(p.seed, async () => {
       try {
         return buildLineModel(tf, layers, height, classCount(charset));
       } catch (err) {
-        throw new StageInputError(`build-line-model: ${(err as Error).message}`);
+        throw new UserInputError(`build-line-model: ${(err as Error).message}`);
       }
     });
     const { lines, params } = summarize(model);

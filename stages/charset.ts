@@ -3,7 +3,8 @@
  * the counterpart of write-labels for line models. Characters of the other
  * datasets wired in that fall outside it are reported, never silently dropped.
  */
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { UserInputError } from '../src/errors.js';
 import { readLineDataset } from '../src/lines/line-dataset.js';
 import { charsetFromCounts, countCharacters, describeCharacters, outsideCharset, writeCharset, CHARSET_FORMAT, type Charset } from '../src/lines/charset.js';
 import { characters } from '../src/lines/text-normalize.js';
@@ -35,7 +36,7 @@ export default defineStage<CharsetParams>({
       const given = [...new Set(characters(ctx.params.characters.normalize('NFC')))];
       charset = { format: CHARSET_FORMAT, characters: given, counts: Object.fromEntries(given.map((c) => [c, counts.get(c) ?? 0])) };
     } else charset = charsetFromCounts(counts, ctx.params.min_count);
-    if (!charset.characters.length) throw new StageInputError('charset: no characters (are the training transcriptions empty?)');
+    if (!charset.characters.length) throw new UserInputError('charset: no characters (are the training transcriptions empty?)');
     const outsideTrain = outsideCharset(charset, train.lines.map((l) => l.text));
     if (outsideTrain.length) ctx.log.warn(`training texts use ${outsideTrain.length} characters outside the charset: ${describeCharacters(outsideTrain)}; train-lines will refuse those lines: add the characters, or map them in load-lines' text.map`);
     if (ctx.inputs.check) {

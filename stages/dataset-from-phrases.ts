@@ -1,6 +1,7 @@
 /** Turns phrase images and their transcriptions into a labelled letter dataset, aligning segmented crops to characters. */
 import { writeFile } from 'node:fs/promises';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { UserInputError } from '../src/errors.js';
 import { writeDataset } from '../src/data/dataset.js';
 import { frameGlyph } from '../src/data/framing.js';
 import { readLabels, readSegmentations, segmentedPhraseInk } from '../src/phrases/phrase-set.js';
@@ -48,7 +49,7 @@ export default defineStage<{ classes: string; size: number }>({
         labels.push(classes.indexOf(letters[i].toLowerCase()));
       });
     }
-    if (!images.length) throw new StageInputError(`dataset-from-phrases: no phrase's segmentation matched its text (${skipped.length} skipped)`);
+    if (!images.length) throw new UserInputError(`dataset-from-phrases: no phrase's segmentation matched its text (${skipped.length} skipped)`);
     const pixels = new Uint8Array(images.length * size * size);
     images.forEach((im, i) => pixels.set(im, i * size * size));
     await writeDataset(ctx.output('dataset'), {

@@ -8,7 +8,8 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { UserInputError } from '../src/errors.js';
 import { lineImage, readLineDataset, type LineDataset } from '../src/lines/line-dataset.js';
 import { LineModelRunner, type LineLogProbs } from '../src/lines/line-reader.js';
 import { decodeLine, DEFAULT_DECODER, type DecoderModels, type DecoderSettings } from '../src/lines/line-decoder.js';
@@ -17,7 +18,7 @@ import { lexiconWords, WordTrie } from '../src/lines/lexicon.js';
 import { cer, confusions, errorRate, lettersOnly, wer } from '../src/lines/text-metrics.js';
 import { describeCharacters, outsideCharset } from '../src/lines/charset.js';
 import { drawLineReadings } from '../src/viz/line-readings.js';
-import { loadTf } from '../src/ml/tf.js';
+import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 
 interface EvaluateLinesParams {
   beam_width: number;
@@ -38,7 +39,7 @@ interface Scores {
 export default defineStage<EvaluateLinesParams>({
   description: 'CER/WER of a line model (greedy, beam + LM, + lexicon), per-line readings, confusions, worst lines',
   version: 1,
-  numeric: true,
+  environment: numericEnvironment,
   paramsSchema: strictObject({
     properties: {
       beam_width: { type: 'integer', minimum: 1, maximum: 200, default: DEFAULT_DECODER.beam_width },
@@ -60,11 +61,11 @@ export default defineStage<EvaluateLinesParams>({
   fileParams: (p) => (p.words_file ? [p.words_file] : []),
   async run(ctx) {
     const p = ctx.params;
-    const tf = await loadTf(ctx.backend);
+    const tf = await loadStageTf(ctx);
     const runner = await LineModelRunner.open(tf, ctx.inputs.model);
     const charset = runner.meta.charset.characters;
     const test = await readLineDataset(ctx.inputs.dataset);
-    if (test.meta.height !== runner.meta.height) throw new StageInputError(`evaluate-lines: the lines are ${test.meta.height} px high but the model reads ${runner.meta.height}; set load-lines' height to ${runner.meta.height}`);
+    if (test.meta.height !== runner.meta.height) throw new UserInputError(`evaluate-lines: the lines are ${test.meta.height} px high but the model reads ${runner.meta.height}; set load-lines' height to ${runner.meta.height}`);
     const outside = outsideCharset(runner.meta.charset, test.lines.map((l) => l.text));
     if (outside.length) ctx.log.warn(`${outside.reduce((s, [, n]) => s + n, 0)} characters of the scored lines are outside the model's charset (counted as errors): ${describeCharacters(outside)}`);
     const lm = ctx.inputs.lm ? CharNgram.fromJSON(JSON.parse(await readFile(ctx.inputs.lm, 'utf8')), ctx.inputs.lm) : undefined;
@@ -157,7 +158,7 @@ async function loadLexicon(datasetDir: string | undefined, wordsFile: string | u
   if (datasetDir) for (const l of (await readLineDataset(datasetDir)).lines) words.push(...lexiconWords(l.text));
   if (wordsFile) {
     const raw = await readFile(wordsFile, 'utf8').catch((err: Error) => {
-      throw new StageInputError(`${wordsFile}: ${err.message}; set words_file to a word list, one word per line`);
+      throw new UserInputError(`${wordsFile}: ${err.message}; set words_file to a word list, one word per line`);
     });
     words.push(...raw.split(/\r?\n/).map((w) => w.trim()).filter(Boolean));
   }

@@ -1,10 +1,11 @@
 /** Test-set evaluation: loss, accuracy (overall and per mask, e.g. balanced800), confusion matrix, per-class P/R/F1. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { UserInputError } from '../src/errors.js';
 import { readDataset } from '../src/data/dataset.js';
 import { encodeNpy } from '../src/data/npy.js';
-import { loadTf } from '../src/ml/tf.js';
+import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 import { loadModelFrom } from '../src/ml/model-source.js';
 import { argmax, predictAll } from '../src/ml/batches.js';
 import { classificationReport, confusionCsv } from '../src/ml/metrics.js';
@@ -17,7 +18,7 @@ interface EvaluateParams {
 export default defineStage<EvaluateParams>({
   description: 'evaluate on a held-out test set: accuracy, loss, confusion matrix, per-class metrics',
   version: 1,
-  numeric: true,
+  environment: numericEnvironment,
   paramsSchema: strictObject({
     properties: {
       masks: { type: 'array', items: { type: 'string' }, default: [], description: 'also report on these subsets, e.g. [balanced800]' },
@@ -30,11 +31,11 @@ export default defineStage<EvaluateParams>({
   },
   outputs: ['report'],
   async run(ctx) {
-    const tf = await loadTf(ctx.backend);
+    const tf = await loadStageTf(ctx);
     const test = await readDataset(ctx.inputs.dataset);
     const model = await loadModelFrom(tf, ctx.inputs.model);
     const classes = test.meta.classes;
-    if (model.outputs[0].shape[1] !== classes.length) throw new StageInputError(`evaluate: model predicts ${model.outputs[0].shape[1]} classes, test data has ${classes.length}`);
+    if (model.outputs[0].shape[1] !== classes.length) throw new UserInputError(`evaluate: model predicts ${model.outputs[0].shape[1]} classes, test data has ${classes.length}`);
     const started = performance.now();
     const probs = await predictAll(tf, model, test, ctx.params.batch_size, (done) => ctx.progress.update(`predicted ${done}/${test.meta.count}`));
     const seconds = (performance.now() - started) / 1000;
@@ -42,7 +43,7 @@ export default defineStage<EvaluateParams>({
     const subsets: Record<string, { count: number; accuracy: number; loss: number }> = {};
     for (const mask of ctx.params.masks) {
       const m = test.masks[mask];
-      if (!m) throw new StageInputError(`evaluate: test data has no mask "${mask}"; masks: ${Object.keys(test.masks).join(', ') || 'none'}`);
+      if (!m) throw new UserInputError(`evaluate: test data has no mask "${mask}"; masks: ${Object.keys(test.masks).join(', ') || 'none'}`);
       const r = classificationReport(probs, test.labels, classes, (i) => m[i] === 1);
       subsets[mask] = { count: r.count, accuracy: r.accuracy, loss: r.loss };
     }

@@ -1,7 +1,7 @@
 /** Brings an existing model (a Keras .h5 or a tfjs folder) into the pipeline, e.g. to evaluate it or fine-tune it. */
 import { resolve } from 'node:path';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
-import { loadTf } from '../src/ml/tf.js';
+import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 import { loadModelFrom } from '../src/ml/model-source.js';
 import { saveModel, summarize } from '../src/ml/model-io.js';
 
@@ -12,7 +12,7 @@ interface ImportParams {
 export default defineStage<ImportParams>({
   description: 'import a Keras .h5 or tfjs model as a pipeline model',
   version: 1,
-  numeric: true,
+  environment: numericEnvironment,
   paramsSchema: strictObject({
     required: ['path'],
     properties: { path: { type: 'string', minLength: 1 } },
@@ -21,7 +21,7 @@ export default defineStage<ImportParams>({
   outputs: ['model'],
   fileParams: (p) => [p.path],
   async run(ctx) {
-    const tf = await loadTf(ctx.backend);
+    const tf = await loadStageTf(ctx);
     const model = await loadModelFrom(tf, resolve(ctx.workspace, ctx.params.path));
     const { params } = summarize(model);
     ctx.log.info(`imported ${ctx.params.path}: ${model.layers.length} layers, ${params} parameters`);

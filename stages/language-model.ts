@@ -1,7 +1,8 @@
 /** Trains a character n-gram language model (interpolated Kneser-Ney) from transcriptions or a text corpus. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { UserInputError } from '../src/errors.js';
 import { readLineDataset } from '../src/lines/line-dataset.js';
 import { CharNgram } from '../src/lines/char-ngram.js';
 import { normalizeText } from '../src/lines/text-normalize.js';
@@ -32,11 +33,11 @@ export default defineStage<LmParams>({
     if (ctx.params.corpus) {
       const file = resolve(ctx.workspace, ctx.params.corpus);
       const raw = await readFile(file, 'utf8').catch((err: Error) => {
-        throw new StageInputError(`${file}: ${err.message}; set language-model's corpus to a UTF-8 text file`);
+        throw new UserInputError(`${file}: ${err.message}; set language-model's corpus to a UTF-8 text file`);
       });
       texts.push(...raw.split(/\r?\n/).map((l) => normalizeText(l)).filter(Boolean));
     }
-    if (!texts.length) throw new StageInputError('language-model: no text: wire inputs.dataset or set params.corpus');
+    if (!texts.length) throw new UserInputError('language-model: no text: wire inputs.dataset or set params.corpus');
     const lm = CharNgram.train(texts, { order: ctx.params.order });
     const metrics: Record<string, number> = { lines: texts.length, order: ctx.params.order };
     if (ctx.inputs.validation) {

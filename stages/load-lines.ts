@@ -2,14 +2,16 @@
  * Loads text-line images with their transcriptions into a line dataset: every
  * line normalized to one height at its own width, transcriptions in NFC with
  * optional mappings. Sources: a TSV/CSV of file,text (plus writer and split
- * columns), or synthetic phrases from `synth-phrases`.
+ * columns), ALTO v4 or PAGE XML with their page images (lines cut out by their
+ * polygons), or synthetic phrases from `synth-phrases`.
  */
-import { resolve } from 'node:path';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
-import { readGrayImage } from '../src/data/images.js';
+import { extname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { throwIfCancelled, UserInputError } from '../src/errors.js';
 import { normalizeLine } from '../src/lines/line-image.js';
 import { assembleLineDataset, writeLineDataset } from '../src/lines/line-dataset.js';
-import { readLineTable, type LineSourceEntry } from '../src/lines/line-sources.js';
+import { readLineTable, readLineImage, readXmlLines, type LineSourceEntry } from '../src/lines/line-sources.js';
 import { normalizeText, type TextOptions } from '../src/lines/text-normalize.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { rng, shuffle } from '../src/util/random.js';
@@ -28,11 +30,11 @@ interface LoadLinesParams {
 }
 
 export default defineStage<LoadLinesParams>({
-  description: 'load line images and transcriptions (TSV/CSV, or synthetic phrases) as a line dataset',
+  description: 'load line images and transcriptions (TSV/CSV, ALTO/PAGE XML, or synthetic phrases) as a line dataset',
   version: 1,
   paramsSchema: strictObject({
     properties: {
-      path: { type: 'string', description: 'a TSV or CSV with file and text columns (optional writer, split)' },
+      path: { type: 'string', description: 'a TSV or CSV with file and text columns (optional writer, split), or an ALTO/PAGE XML file or folder of them' },
       images: { type: 'string', description: 'folder the file column is relative to (default: the table\'s folder, then its images/ subfolder)' },
       split: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'keep only lines whose split column is one of these' },
       limit: { type: 'integer', minimum: 1, description: 'keep this many lines, drawn with the seed (small runs)' },
@@ -59,40 +61,44 @@ export default defineStage<LoadLinesParams>({
     let entries: LineSourceEntry[];
     let source: string;
     if (ctx.inputs.phrases) {
-      if (p.path) throw new StageInputError('load-lines: give either params.path or inputs.phrases, not both');
+      if (p.path) throw new UserInputError('load-lines: give either params.path or inputs.phrases, not both');
       source = 'synth-phrases';
-      entries = (await readLabels(ctx.inputs.phrases)).map((e, i) => ({ image: resolve(ctx.inputs.phrases!, e.file), text: e.text, id: e.file, where: `labels.tsv:${i + 2}` }));
+      entries = (await readLabels(ctx.inputs.phrases)).map((e, i) => {
+        const image = resolve(ctx.inputs.phrases!, e.file);
+        const where = `labels.tsv:${i + 2}`;
+        return { image, load: () => readLineImage(image, where), text: e.text, id: e.file, where };
+      });
     } else {
-      if (!p.path) throw new StageInputError('load-lines: set params.path to a TSV/CSV of file,text, or wire inputs.phrases');
+      if (!p.path) throw new UserInputError('load-lines: set params.path to a TSV/CSV of file,text, or wire inputs.phrases');
       source = p.path;
-      entries = await readLineTable(resolve(ctx.workspace, p.path), p.images && resolve(ctx.workspace, p.images));
+      const path = resolve(ctx.workspace, p.path);
+      const xml = extname(path).toLowerCase() === '.xml' || statSync(path, { throwIfNoEntry: false })?.isDirectory();
+      entries = xml ? await readXmlLines(path, p.empty_text) : await readLineTable(path, p.images && resolve(ctx.workspace, p.images));
     }
     if (p.split) {
       const wanted = new Set(p.split);
       const found = new Set(entries.map((e) => e.split ?? ''));
       entries = entries.filter((e) => e.split !== undefined && wanted.has(e.split));
-      if (!entries.length) throw new StageInputError(`load-lines: no line has split ${p.split.join(' or ')} in ${source} (splits there: ${[...found].join(', ') || 'none: add a split column'})`);
+      if (!entries.length) throw new UserInputError(`load-lines: no line has split ${p.split.join(' or ')} in ${source} (splits there: ${[...found].join(', ') || 'none: add a split column'})`);
     }
     if (p.limit && entries.length > p.limit) entries = shuffle(entries, rng(p.seed)).slice(0, p.limit).sort((a, b) => (a.where < b.where ? -1 : 1));
     const lines: { id: string; text: string; image: LineImage; writer?: string; split?: string }[] = [];
     let skipped = 0;
     for (const [i, e] of entries.entries()) {
-      if (ctx.signal.aborted) throw new Error('cancelled');
+      throwIfCancelled(ctx.signal);
       const text = normalizeText(e.text, p.text);
       if (!text) {
-        if (p.empty_text === 'error') throw new StageInputError(`${e.where}: empty transcription for ${e.id}; transcribe it, remove the row, or set load-lines' empty_text: skip`);
+        if (p.empty_text === 'error') throw new UserInputError(`${e.where}: empty transcription for ${e.id}; transcribe it, remove the row, or set load-lines' empty_text: skip`);
         skipped++;
         continue;
       }
-      const img = await readGrayImage(e.image).catch((err: Error) => {
-        throw new StageInputError(`${e.where}: ${err.message.includes('no such file') || (err as NodeJS.ErrnoException).code === 'ENOENT' ? `image ${e.image} not found` : err.message}; fix the file column or the images param`);
-      });
+      const img = await e.load();
       const image = normalizeLine(img, { height: p.height, maxWidth: p.max_width, source: `${e.where} (${e.image})` });
       lines.push({ id: e.id, text, image, ...(e.writer ? { writer: e.writer } : {}), ...(e.split ? { split: e.split } : {}) });
       if (i % 50 === 0) ctx.progress.update(`line ${i + 1}/${entries.length}`);
     }
     if (skipped) ctx.log.warn(`skipped ${skipped} lines with empty transcriptions`);
-    if (!lines.length) throw new StageInputError(`load-lines: no lines with text in ${source}`);
+    if (!lines.length) throw new UserInputError(`load-lines: no lines with text in ${source}`);
     const ds = assembleLineDataset(lines, p.height, [source]);
     await writeLineDataset(ctx.output('dataset'), ds);
     const widths = lines.map((l) => l.image.width).sort((a, b) => a - b);

@@ -1,7 +1,8 @@
 /** Loads handwriting data from .npz/.npy, EMNIST IDX, Kaggle CSV or image folders into a dataset artifact. */
 import { stat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { UserInputError } from '../src/errors.js';
 import { selectSamples, writeDataset, type Dataset } from '../src/data/dataset.js';
 import { loadCsv, loadIdx, loadImageFolder, loadNpy, loadNpz, type RawData } from '../src/data/loaders.js';
 import { download, isUrl } from '../src/data/download.js';
@@ -73,7 +74,7 @@ export default defineStage<LoadParams>({
         break;
       case 'npy':
       case 'idx':
-        if (!labelsPath) throw new StageInputError(`load: format ${format} needs labels_path (the labels file beside ${p.path})`);
+        if (!labelsPath) throw new UserInputError(`load: format ${format} needs labels_path (the labels file beside ${p.path})`);
         raw = format === 'npy' ? await loadNpy(path, labelsPath) : await loadIdx(path, labelsPath);
         break;
       case 'csv':
@@ -93,23 +94,23 @@ export default defineStage<LoadParams>({
 
 async function detectFormat(path: string): Promise<Exclude<Format, 'auto'>> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new StageInputError(`${path}: not found (check the path, or the data_dir param)`);
+  if (!info) throw new UserInputError(`${path}: not found (check the path, or the data_dir param)`);
   if (info.isDirectory()) return 'images';
-  if (!info.isFile()) throw new StageInputError(`${path}: not a regular file (a device, pipe or socket); point the path at a data file`);
+  if (!info.isFile()) throw new UserInputError(`${path}: not a regular file (a device, pipe or socket); point the path at a data file`);
   const lower = path.toLowerCase().replace(/\.gz$/, '');
   if (lower.endsWith('.npz')) return 'npz';
   if (lower.endsWith('.npy')) return 'npy';
   if (lower.endsWith('.csv')) return 'csv';
   if (lower.includes('idx') || lower.endsWith('-ubyte')) return 'idx';
-  throw new StageInputError(`${path}: cannot tell the format from the name; set format: npz, npy, idx, csv or images`);
+  throw new UserInputError(`${path}: cannot tell the format from the name; set format: npz, npy, idx, csv or images`);
 }
 
 function toDataset(raw: RawData, p: LoadParams, where: string, include?: RegExp): Dataset {
   const n = raw.labels.length;
   const size = raw.height * raw.width;
-  if (raw.images.length !== n * size) throw new StageInputError(`${where}: ${raw.images.length / size} images but ${n} labels`);
+  if (raw.images.length !== n * size) throw new UserInputError(`${where}: ${raw.images.length / size} images but ${n} labels`);
   if (raw.images instanceof Float32Array) checkPixelRange(raw.images, size, where);
-  if (raw.writers && raw.writers.length !== n) throw new StageInputError(`${where}: ${raw.writers.length} writer ids for ${n} images`);
+  if (raw.writers && raw.writers.length !== n) throw new UserInputError(`${where}: ${raw.writers.length} writer ids for ${n} images`);
   const transpose = p.transpose === 'auto' ? !!raw.columnMajor : p.transpose;
   const images = transpose ? transposeImages(raw.images, n, raw.height, raw.width) : raw.images;
 
@@ -120,8 +121,8 @@ function toDataset(raw: RawData, p: LoadParams, where: string, include?: RegExp)
     const given = typeof p.classes === 'string' ? [...p.classes] : p.classes;
     names = Array.from(raw.labels, (v) => {
       const id = v + p.label_offset;
-      if (given && (id < 0 || id >= given.length)) throw new StageInputError(`${where}: label ${v} (+ offset ${p.label_offset}) is out of range for ${given.length} classes`);
-      if (id < 0) throw new StageInputError(`${where}: label ${v} (+ offset ${p.label_offset}) is negative`);
+      if (given && (id < 0 || id >= given.length)) throw new UserInputError(`${where}: label ${v} (+ offset ${p.label_offset}) is out of range for ${given.length} classes`);
+      if (id < 0) throw new UserInputError(`${where}: label ${v} (+ offset ${p.label_offset}) is negative`);
       return given ? given[id] : String(id);
     });
   }
@@ -131,12 +132,12 @@ function toDataset(raw: RawData, p: LoadParams, where: string, include?: RegExp)
   const index = new Map(classes.map((c, i) => [c, i]));
   const chosen: number[] = [];
   for (let i = 0; i < n; i++) if (!keep || keep[i]) chosen.push(i);
-  if (!chosen.length) throw new StageInputError(`${where}: no samples${include ? ` with a class matching ${include}` : ''}`);
+  if (!chosen.length) throw new UserInputError(`${where}: no samples${include ? ` with a class matching ${include}` : ''}`);
   // Samples left out by `include` keep label -1: only chosen ones must name a class.
   const labels = new Int32Array(n).fill(-1);
   for (const j of chosen) {
     const id = index.get(names[j]);
-    if (id === undefined) throw new StageInputError(`${where}: sample ${j} has class "${names[j]}", which is not among classes ${classes.join('')}`);
+    if (id === undefined) throw new UserInputError(`${where}: sample ${j} has class "${names[j]}", which is not among classes ${classes.join('')}`);
     labels[j] = id;
   }
   const all: Dataset = {

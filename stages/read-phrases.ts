@@ -6,11 +6,12 @@ import { readLabels, readSegmentations, segmentedPhraseInk } from '../src/phrase
 import { Lexicon, readSegmented } from '../src/phrases/reader.js';
 import { loadWords } from '../src/phrases/words.js';
 import { Recognizer } from '../src/ml/recognizer.js';
+import { numericEnvironment, stageBackend } from '../src/ml/numeric-environment.js';
 
 export default defineStage<{ lexicon: boolean; words_file?: string }>({
   description: 'recognize the characters of segmented phrases and join them into text',
   version: 1,
-  numeric: true,
+  environment: numericEnvironment,
   paramsSchema: strictObject({
     properties: { lexicon: { type: 'boolean', default: false }, words_file: { type: 'string' } },
   }),
@@ -22,7 +23,7 @@ export default defineStage<{ lexicon: boolean; words_file?: string }>({
   outputs: ['reading'],
   fileParams: (p) => (p.words_file ? [p.words_file] : []),
   async run(ctx) {
-    const recognizer = await Recognizer.open(ctx.inputs.model);
+    const recognizer = await Recognizer.open(ctx.inputs.model, { backend: stageBackend(ctx) });
     const lexicon = ctx.params.lexicon ? new Lexicon(await loadWords(ctx.params.words_file && resolve(ctx.workspace, ctx.params.words_file))) : undefined;
     const segments = await readSegmentations(ctx.inputs.segments);
     const out: Record<string, unknown> = {};

@@ -1,5 +1,6 @@
 /** Gives each sample a new shape (e.g. 28x28 → 28x28x1). The pixel file is hard-linked, not copied. */
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { UserInputError } from '../src/errors.js';
 import { readDataset, sampleSize, writeDataset } from '../src/data/dataset.js';
 
 interface ReshapeParams {
@@ -20,7 +21,7 @@ export default defineStage<ReshapeParams>({
     const ds = await readDataset(ctx.inputs.dataset);
     const want = ctx.params.shape.reduce((a, b) => a * b, 1);
     if (want !== sampleSize(ds.meta)) {
-      throw new StageInputError(`reshape: samples are ${ds.meta.sampleShape.join('x')} (${sampleSize(ds.meta)} values); cannot reshape to ${ctx.params.shape.join('x')} (${want})`);
+      throw new UserInputError(`reshape: samples are ${ds.meta.sampleShape.join('x')} (${sampleSize(ds.meta)} values); cannot reshape to ${ctx.params.shape.join('x')} (${want})`);
     }
     await writeDataset(ctx.output('dataset'), { ...ds, meta: { ...ds.meta, sampleShape: ctx.params.shape } }, { linkImagesFrom: ctx.inputs.dataset });
   },

@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
-import { loadTf } from '../src/ml/tf.js';
+import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 import { loadModelFrom } from '../src/ml/model-source.js';
 import { saveModel } from '../src/ml/model-io.js';
 import { saveKerasH5 } from '../src/ml/keras-h5.js';
@@ -15,14 +15,14 @@ interface SaveParams {
 export default defineStage<SaveParams>({
   description: 'write the model as Keras .h5 and as a tfjs model folder',
   version: 1,
-  numeric: true,
+  environment: numericEnvironment,
   paramsSchema: strictObject({
     properties: { filename: { type: 'string', pattern: '^[A-Za-z0-9_.-]+\\.h5$', default: 'model.h5' } },
   }),
   inputs: { model: { description: 'trained model', required: true } },
   outputs: ['keras', 'tfjs'],
   async run(ctx) {
-    const tf = await loadTf(ctx.backend);
+    const tf = await loadStageTf(ctx);
     const model = await loadModelFrom(tf, ctx.inputs.model);
     await mkdir(ctx.output('keras'), { recursive: true });
     await saveKerasH5(model, join(ctx.output('keras'), ctx.params.filename));

@@ -7,7 +7,8 @@
 import { createWriteStream, realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { CancelledError, UserInputError } from '../src/errors.js';
 import { runInGroup } from '../src/util/process-group.js';
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'fish', 'busybox']);
@@ -27,10 +28,10 @@ function workingDirectory(workspace: string, cwd: string | undefined): string {
   try {
     real = realpathSync(dir);
   } catch {
-    throw new StageInputError(`shell: cwd "${cwd}" does not exist (${dir}); create it or fix the cwd param`);
+    throw new UserInputError(`shell: cwd "${cwd}" does not exist (${dir}); create it or fix the cwd param`);
   }
   const rel = relative(realpathSync(workspace), real);
-  if (rel.startsWith('..') || isAbsolute(rel)) throw new StageInputError(`shell: cwd "${cwd}" resolves to ${real}, outside the workspace ${workspace}; a stage runs inside its workspace`);
+  if (rel.startsWith('..') || isAbsolute(rel)) throw new UserInputError(`shell: cwd "${cwd}" resolves to ${real}, outside the workspace ${workspace}; a stage runs inside its workspace`);
   return real;
 }
 
@@ -79,7 +80,7 @@ export default defineStage<ShellParams>({
         if (!kind) return ctx.workspace;
         if (kind === 'out') return ctx.output(name!);
         const path = ctx.inputs[name!];
-        if (!path) throw new StageInputError(`shell: {{in.${name}}} is used but no input "${name}" is wired`);
+        if (!path) throw new UserInputError(`shell: {{in.${name}}} is used but no input "${name}" is wired`);
         return path;
       });
     const argv = params.command.map(substitute);
@@ -101,14 +102,14 @@ export default defineStage<ShellParams>({
     } catch (err) {
       await new Promise((resolve) => logFile.end(resolve));
       const code = (err as NodeJS.ErrnoException).code;
-      throw new StageInputError(code === 'ENOENT' ? `shell: command not found: ${argv[0]}` : `shell: cannot run ${argv[0]}: ${(err as Error).message}`);
+      throw new UserInputError(code === 'ENOENT' ? `shell: command not found: ${argv[0]}` : `shell: cannot run ${argv[0]}: ${(err as Error).message}`);
     }
     await new Promise((resolve) => logFile.end(resolve));
-    if (result.cancelled) throw new Error('cancelled');
-    if (result.timedOut) throw new StageInputError(`shell: ${argv[0]} timed out after ${params.timeout_seconds}s; it and every process it started were stopped`);
+    if (result.cancelled) throw new CancelledError();
+    if (result.timedOut) throw new UserInputError(`shell: ${argv[0]} timed out after ${params.timeout_seconds}s; it and every process it started were stopped`);
     if (result.exitCode !== 0) {
       const how = result.exitCode !== null ? `exited with code ${result.exitCode}` : `was killed by ${result.signal}`;
-      throw new StageInputError(`shell: \`${argv.join(' ')}\` ${how}; output in ${join(ctx.logDir, 'command.log')}`);
+      throw new UserInputError(`shell: \`${argv.join(' ')}\` ${how}; output in ${join(ctx.logDir, 'command.log')}`);
     }
   },
 });

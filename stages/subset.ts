@@ -1,5 +1,6 @@
 /** Seeded subsets: a count or fraction, stratified or capped per class, and a train/validation split (optionally writer-disjoint). */
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { UserInputError } from '../src/errors.js';
 import { readDataset, selectSamples, writeDataset, type Dataset } from '../src/data/dataset.js';
 import { rng, shuffle } from '../src/util/random.js';
 
@@ -38,13 +39,13 @@ export default defineStage<SubsetParams>({
     const random = rng(p.seed);
     let pool = Array.from({ length: ds.meta.count }, (_, i) => i);
     if (p.mask) {
-      const mask = ds.masks[p.mask] ?? (() => { throw new StageInputError(`subset: dataset has no mask "${p.mask}"; masks: ${Object.keys(ds.masks).join(', ') || 'none'}`); })();
+      const mask = ds.masks[p.mask] ?? (() => { throw new UserInputError(`subset: dataset has no mask "${p.mask}"; masks: ${Object.keys(ds.masks).join(', ') || 'none'}`); })();
       pool = pool.filter((i) => mask[i]);
     }
     shuffle(pool, random);
     if (p.per_class) pool = capPerClass(pool, ds.labels, p.per_class);
     const want = p.count ?? (p.fraction !== undefined ? Math.round(p.fraction * pool.length) : pool.length);
-    if (want > pool.length) throw new StageInputError(`subset: count ${want} is more than the ${pool.length} samples available`);
+    if (want > pool.length) throw new UserInputError(`subset: count ${want} is more than the ${pool.length} samples available`);
     if (want < pool.length) pool = p.stratify ? stratified(pool, ds.labels, ds.meta.classes.length, want) : pool.slice(0, want);
 
     const [train, validation] = p.writer_disjoint ? splitByWriter(pool, ds, p.validation_fraction, random) : splitPlain(pool, p.validation_fraction);
@@ -88,7 +89,7 @@ function splitPlain(pool: number[], fraction: number): [number[], number[]] {
 }
 
 function splitByWriter(pool: number[], ds: Dataset, fraction: number, random: () => number): [number[], number[]] {
-  if (!ds.writers) throw new StageInputError('subset: writer_disjoint needs writer ids, and this dataset has none');
+  if (!ds.writers) throw new UserInputError('subset: writer_disjoint needs writer ids, and this dataset has none');
   const byWriter = new Map<number, number[]>();
   for (const i of pool) {
     const group = byWriter.get(ds.writers[i]);

@@ -1,7 +1,8 @@
 /** Synthesizes handwritten phrase images from one writer's letter images at a time. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { UserInputError } from '../src/errors.js';
 import { readDataset } from '../src/data/dataset.js';
 import { composePhrase, LetterIndex } from '../src/phrases/compose.js';
 import { encodeGrayPng } from '../src/phrases/png.js';
@@ -57,7 +58,7 @@ export default defineStage<SynthParams>({
     const words = (await loadWords(p.words_file && resolve(ctx.workspace, p.words_file)))
       .map((w) => w.toLowerCase())
       .filter((w) => w.length >= p.word_length[0] && w.length <= p.word_length[1] && [...w].every((c) => classes.includes(c)));
-    if (!words.length) throw new StageInputError(`synth-phrases: no usable words${p.words_file ? ` in ${p.words_file}` : ''} (letters ${classes.join('')}, lengths ${p.word_length.join('-')})`);
+    if (!words.length) throw new UserInputError(`synth-phrases: no usable words${p.words_file ? ` in ${p.words_file}` : ''} (letters ${classes.join('')}, lengths ${p.word_length.join('-')})`);
     const random = rng(p.seed);
     const index = new LetterIndex(letters);
     const writers = [...index.byWriter.keys()].sort((a, b) => a - b);

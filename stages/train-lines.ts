@@ -6,13 +6,14 @@
  */
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { CancelledError, UserInputError } from '../src/errors.js';
 import { readLineDataset } from '../src/lines/line-dataset.js';
 import { describeCharacters, outsideCharset } from '../src/lines/charset.js';
 import { loadLineModel, saveLineModel } from '../src/lines/line-model-artifact.js';
 import { trainLineModel, type LineTrainOptions } from '../src/lines/line-trainer.js';
 import { DEFAULT_LINE_AUGMENT } from '../src/lines/augment-lines.js';
-import { loadTf } from '../src/ml/tf.js';
+import { loadStageTf, numericEnvironment, stageBackend } from '../src/ml/numeric-environment.js';
 import { withSeededMathRandom } from '../src/util/random.js';
 
 type TrainLinesParams = Omit<LineTrainOptions, 'augment'> & { augment: { enabled: boolean } & typeof DEFAULT_LINE_AUGMENT };
@@ -22,7 +23,7 @@ const fraction = (max: number, dflt: number) => ({ type: 'number', minimum: 0, m
 export default defineStage<TrainLinesParams>({
   description: 'train a line model with CTC (augmentation, LR reduction and early stopping on validation CER, TensorBoard)',
   version: 1,
-  numeric: true,
+  environment: numericEnvironment,
   paramsSchema: strictObject({
     properties: {
       epochs: { type: 'integer', minimum: 1, default: 20 },
@@ -72,15 +73,15 @@ export default defineStage<TrainLinesParams>({
   outputs: ['model', 'history', 'tensorboard'],
   async run(ctx) {
     const p = ctx.params;
-    const tf = await loadTf(ctx.backend);
+    const tf = await loadStageTf(ctx);
     const { model, meta } = await loadLineModel(tf, ctx.inputs.model);
     const train = await readLineDataset(ctx.inputs.dataset);
     const validation = ctx.inputs.validation ? await readLineDataset(ctx.inputs.validation) : undefined;
     for (const [name, ds] of [['dataset', train], ['validation', validation]] as const) {
-      if (ds && ds.meta.height !== meta.height) throw new StageInputError(`train-lines: the ${name} lines are ${ds.meta.height} px high but the model reads ${meta.height}; set load-lines' height to ${meta.height} (or build the model for ${ds.meta.height})`);
+      if (ds && ds.meta.height !== meta.height) throw new UserInputError(`train-lines: the ${name} lines are ${ds.meta.height} px high but the model reads ${meta.height}; set load-lines' height to ${meta.height} (or build the model for ${ds.meta.height})`);
     }
     const outside = outsideCharset(meta.charset, train.lines.map((l) => l.text));
-    if (outside.length) throw new StageInputError(`train-lines: the training texts use characters the model's charset lacks: ${describeCharacters(outside)}; build the model from a charset of these texts, or map the characters in load-lines' text.map`);
+    if (outside.length) throw new UserInputError(`train-lines: the training texts use characters the model's charset lacks: ${describeCharacters(outside)}; build the model from a charset of these texts, or map the characters in load-lines' text.map`);
     if ((p.reduce_lr.enabled || p.early_stopping.enabled) && !validation) ctx.log.warn('no validation lines wired: learning-rate reduction and early stopping are off');
     const { enabled, ...augment } = p.augment;
     const options: LineTrainOptions = { ...p, ...(enabled ? { augment } : { augment: undefined }) };
@@ -90,7 +91,7 @@ export default defineStage<TrainLinesParams>({
         progress: (m) => ctx.progress.update(m),
         log: (m) => ctx.log.info(m),
         signal: ctx.signal,
-        cancelled: () => new Error('cancelled'),
+        cancelled: () => new CancelledError(),
       }),
     );
     const best = history.find((e) => e.epoch === bestEpoch) ?? history[history.length - 1]!;
@@ -100,7 +101,7 @@ export default defineStage<TrainLinesParams>({
       ...(best.val_cer !== undefined ? { val_cer: best.val_cer, val_loss: best.val_loss! } : {}),
       lines_per_second: history.reduce((s, e) => s + e.lines_per_second, 0) / history.length,
     });
-    await writeFile(ctx.output('history'), JSON.stringify({ epochs: history, best_epoch: bestEpoch, backend: ctx.backend }, null, 2));
+    await writeFile(ctx.output('history'), JSON.stringify({ epochs: history, best_epoch: bestEpoch, backend: stageBackend(ctx) }, null, 2));
     await saveLineModel(tf, model, meta, ctx.output('model'));
     await mkdir(join(ctx.logDir, 'tensorboard'), { recursive: true });
     for (const f of await readdir(tensorboard)) await copyFile(join(tensorboard, f), join(ctx.logDir, 'tensorboard', basename(f)));

@@ -5,9 +5,10 @@
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { defineStage, strictObject, StageInputError } from '../src/engine/stage-api.js';
+import { defineStage, strictObject } from '../src/engine/stage-api.js';
+import { throwIfCancelled, UserInputError } from '../src/errors.js';
 import { readDataset, type Dataset } from '../src/data/dataset.js';
-import { loadTf } from '../src/ml/tf.js';
+import { loadStageTf, numericEnvironment, stageBackend } from '../src/ml/numeric-environment.js';
 import { saveModel } from '../src/ml/model-io.js';
 import { loadModelFrom } from '../src/ml/model-source.js';
 import { balancedDraw, gatherImages, oneHot, predictAll, samplesByClass } from '../src/ml/batches.js';
@@ -47,7 +48,7 @@ export interface EpochRecord {
 export default defineStage<TrainParams>({
   description: 'train with Adam + categorical cross-entropy, LR on plateau, early stopping, TensorBoard',
   version: 1,
-  numeric: true,
+  environment: numericEnvironment,
   paramsSchema: strictObject({
     properties: {
       epochs: { type: 'integer', minimum: 1, default: 10 },
@@ -100,18 +101,18 @@ export default defineStage<TrainParams>({
   outputs: ['model', 'history', 'tensorboard'],
   async run(ctx) {
     const p = ctx.params;
-    const tf = await loadTf(ctx.backend);
+    const tf = await loadStageTf(ctx);
     const train = await readDataset(ctx.inputs.dataset);
     const validation = ctx.inputs.validation ? await readDataset(ctx.inputs.validation) : undefined;
     const hasValidation = !!validation && validation.meta.count > 0;
     for (const cb of [p.reduce_lr, p.early_stopping]) {
       if (cb.enabled && cb.monitor.startsWith('val_') && !hasValidation) {
-        throw new StageInputError(`train: ${cb === p.reduce_lr ? 'reduce_lr' : 'early_stopping'} monitors ${cb.monitor} but no validation data is wired (inputs.validation), or it is empty`);
+        throw new UserInputError(`train: ${cb === p.reduce_lr ? 'reduce_lr' : 'early_stopping'} monitors ${cb.monitor} but no validation data is wired (inputs.validation), or it is empty`);
       }
     }
     const model = await loadModelFrom(tf, ctx.inputs.model);
     const classes = train.meta.classes.length;
-    if (model.outputs[0].shape[1] !== classes) throw new StageInputError(`train: model predicts ${model.outputs[0].shape[1]} classes but the dataset has ${classes}`);
+    if (model.outputs[0].shape[1] !== classes) throw new UserInputError(`train: model predicts ${model.outputs[0].shape[1]} classes but the dataset has ${classes}`);
     const optimizer = tf.train.adam(p.learning_rate);
     model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
 
@@ -137,7 +138,7 @@ export default defineStage<TrainParams>({
         let accSum = 0;
         let seen = 0;
         for (let b = 0; b < batches; b++) {
-          if (ctx.signal.aborted) throw new Error('cancelled');
+          throwIfCancelled(ctx.signal);
           const idx = order.subarray(b * p.batch_size, Math.min((b + 1) * p.batch_size, order.length));
           let pixels = gatherImages(train, idx);
           if (p.augment) pixels = augmentBatch(pixels, idx.length, h, w, p.augment, random);
@@ -146,7 +147,7 @@ export default defineStage<TrainParams>({
           const [loss, acc] = (await model.trainOnBatch(x, y)) as number[];
           x.dispose();
           y.dispose();
-          if (!Number.isFinite(loss)) throw new StageInputError(`train: loss became ${loss} at epoch ${epoch} batch ${b + 1}; lower learning_rate`);
+          if (!Number.isFinite(loss)) throw new UserInputError(`train: loss became ${loss} at epoch ${epoch} batch ${b + 1}; lower learning_rate`);
           lossSum += loss * idx.length;
           accSum += acc * idx.length;
           seen += idx.length;
@@ -206,7 +207,7 @@ export default defineStage<TrainParams>({
       ...(last.val_accuracy !== undefined ? { val_accuracy: Math.max(...history.map((e) => e.val_accuracy!)), val_loss: Math.min(...history.map((e) => e.val_loss!)) } : {}),
       images_per_second: history.reduce((s, e) => s + e.images_per_second, 0) / history.length,
     });
-    await writeFile(ctx.output('history'), JSON.stringify({ epochs: history, best_epoch: early.bestEpoch, backend: ctx.backend }, null, 2));
+    await writeFile(ctx.output('history'), JSON.stringify({ epochs: history, best_epoch: early.bestEpoch, backend: stageBackend(ctx) }, null, 2));
     await saveModel(tf, model, ctx.output('model'));
     // TensorBoard is pointed at logs/: keep a copy of this run's events there too.
     await mkdir(join(ctx.logDir, 'tensorboard'), { recursive: true });

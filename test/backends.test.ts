@@ -18,7 +18,7 @@ if (!native) console.warn('\n!!! native tensorflow tests SKIPPED: tfjs-node addo
     const args = ['pipelines/quick.yaml', '--set', 'train.epochs=1', '--set', 'train.steps_per_epoch=10'];
     const onNative = await runJson(ws, args, { INKFLOW_BACKEND: 'tensorflow', TF_CPP_MIN_LOG_LEVEL: '2' });
     expect(onNative.summary.ok).toBe(true);
-    expect(onNative.events[0]).toMatchObject({ event: 'run-start', backend: 'tensorflow' });
+    expect(onNative.events[0]).toMatchObject({ event: 'run-start', environment: { backend: 'tensorflow' } });
     const record = JSON.parse(await readFile(join(ws, 'logs/runs', onNative.summary.runId, 'run.json'), 'utf8'));
     expect(record.environment.backend).toBe('tensorflow');
     const onWasm = await runJson(ws, args, { INKFLOW_BACKEND: 'wasm' });

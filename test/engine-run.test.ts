@@ -186,6 +186,36 @@ describe('records and tools', () => {
     expect(diff.stdout).toMatch(/a\.length\s+5\s+3\s+-2/);
   });
 
+  it('gc --keep 0 keeps no run and no artifact; --keep 1 keeps the last run', async () => {
+    const ws = await demo();
+    await runJson(ws, ['p.yaml']);
+    await runJson(ws, ['p.yaml', '--set', 'a.text=hey']);
+    const keepOne = await inkflow(ws, ['gc', '--keep', '1']);
+    expect(keepOne.stdout).toContain('removed 3 artifact(s)');
+    expect(await readdir(join(ws, 'logs/runs'))).toHaveLength(1);
+    const keepNone = await inkflow(ws, ['gc', '--keep', '0']);
+    expect(keepNone.exitCode).toBe(0);
+    expect(keepNone.stdout).toContain('removed 4 artifact(s)');
+    expect(await readdir(join(ws, 'logs/runs'))).toEqual([]);
+    expect((await inkflow(ws, ['verify'])).stdout).toContain('0 artifacts verified');
+  });
+
+  it('rejects numbers that are not numbers, or out of range, as usage errors', async () => {
+    const ws = await demo();
+    for (const [args, message] of [
+      [['gc', '--keep', 'abc'], 'gc: --keep must be a whole number 0 or more, got "abc"'],
+      [['gc', '--keep=-1'], 'gc: --keep must be a whole number 0 or more, got "-1"'],
+      [['run', 'p.yaml', '--concurrency', 'abc'], 'run: --concurrency must be a whole number 1 or more, got "abc"'],
+      [['run', 'p.yaml', '--concurrency', '0'], 'run: --concurrency must be a whole number 1 or more, got "0"'],
+      [['schedule', 'p.yaml', '--cron', '* * * * *', '--max-runs', '1.5'], 'schedule: --max-runs must be a whole number 1 or more, got "1.5"'],
+    ] as const) {
+      const r = await inkflow(ws, [...args]);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+    expect(await readdir(join(ws, 'logs')).catch(() => [])).toEqual([]);
+  });
+
   it('prints the DAG as text, mermaid and dot', async () => {
     const ws = await demo();
     expect((await inkflow(ws, ['dag', 'p.yaml'])).stdout).toContain('d (./stages/emit.ts)  ← b, c');

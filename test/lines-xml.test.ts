@@ -7,7 +7,7 @@ import { readLineXml, type XmlPage } from '../src/lines/xml-lines.js';
 import { altoXml, escapeXml, pageXml, writeLineXml, type PageReading } from '../src/lines/xml-write.js';
 import { cropLine } from '../src/lines/line-crop.js';
 import { readGrayImage } from '../src/data/images.js';
-import { StageInputError } from '../src/engine/stage-api.js';
+import { UserInputError } from '../src/errors.js';
 
 const PAGES = join(DATA_DIR, 'copiste-pages');
 
@@ -62,7 +62,7 @@ const goodLine = (id: string, content: string, points = '100 100 900 100 900 200
 
 async function inputError(promise: Promise<unknown>): Promise<string> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(StageInputError);
+  expect(err).toBeInstanceOf(UserInputError);
   return (err as Error).message;
 }
 

@@ -1,7 +1,5 @@
 /** `inkflow <command>`: parses arguments and hands off; heavy modules load only in the commands that need them. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError } from '../engine/yaml-source.js';
-import { StageInputError } from '../engine/stage-api.js';
+import { EXIT, reportError } from './report-error.js';
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -33,49 +31,22 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');
-    return name ? 0 : 2;
+    return name ? EXIT.ok : EXIT.usage;
   }
   if (name === '--version') {
-    const { readFileSync } = await import('node:fs');
-    process.stdout.write(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version + '\n');
-    return 0;
+    const { inkflowVersion } = await import('../version.js');
+    process.stdout.write(`${inkflowVersion() ?? 'unknown'}\n`);
+    return EXIT.ok;
   }
   const command = COMMANDS[name];
   if (!command) {
     const { didYouMean } = await import('../util/text.js');
     process.stderr.write(`inkflow: unknown command "${name}"${didYouMean(name, Object.keys(COMMANDS))}\n\n${usage()}\n`);
-    return 2;
+    return EXIT.usage;
   }
   try {
     return await (await command.load())(rest);
   } catch (err) {
     return reportError(err);
-  }
-}
-
-export function reportError(err: unknown): number {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n${err.diagnostics.length} problem(s) found; nothing was run.\n`);
-    return 1;
-  }
-  if (err instanceof UsageError || err instanceof StageInputError) {
-    process.stderr.write(`inkflow: ${err.message}\n`);
-    return err instanceof UsageError ? 2 : 1;
-  }
-  throw err;
-}
-
-export class UsageError extends Error {}
-
-/** parseArgs with errors turned into usage errors that name the command. */
-export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: T, help: string) {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(help + '\n');
-    return undefined;
-  }
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError(`${command}: ${(err as Error).message}\n\n${help}`);
   }
 }

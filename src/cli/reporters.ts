@@ -20,7 +20,7 @@ export function plainReporter(out: NodeJS.WritableStream = process.stderr, progr
   const sink = (e: RunEvent) => {
     switch (e.event) {
       case 'run-start':
-        out.write(`[${stamp()}] run ${e.runId}: ${e.pipeline} (${e.stages.length} stages, backend ${e.backend})\n`);
+        out.write(`[${stamp()}] run ${e.runId}: ${e.pipeline} (${[`${e.stages.length} stages`, ...Object.entries(e.environment).map(([k, v]) => `${k} ${v}`)].join(', ')})\n`);
         break;
       case 'stage-start':
         out.write(`[${stamp()}] ${e.stage}: running (${e.reason}, key ${e.key.slice(0, 12)})\n`);

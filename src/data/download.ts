@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { sha256File } from '../util/hash.js';
 import { uniqueSuffix } from '../util/fs.js';
-import { StageInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 
 export function defaultCacheDir(): string {
   return process.env.INKFLOW_CACHE_DIR ?? join(homedir(), '.cache', 'inkflow');
@@ -31,9 +31,9 @@ export async function download(url: string, options: { sha256?: string; cacheDir
   try {
     response = await fetch(url, { signal: options.signal });
   } catch (err) {
-    throw new StageInputError(`${url}: download failed: ${(err as Error).cause ?? (err as Error).message}`);
+    throw new UserInputError(`${url}: download failed: ${(err as Error).cause ?? (err as Error).message}`);
   }
-  if (!response.ok || !response.body) throw new StageInputError(`${url}: download failed: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok || !response.body) throw new UserInputError(`${url}: download failed: HTTP ${response.status} ${response.statusText}`);
   const total = Number(response.headers.get('content-length')) || undefined;
   const tmp = `${target}.${uniqueSuffix()}.part`;
   const hash = createHash('sha256');
@@ -49,7 +49,7 @@ export async function download(url: string, options: { sha256?: string; cacheDir
     await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
     const digest = hash.digest('hex');
     if (options.sha256 && digest !== options.sha256) {
-      throw new StageInputError(`${url}: SHA-256 mismatch: expected ${options.sha256}, got ${digest}; the file changed upstream or the download was corrupted`);
+      throw new UserInputError(`${url}: SHA-256 mismatch: expected ${options.sha256}, got ${digest}; the file changed upstream or the download was corrupted`);
     }
     await rename(tmp, target);
     return target;

@@ -1,7 +1,7 @@
 /** Image files: finding them, and decoding them to grayscale with clear errors for anything that is not a usable image. */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { StageInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 import { rgbaToGray, type GrayImage } from './framing.js';
 import { MAX_IMAGE_FILE_BYTES, readInputFile } from './input-safety.js';
 
@@ -12,7 +12,7 @@ export async function collectImages(paths: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const p of paths) {
     const info = await stat(p).catch(() => undefined);
-    if (!info) throw new StageInputError(`${p}: no such file or folder`);
+    if (!info) throw new UserInputError(`${p}: no such file or folder`);
     if (info.isDirectory()) {
       const entries = (await readdir(p, { recursive: true })).map(String).sort();
       out.push(...entries.filter((e) => IMAGE_EXTENSIONS.includes(extname(e).toLowerCase())).map((e) => join(p, e)));
@@ -25,20 +25,20 @@ export async function collectImages(paths: string[]): Promise<string[]> {
 export async function readGrayImage(file: string, maxPixels = 64e6): Promise<GrayImage> {
   const { loadImage } = await import('@napi-rs/canvas');
   const bytes = await readInputFile(file, MAX_IMAGE_FILE_BYTES);
-  if (!bytes.length) throw new StageInputError(`${file}: empty file, not an image`);
+  if (!bytes.length) throw new UserInputError(`${file}: empty file, not an image`);
   // Refuse huge images before decoding them: a 20,000² PNG would need 1.6 GB as RGBA.
   const size = imageDimensions(bytes);
   if (size && size.width * size.height > maxPixels) {
-    throw new StageInputError(`${file}: ${size.width}x${size.height} is too large (over ${maxPixels / 1e6} megapixels); scale it down first`);
+    throw new UserInputError(`${file}: ${size.width}x${size.height} is too large (over ${maxPixels / 1e6} megapixels); scale it down first`);
   }
   let image;
   try {
     image = await loadImage(bytes);
   } catch (err) {
-    throw new StageInputError(`${file}: not a decodable image (${(err as Error).message})`);
+    throw new UserInputError(`${file}: not a decodable image (${(err as Error).message})`);
   }
   if (image.width * image.height > maxPixels) {
-    throw new StageInputError(`${file}: ${image.width}x${image.height} is too large (over ${maxPixels / 1e6} megapixels); scale it down first`);
+    throw new UserInputError(`${file}: ${image.width}x${image.height} is too large (over ${maxPixels / 1e6} megapixels); scale it down first`);
   }
   return decodeGray(image);
 }

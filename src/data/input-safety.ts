@@ -5,7 +5,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { StageInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 
 /** Node cannot hold more than this in one buffer; a larger data file must be split. */
 export const MAX_DATA_FILE_BYTES = 2 ** 31 - 1;
@@ -15,7 +15,7 @@ export const MAX_IMAGE_FILE_BYTES = 64 * 2 ** 20;
 export const MAX_PIXEL_VALUE = 65535;
 
 function fail(where: string, message: string): never {
-  throw new StageInputError(`${where}: ${message}`);
+  throw new UserInputError(`${where}: ${message}`);
 }
 
 /** Reads a regular file of at most `maxBytes`; devices, pipes and sockets are refused before any read. */

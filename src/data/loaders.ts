@@ -6,8 +6,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { StageInputError } from '../engine/stage-api.js';
-import { parseNpy, NpyFormatError, type NpyArray } from './npy.js';
+import { UserInputError } from '../errors.js';
+import { parseNpy, type NpyArray } from './npy.js';
 import { parseNpz } from './npz.js';
 import { frameGlyph, inkImage } from './framing.js';
 import { readGrayImage, IMAGE_EXTENSIONS } from './images.js';
@@ -26,20 +26,11 @@ export interface RawData {
 }
 
 function fail(where: string, message: string): never {
-  throw new StageInputError(`${where}: ${message}`);
+  throw new UserInputError(`${where}: ${message}`);
 }
 
 function readBytes(path: string): Promise<Uint8Array> {
   return readInputFile(path);
-}
-
-function withNpyErrors<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof NpyFormatError) throw new StageInputError(err.message);
-    throw err;
-  }
 }
 
 export interface ArrayKeys {
@@ -83,7 +74,7 @@ function labelsFrom(arr: NpyArray, count: number, where: string): Int32Array | s
 
 export async function loadNpz(path: string, keys: ArrayKeys): Promise<RawData> {
   const bytes = await readBytes(path);
-  const arrays = withNpyErrors(() => parseNpz(bytes, path, undefined, (members) => checkZipMembers(bytes, members, path)));
+  const arrays = parseNpz(bytes, path, undefined, (members) => checkZipMembers(bytes, members, path));
   const need = (key: string) => arrays[key] ?? fail(path, `has no array "${key}"; arrays: ${Object.keys(arrays).join(', ')}`);
   const images = imagesFrom(need(keys.images), `${path}[${keys.images}]`);
   const count = need(keys.images).shape[0];
@@ -102,8 +93,8 @@ export async function loadNpz(path: string, keys: ArrayKeys): Promise<RawData> {
 
 export async function loadNpy(imagesPath: string, labelsPath: string): Promise<RawData> {
   const [imageBytes, labelBytes] = [await readBytes(imagesPath), await readBytes(labelsPath)];
-  const images = withNpyErrors(() => parseNpy(imageBytes, imagesPath));
-  const labels = withNpyErrors(() => parseNpy(labelBytes, labelsPath));
+  const images = parseNpy(imageBytes, imagesPath);
+  const labels = parseNpy(labelBytes, labelsPath);
   return { ...imagesFrom(images, imagesPath), labels: labelsFrom(labels, images.shape[0], labelsPath), masks: {} };
 }
 

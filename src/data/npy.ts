@@ -3,6 +3,8 @@
  * dtypes in either byte order, booleans, fixed-width unicode strings (<U…),
  * C and Fortran order. Results are always C-ordered, native-endian.
  */
+import { UserInputError } from '../errors.js';
+
 export type NumericArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
 
 export interface NpyArray {
@@ -12,7 +14,8 @@ export interface NpyArray {
   data: NumericArray | string[];
 }
 
-export class NpyFormatError extends Error {
+/** A .npy/.npz file that is not what it claims: the user's data to fix. */
+export class NpyFormatError extends UserInputError {
   override name = 'NpyFormatError';
 }
 

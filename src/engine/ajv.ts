@@ -1,6 +1,7 @@
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { didYouMean } from '../util/text.js';
-import type { Diagnostic, YamlSource } from './yaml-source.js';
+import type { YamlSource } from './yaml-source.js';
+import type { Diagnostic } from '../errors.js';
 
 const Ajv = AjvModule.default ?? AjvModule;
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });

@@ -9,11 +9,10 @@ import { validateAt } from './ajv.js';
 import { pipelineSchema, type PipelineFile } from './pipeline-schema.js';
 import { builtinStageNames, isLocalModuleRef, loadStageModule, stageModulePath, stageModuleRefusal } from './registry.js';
 import { stageOutputs, type StageDefinition } from './stage-api.js';
-import { ConfigError, YamlSource, type Diagnostic } from './yaml-source.js';
+import { YamlSource } from './yaml-source.js';
+import { ConfigError, type Diagnostic } from '../errors.js';
 import { didYouMean } from '../util/text.js';
 import { findCycle } from './dag.js';
-
-export type BackendRequest = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
 export interface ResolvedStage {
   name: string;
@@ -32,7 +31,8 @@ export interface ResolvedPipeline {
   name: string;
   file: string;
   description?: string;
-  backend: BackendRequest;
+  /** The pipeline file's `backend:`, passed to stage environments as is (the ML layer decides what it means). */
+  backend?: string;
   params: Record<string, unknown>;
   /** The params as written to run records: environment values replaced by `${env.NAME}`. */
   recordedParams?: Record<string, unknown>;
@@ -223,7 +223,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     name: pipeline.name,
     file: resolve(file),
     description: pipeline.description,
-    backend: pipeline.backend ?? 'auto',
+    backend: pipeline.backend,
     params: interpolatedParams,
     recordedParams,
     stages,

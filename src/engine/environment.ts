@@ -1,16 +1,8 @@
+/** Where a run happened: the machine and git commit, plus what each stage environment resolved to. */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-
-const require = createRequire(import.meta.url);
-
-function packageVersion(name: string): string | undefined {
-  try {
-    return (require(`${name}/package.json`) as { version: string }).version;
-  } catch {
-    return undefined;
-  }
-}
+import type { EnvironmentRequest, ResolvedEnvironment, StageEnvironment } from './stage-api.js';
+import { inkflowVersion } from '../version.js';
 
 /** The git commit of the workspace, read from .git directly (no process spawn on the hot path). */
 export function gitCommit(workspace: string): string | undefined {
@@ -29,25 +21,39 @@ export function gitCommit(workspace: string): string | undefined {
   }
 }
 
-export function describeEnvironment(workspace: string, backend: string) {
-  const packages: Record<string, string | undefined> = {};
-  for (const name of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', 'h5wasm', '@napi-rs/canvas']) {
-    packages[name] = packageVersion(name);
-  }
+export type EnvironmentDescription = {
+  node: string;
+  platform: string;
+  inkflow: string | undefined;
+  gitCommit: string | undefined;
+} & Record<string, unknown>;
+
+/** The run record's `environment`: the machine, then every resolved stage environment's record entries. */
+export function describeEnvironment(workspace: string, environments: Iterable<ResolvedEnvironment>): EnvironmentDescription {
+  const resolved: Record<string, unknown> = {};
+  for (const environment of environments) Object.assign(resolved, environment.record ?? environment.key);
   return {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     inkflow: inkflowVersion(),
-    backend,
-    packages,
+    ...resolved,
     gitCommit: gitCommit(workspace),
   };
 }
 
-function inkflowVersion(): string | undefined {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return undefined;
+/** Each distinct stage environment, resolved once for a run. */
+export async function resolveEnvironments(
+  environments: Iterable<StageEnvironment | undefined>,
+  request: EnvironmentRequest,
+): Promise<Map<StageEnvironment, ResolvedEnvironment>> {
+  const resolved = new Map<StageEnvironment, ResolvedEnvironment>();
+  for (const environment of environments) {
+    if (environment && !resolved.has(environment)) resolved.set(environment, await environment.resolve(request));
   }
+  return resolved;
+}
+
+/** All key entries of the resolved environments, e.g. `{ backend: 'wasm' }`, for the run-start event. */
+export function environmentKeys(resolved: ReadonlyMap<StageEnvironment, ResolvedEnvironment>): Record<string, string> {
+  return Object.assign({}, ...[...resolved.values()].map((r) => r.key)) as Record<string, string>;
 }

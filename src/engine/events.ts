@@ -2,7 +2,7 @@
 export type StageStatus = 'ran' | 'cached' | 'failed' | 'skipped';
 
 export type RunEvent =
-  | { event: 'run-start'; runId: string; pipeline: string; stages: string[]; backend: string }
+  | { event: 'run-start'; runId: string; pipeline: string; stages: string[]; environment: Record<string, string> }
   | { event: 'stage-start'; stage: string; key: string; reason: string }
   | { event: 'stage-progress'; stage: string; message: string }
   | { event: 'stage-log'; stage: string; level: 'info' | 'warn'; message: string }

@@ -10,12 +10,13 @@ import { downstreamOf, topologicalOrder, upstreamOf, type DependencyMap } from '
 import type { EventSink, StageStatus, StageSummary } from './events.js';
 import { FileDigests } from './file-digests.js';
 import { moduleCodeHash } from './registry.js';
-import { StageInputError, type StageContext } from './stage-api.js';
-import { ArtifactStore, changedInputs, type KeyIngredients, type Manifest } from './store.js';
+import type { ResolvedEnvironment, StageContext, StageEnvironment } from './stage-api.js';
+import { ArtifactStore, changedInputs, STANDARD_INGREDIENTS, type KeyIngredients, type Manifest } from './store.js';
 import { Leases, type Lease } from './leases.js';
 import { describeIoError } from '../util/fs.js';
+import { environmentKeys, resolveEnvironments } from './environment.js';
 import { canonicalJson, sha256 } from '../util/hash.js';
-import { resolveBackendName } from '../ml/backend-name.js';
+import { InternalError, UserInputError, describeError, throwIfCancelled } from '../errors.js';
 import { writeRunRecord, newRunId, type StageRecord } from './run-record.js';
 
 /** Bump when the meaning of a key changes, so every old artifact is recomputed. */
@@ -45,8 +46,6 @@ export interface RunResult {
   error?: string;
 }
 
-export class UpstreamNotCachedError extends Error {}
-
 export function dependencyMap(pipeline: ResolvedPipeline): DependencyMap {
   return new Map([...pipeline.stages].map(([name, s]) => [name, [...new Set(Object.values(s.inputs).map((i) => i.stage))]]));
 }
@@ -63,15 +62,30 @@ export function workspacePaths(workspace: string) {
 export class KeyCalculator {
   private readonly digests: FileDigests;
 
-  constructor(private readonly workspace: string, store: ArtifactStore, readonly backend: string) {
+  constructor(
+    private readonly workspace: string,
+    store: ArtifactStore,
+    private readonly environments: ReadonlyMap<StageEnvironment, ResolvedEnvironment>,
+  ) {
     this.digests = new FileDigests(join(store.root, 'file-digests.json'));
+  }
+
+  /** The key entries of the stage's environment, as resolved for this run. */
+  environmentOf(stage: ResolvedStage): Readonly<Record<string, string>> {
+    const environment = stage.definition.environment;
+    if (!environment) return {};
+    const resolved = this.environments.get(environment);
+    if (!resolved) throw new InternalError(`environment "${environment.name}" of stage "${stage.name}" was not resolved`);
+    const clash = Object.keys(resolved.key).find((k) => STANDARD_INGREDIENTS.includes(k));
+    if (clash) throw new InternalError(`environment "${environment.name}" uses the reserved key entry "${clash}"`);
+    return resolved.key;
   }
 
   async ingredients(stage: ResolvedStage, upstream: ReadonlyMap<string, Manifest>): Promise<KeyIngredients> {
     const inputs: Record<string, string> = {};
     for (const [name, ref] of Object.entries(stage.inputs)) {
       const manifest = upstream.get(ref.stage);
-      if (!manifest) throw new Error(`internal: upstream "${ref.stage}" of "${stage.name}" has no result`);
+      if (!manifest) throw new InternalError(`upstream "${ref.stage}" of "${stage.name}" has no result`);
       inputs[name] = manifest.outputs[ref.output].digest;
     }
     const files: Record<string, string> = {};
@@ -79,7 +93,7 @@ export class KeyCalculator {
       try {
         files[path] = await this.digests.digest(resolve(this.workspace, path));
       } catch (err) {
-        throw new StageInputError(`stage "${stage.name}": ${(err as Error).message.replace(resolve(this.workspace, path), path)} (relative paths start at the workspace ${this.workspace}; check the path, or point INKFLOW_DATA_DIR at the data folder)`);
+        throw new UserInputError(`stage "${stage.name}": ${(err as Error).message.replace(resolve(this.workspace, path), path)} (relative paths start at the workspace ${this.workspace}; check the path, or point INKFLOW_DATA_DIR at the data folder)`);
       }
     }
     return {
@@ -90,7 +104,7 @@ export class KeyCalculator {
       params: stage.params,
       inputs,
       files,
-      ...(stage.definition.numeric ? { backend: this.backend } : {}),
+      ...this.environmentOf(stage),
     };
   }
 
@@ -115,8 +129,8 @@ export function recordedIngredients(stage: ResolvedStage, ingredients: KeyIngred
 export async function runPipeline(pipeline: ResolvedPipeline, options: RunOptions): Promise<RunResult> {
   const paths = workspacePaths(options.workspace);
   const store = new ArtifactStore(paths.artifacts);
-  const backend = resolveBackendName(pipeline.backend);
-  const keys = new KeyCalculator(options.workspace, store, backend);
+  const environments = await resolvePipelineEnvironments(pipeline);
+  const keys = new KeyCalculator(options.workspace, store, environments);
   const deps = dependencyMap(pipeline);
   const runId = newRunId();
   const emit = options.onEvent;
@@ -134,7 +148,7 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
     selected = upstreamOf(deps, options.only);
   }
 
-  emit({ event: 'run-start', runId, pipeline: pipeline.name, stages: [...selected], backend });
+  emit({ event: 'run-start', runId, pipeline: pipeline.name, stages: [...selected], environment: environmentKeys(environments) });
   const results = new Map<string, Manifest>();
   const records: Record<string, StageRecord> = {};
   const summaries: Record<string, StageSummary> = {};
@@ -152,7 +166,7 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
     const stage = pipeline.stages.get(name)!;
     const t0 = performance.now();
     const seconds = () => (performance.now() - t0) / 1000;
-    if (options.signal?.aborted) throw new Error('cancelled');
+    throwIfCancelled(options.signal);
     const ingredients = await keys.ingredients(stage, results);
     const key = keyOf(ingredients);
     const recorded = recordedIngredients(stage, ingredients);
@@ -176,7 +190,7 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
       }
     }
     if (upstreamOnly) {
-      throw new UpstreamNotCachedError(
+      throw new UserInputError(
         `--only ${options.only} needs the result of "${name}", which is ${damaged ? 'damaged in the store' : 'not cached'}; run \`inkflow run ${pipeline.file} --from ${name}\` or without --only first`,
       );
     }
@@ -195,7 +209,7 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
       const ctx = makeContext(stage, staging.outputPath.bind(staging), results, store, {
         workspace: options.workspace,
         logDir,
-        backend,
+        environment: keys.environmentOf(stage),
         signal: options.signal ?? new AbortController().signal,
         metrics,
         emit,
@@ -205,11 +219,11 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
       } catch (err) {
         throw ioFailure(err, name, staging.dir);
       }
-      if (options.signal?.aborted) throw new Error('cancelled');
+      throwIfCancelled(options.signal);
       const inputs = Object.entries(stage.inputs).map(([input, ref]) => ({ name: input, manifest: results.get(ref.stage)!, output: ref.output }));
       const tampered = await changedInputs(store, inputs);
       if (tampered.length) {
-        throw new StageInputError(`stage "${name}" changed its inputs, which belong to the artifact store: ${tampered.join('; ')}; a stage must write only to its outputs. The next run rebuilds the damaged upstream result.`);
+        throw new UserInputError(`stage "${name}" changed its inputs, which belong to the artifact store: ${tampered.join('; ')}; a stage must write only to its outputs. The next run rebuilds the damaged upstream result.`);
       }
       const manifest = await staging.commit(stage.outputs, {
         pipeline: pipeline.name,
@@ -282,7 +296,7 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
       await writeRunRecord(paths.runs, runId, {
         pipeline,
         workspace: options.workspace,
-        backend,
+        environments: [...environments.values()],
         startedAt,
         ok,
         cancelled,
@@ -304,27 +318,26 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
 function ioFailure(err: unknown, stage: string, dir: string): unknown {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS') return err;
-  return new StageInputError(`stage "${stage}": ${describeIoError(err, dir).message}`);
+  return new UserInputError(`stage "${stage}": ${describeIoError(err, dir).message}`);
 }
 
 class DryRunStop extends Error {}
 
 function requireStage(pipeline: ResolvedPipeline, name: string, flag: string): void {
   if (!pipeline.stages.has(name)) {
-    throw new StageInputError(`${flag} ${name}: no such stage in ${pipeline.name}; stages: ${[...pipeline.stages.keys()].join(', ')}`);
+    throw new UserInputError(`${flag} ${name}: no such stage in ${pipeline.name}; stages: ${[...pipeline.stages.keys()].join(', ')}`);
   }
 }
 
-export function describeError(err: unknown): string {
-  if (err instanceof StageInputError || err instanceof UpstreamNotCachedError) return err.message;
-  if (err instanceof Error) return err.stack ?? err.message;
-  return String(err);
+/** Every distinct environment the pipeline's stages declare, resolved once. */
+export function resolvePipelineEnvironments(pipeline: ResolvedPipeline): Promise<Map<StageEnvironment, ResolvedEnvironment>> {
+  return resolveEnvironments([...pipeline.stages.values()].map((s) => s.definition.environment), { backend: pipeline.backend });
 }
 
 interface ContextEnv {
   workspace: string;
   logDir: string;
-  backend: string;
+  environment: Readonly<Record<string, string>>;
   signal: AbortSignal;
   metrics: Record<string, number>;
   emit: EventSink;
@@ -355,7 +368,7 @@ function makeContext(
     },
     workspace: env.workspace,
     logDir: env.logDir,
-    backend: env.backend,
+    environment: env.environment,
     signal: env.signal,
     log: { info: log('info'), warn: log('warn') },
     progress: { update: (message) => env.emit({ event: 'stage-progress', stage: stage.name, message }) },

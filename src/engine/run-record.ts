@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { ResolvedPipeline } from './config.js';
 import type { StageStatus } from './events.js';
 import type { KeyIngredients } from './store.js';
-import { describeEnvironment } from './environment.js';
+import { describeEnvironment, type EnvironmentDescription } from './environment.js';
+import type { ResolvedEnvironment } from './stage-api.js';
 import { DamagedFileError, readJsonIfExists, writeJsonAtomic } from '../util/fs.js';
 
 export interface StageRecord {
@@ -33,7 +34,7 @@ export interface RunRecord {
   params: Record<string, unknown>;
   stageParams: Record<string, Record<string, unknown>>;
   stages: Record<string, StageRecord>;
-  environment: ReturnType<typeof describeEnvironment>;
+  environment: EnvironmentDescription;
 }
 
 /** Sortable by time, unique across concurrent runs. */
@@ -47,7 +48,7 @@ export async function writeRunRecord(
   run: {
     pipeline: ResolvedPipeline;
     workspace: string;
-    backend: string;
+    environments: ResolvedEnvironment[];
     startedAt: Date;
     ok: boolean;
     cancelled: boolean;
@@ -69,7 +70,7 @@ export async function writeRunRecord(
     params: run.pipeline.recordedParams ?? run.pipeline.params,
     stageParams: Object.fromEntries([...run.pipeline.stages].map(([n, s]) => [n, s.recordedParams ?? s.params])),
     stages: run.stages,
-    environment: describeEnvironment(run.workspace, run.backend),
+    environment: describeEnvironment(run.workspace, run.environments),
   };
   await writeJsonAtomic(join(runsDir, runId, 'run.json'), record);
   return record;

@@ -27,8 +27,8 @@ export interface StageContext<P> {
   readonly workspace: string;
   /** Directory for this stage's logs in this run (TensorBoard events go below it). */
   readonly logDir: string;
-  /** The tfjs backend the run resolved to (numeric stages load it with `loadTf`). */
-  readonly backend: string;
+  /** The key entries of the stage's `environment` as resolved for this run (e.g. `{ backend: 'wasm' }`); empty without one. */
+  readonly environment: Readonly<Record<string, string>>;
   readonly signal: AbortSignal;
   readonly log: StageLogger;
   readonly progress: StageProgress;
@@ -40,8 +40,11 @@ export interface StageDefinition<P = Record<string, unknown>> {
   description: string;
   /** Bump when the stage's output format changes so old artifacts are not reused. */
   version: number;
-  /** Numeric stages' results depend on the tfjs backend, which then enters the cache key. */
-  numeric?: boolean;
+  /**
+   * What the results depend on besides code, params, inputs and files (e.g. the
+   * numeric backend). The layer the stage builds on supplies it; see StageEnvironment.
+   */
+  environment?: StageEnvironment;
   paramsSchema: JsonSchema;
   /** Input names the stage accepts; `required` ones must be wired in the pipeline. */
   inputs: Record<string, { description: string; required?: boolean }>;
@@ -63,6 +66,31 @@ export interface StageDefinition<P = Record<string, unknown>> {
   run(ctx: StageContext<P>): Promise<void>;
 }
 
+/**
+ * A fingerprint of the world a stage runs in, supplied by a layer above the engine
+ * (src/ml/numeric-environment.ts for tfjs stages). The engine resolves each one once
+ * per run, adds its `key` entries to the cache key of every stage that uses it,
+ * hands them to the stage as `ctx.environment`, and adds `record` to the run record.
+ */
+export interface StageEnvironment {
+  /** Shown in errors; also tells environments apart in the run record. */
+  readonly name: string;
+  resolve(request: EnvironmentRequest): ResolvedEnvironment | Promise<ResolvedEnvironment>;
+}
+
+/** What the pipeline file asks of environments. */
+export interface EnvironmentRequest {
+  /** The pipeline's `backend:` value, when it has one. */
+  backend?: string;
+}
+
+export interface ResolvedEnvironment {
+  /** Small, stable values that change results: they enter the cache key. */
+  key: Readonly<Record<string, string>>;
+  /** Facts for the run record's `environment` (library versions and the like); not keyed. */
+  record?: Readonly<Record<string, unknown>>;
+}
+
 /** A params object that rejects unknown keys, so a misspelt param is an error with a suggestion, not a silent default. */
 export function strictObject<T extends Record<string, unknown>>(schema: T): T & { type: 'object'; additionalProperties: false } {
   return { type: 'object', additionalProperties: false, ...schema };
@@ -70,11 +98,6 @@ export function strictObject<T extends Record<string, unknown>>(schema: T): T & 
 
 export function defineStage<P>(definition: StageDefinition<P>): StageDefinition<P> {
   return definition;
-}
-
-/** An error caused by the user's data or params: reported without a stack trace. */
-export class StageInputError extends Error {
-  override name = 'StageInputError';
 }
 
 export function stageOutputs<P>(definition: StageDefinition<P>, params: P): readonly string[] {

@@ -1,10 +1,9 @@
 /** `inkflow status`: per stage, cached or stale, and why, against the last recorded run. */
 import type { ResolvedPipeline } from './config.js';
-import { dependencyMap, KeyCalculator, keyOf, recordedIngredients, workspacePaths } from './executor.js';
+import { dependencyMap, KeyCalculator, keyOf, recordedIngredients, resolvePipelineEnvironments, workspacePaths } from './executor.js';
 import { topologicalOrder } from './dag.js';
 import { listRuns } from './run-record.js';
-import { ArtifactStore, type KeyIngredients, type Manifest } from './store.js';
-import { resolveBackendName } from '../ml/backend-name.js';
+import { ArtifactStore, STANDARD_INGREDIENTS, type KeyIngredients, type Manifest } from './store.js';
 import { canonicalJson } from '../util/hash.js';
 
 export interface StageState {
@@ -17,7 +16,7 @@ export interface StageState {
 export async function pipelineStatus(pipeline: ResolvedPipeline, workspace: string): Promise<StageState[]> {
   const paths = workspacePaths(workspace);
   const store = new ArtifactStore(paths.artifacts);
-  const keys = new KeyCalculator(workspace, store, resolveBackendName(pipeline.backend));
+  const keys = new KeyCalculator(workspace, store, await resolvePipelineEnvironments(pipeline));
   const previous = await lastIngredients(paths.runs, pipeline.name);
   const results = new Map<string, Manifest>();
   const states: StageState[] = [];
@@ -76,7 +75,11 @@ export function explainChange(before: KeyIngredients, now: KeyIngredients): stri
   if (before.code !== now.code) reasons.push('stage code changed (the module or a local file it imports)');
   if (before.version !== now.version) reasons.push(`stage format version ${before.version} -> ${now.version}`);
   if (before.format !== now.format) reasons.push('cache key format changed');
-  if (before.backend !== now.backend) reasons.push(`backend ${before.backend} -> ${now.backend}`);
+  for (const key of new Set([...Object.keys(before), ...Object.keys(now)])) {
+    if (!STANDARD_INGREDIENTS.includes(key) && canonicalJson(before[key]) !== canonicalJson(now[key])) {
+      reasons.push(`${key} ${String(before[key] ?? 'none')} -> ${String(now[key] ?? 'none')}`);
+    }
+  }
   for (const key of new Set([...Object.keys(before.params), ...Object.keys(now.params)])) {
     const [a, b] = [before.params[key], now.params[key]];
     if (canonicalJson(a) !== canonicalJson(b)) reasons.push(`param ${key}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);

@@ -44,7 +44,11 @@ export interface KeyIngredients {
   params: Record<string, unknown>;
   inputs: Record<string, string>;
   files: Record<string, string>;
-  backend?: string;
+  /**
+   * Key entries of the stage's environment (e.g. `backend`), spread at the top level
+   * so keys are the same as when the backend was a field of its own.
+   */
+  [environmentEntry: string]: unknown;
 }
 
 /** What a lookup found: a trustworthy object, nothing, or an object that must not be used (and why). */
@@ -59,6 +63,9 @@ export interface ObjectProblem {
   stage?: string;
   message: string;
 }
+
+/** The ingredient fields every key has; anything else came from a stage environment. */
+export const STANDARD_INGREDIENTS: readonly string[] = ['format', 'uses', 'version', 'code', 'params', 'inputs', 'files'];
 
 export class ArtifactStore {
   readonly objects: string;

@@ -1,3 +1,4 @@
+import type { Diagnostic } from '../errors.js';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Document, type Node } from 'yaml';
 
 /** A parsed YAML file that can turn a path inside it into `file:line:col`. */
@@ -63,16 +64,4 @@ export class YamlSource {
 
 function rangeStart(node: unknown): number | undefined {
   return (node as Node | undefined)?.range?.[0];
-}
-
-export interface Diagnostic {
-  where: string;
-  message: string;
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  constructor(readonly diagnostics: Diagnostic[]) {
-    super(diagnostics.map((d) => `${d.where}: ${d.message}`).join('\n'));
-  }
 }

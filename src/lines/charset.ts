@@ -4,7 +4,7 @@
  * every line model, so a model and its alphabet cannot drift apart.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { StageInputError as UserInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 import { characters } from './text-normalize.js';
 
 export const CHARSET_FORMAT = 1;

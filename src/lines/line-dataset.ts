@@ -6,7 +6,7 @@
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StageInputError as UserInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 import type { LineImage } from './line-image.js';
 
 export const LINE_DATASET_FORMAT = 1;

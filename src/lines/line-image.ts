@@ -4,13 +4,15 @@
  * fixed height with its own width, contrast stretched to 0..255.
  */
 import { inkImage, resample, type GrayImage } from '../data/framing.js';
-import { StageInputError as UserInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 
 export interface LineImage {
   width: number;
   height: number;
   /** Row-major, ink 255 on 0. */
   data: Uint8Array;
+  /** Where column x came from in the source image: x0 + x / scale. */
+  source?: { x0: number; scale: number };
 }
 
 export interface NormalizeOptions {
@@ -43,7 +45,8 @@ export function normalizeLine(img: GrayImage, options: NormalizeOptions): LineIm
   let peak = 0;
   for (const v of scaled) if (v > peak) peak = v;
   const gain = peak > 0 ? 255 / peak : 0;
-  return { width, height, data: Uint8Array.from(scaled, (v) => Math.round(v * gain)) };
+  const scale = height / padded.height;
+  return { width, height, data: Uint8Array.from(scaled, (v) => Math.round(v * gain)), source: { x0: box.x0 - margin, scale } };
 }
 
 interface Box {

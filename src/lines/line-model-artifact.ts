@@ -11,7 +11,7 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import type { Tf } from '../ml/tf.js';
 import { saveModel } from '../ml/model-io.js';
 import { loadModelFrom } from '../ml/model-source.js';
-import { StageInputError as UserInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 import { CHARSET_FORMAT, classCount, type Charset } from './charset.js';
 
 export const LINE_MODEL_FILE = 'line-model.json';

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
-import { StageInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 import { imageDimensions } from '../data/images.js';
 import { boundingBox, boxPolygon, type LineBox, type Point } from './geometry.js';
 
@@ -75,16 +75,16 @@ export async function readLineXml(xmlPath: string, options: ReadLineXmlOptions =
   const raw = await parse(absolute);
   const where = (line: number) => `${absolute}:${line}`;
   if (raw.format === 'ALTO' && raw.unit && raw.unit !== 'pixel') {
-    throw new StageInputError(`${where(1)}: MeasurementUnit is "${raw.unit}"; only pixel coordinates are supported. Export the ALTO with pixel units (eScriptorium and Kraken do by default).`);
+    throw new UserInputError(`${where(1)}: MeasurementUnit is "${raw.unit}"; only pixel coordinates are supported. Export the ALTO with pixel units (eScriptorium and Kraken do by default).`);
   }
   if (!raw.imageName) {
     const element = raw.format === 'ALTO' ? 'Description/sourceImageInformation/fileName' : 'Page/@imageFilename';
-    throw new StageInputError(`${where(raw.imageNameLine)}: no page image named (${element} is missing); add the image's file name.`);
+    throw new UserInputError(`${where(raw.imageNameLine)}: no page image named (${element} is missing); add the image's file name.`);
   }
   const imagePath = await locateImage(absolute, raw.imageName, raw.imageNameLine);
   const { width, height } = await pageSize(absolute, raw, imagePath);
   if (!raw.lines.length) {
-    throw new StageInputError(`${absolute}: the page has no text lines (no TextLine elements); export it from your transcription tool with its lines and their text.`);
+    throw new UserInputError(`${absolute}: the page has no text lines (no TextLine elements); export it from your transcription tool with its lines and their text.`);
   }
   const tolerance = options.outsideTolerance ?? Math.max(8, Math.round(0.005 * Math.max(width, height)));
   const lines = raw.lines.map((line) => finishLine(line, raw.format, { width, height, tolerance, where: where(line.sourceLine), emptyText: options.emptyText ?? 'error' }));
@@ -96,7 +96,7 @@ function finishLine(raw: RawLine, format: RawPage['format'], page: { width: numb
   let polygon = raw.polygon ?? (raw.box ? boxPolygon(raw.box) : undefined);
   if (!polygon || polygon.length < 3) {
     const expected = format === 'ALTO' ? 'Shape/Polygon/@POINTS or HPOS/VPOS/WIDTH/HEIGHT' : 'Coords/@points';
-    throw new StageInputError(`${label} has no usable polygon (${expected} with at least 3 points); fix or re-export the line's shape.`);
+    throw new UserInputError(`${label} has no usable polygon (${expected} with at least 3 points); fix or re-export the line's shape.`);
   }
   polygon = clipToPage(polygon, page, `${label}'s polygon`);
   const baseline = raw.baseline && raw.baseline.length >= 2 ? clipToPage(raw.baseline, page, `${label}'s baseline`) : undefined;
@@ -105,7 +105,7 @@ function finishLine(raw: RawLine, format: RawPage['format'], page: { width: numb
   if (baseline) out.baseline = baseline;
   if (!text.trim()) {
     if (page.emptyText === 'error') {
-      throw new StageInputError(`${label} has an empty transcription; transcribe it, delete the line, or let the stage skip empty lines.`);
+      throw new UserInputError(`${label} has an empty transcription; transcribe it, delete the line, or let the stage skip empty lines.`);
     }
     out.emptyText = true;
   }
@@ -133,7 +133,7 @@ function clipToPage(points: Point[], page: { width: number; height: number; tole
     for (const [distance, text] of beyond) if (distance > worst) [worst, worstText] = [distance, text];
   }
   if (worst > page.tolerance) {
-    throw new StageInputError(`${what} lies ${Math.round(worst)} px ${worstText}, more than the ${page.tolerance} px allowed for rounding; fix its coordinates, or the page size if the image was rescaled after the XML was made.`);
+    throw new UserInputError(`${what} lies ${Math.round(worst)} px ${worstText}, more than the ${page.tolerance} px allowed for rounding; fix its coordinates, or the page size if the image was rescaled after the XML was made.`);
   }
   if (!worst) return points;
   return points.map(([x, y]) => [Math.min(page.width, Math.max(0, x)), Math.min(page.height, Math.max(0, y))]);
@@ -145,7 +145,7 @@ async function locateImage(xmlPath: string, name: string, line: number): Promise
     const info = await stat(candidate).catch(() => undefined);
     if (info?.isFile()) return candidate;
   }
-  throw new StageInputError(`${xmlPath}:${line}: names the page image "${name}", which is not at ${candidates[0]}; put the image next to the XML file or correct the file name in the XML.`);
+  throw new UserInputError(`${xmlPath}:${line}: names the page image "${name}", which is not at ${candidates[0]}; put the image next to the XML file or correct the file name in the XML.`);
 }
 
 /** The page size the coordinates refer to: the XML's, checked against the image's own when its header tells it. */
@@ -154,10 +154,10 @@ async function pageSize(xmlPath: string, raw: RawPage, imagePath: string): Promi
   const width = raw.width ?? image?.width;
   const height = raw.height ?? image?.height;
   if (!width || !height) {
-    throw new StageInputError(`${xmlPath}:${raw.sizeLine}: the page has no usable size (${raw.format === 'ALTO' ? 'Page/@WIDTH and @HEIGHT' : 'Page/@imageWidth and @imageHeight'}); add it.`);
+    throw new UserInputError(`${xmlPath}:${raw.sizeLine}: the page has no usable size (${raw.format === 'ALTO' ? 'Page/@WIDTH and @HEIGHT' : 'Page/@imageWidth and @imageHeight'}); add it.`);
   }
   if (image && (Math.round(width) !== image.width || Math.round(height) !== image.height)) {
-    throw new StageInputError(`${xmlPath}:${raw.sizeLine}: the XML describes a ${width}x${height} page but ${imagePath} is ${image.width}x${image.height}; use the image the XML was made from, at its original size.`);
+    throw new UserInputError(`${xmlPath}:${raw.sizeLine}: the XML describes a ${width}x${height} page but ${imagePath} is ${image.width}x${image.height}; use the image the XML was made from, at its original size.`);
   }
   return { width, height };
 }
@@ -173,7 +173,7 @@ async function parse(xmlPath: string): Promise<RawPage> {
   let equivIndex = 0;
   let equivUnicode: string | undefined;
   const fail = (message: string): never => {
-    throw new StageInputError(`${xmlPath}:${tagLine}: ${message}`);
+    throw new UserInputError(`${xmlPath}:${tagLine}: ${message}`);
   };
   const points = (value: string, what: string) => parsePoints(value) ?? fail(`${what} "${value.slice(0, 60)}" is not a list of x y coordinates; fix it.`);
   const number = (value: string | undefined, what: string) => {
@@ -283,13 +283,13 @@ async function parse(xmlPath: string): Promise<RawPage> {
     for await (const chunk of stream) parser.write(chunk as string);
     parser.close();
   } catch (err) {
-    if (err instanceof StageInputError) throw err;
+    if (err instanceof UserInputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new StageInputError(`${xmlPath}: no such file`);
-    if (code) throw new StageInputError(`${xmlPath}: cannot read (${(err as Error).message})`);
-    throw new StageInputError(`${xmlPath}:${parser.line}:${parser.column}: malformed XML (${(err as Error).message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')}); fix the file or export it again.`);
+    if (code === 'ENOENT') throw new UserInputError(`${xmlPath}: no such file`);
+    if (code) throw new UserInputError(`${xmlPath}: cannot read (${(err as Error).message})`);
+    throw new UserInputError(`${xmlPath}:${parser.line}:${parser.column}: malformed XML (${(err as Error).message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')}); fix the file or export it again.`);
   }
-  if (!page) throw new StageInputError(`${xmlPath}: empty file, not ALTO or PAGE XML; export the page again.`);
+  if (!page) throw new UserInputError(`${xmlPath}: empty file, not ALTO or PAGE XML; export the page again.`);
   return page;
 }
 

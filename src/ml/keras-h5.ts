@@ -6,7 +6,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Tf } from './tf.js';
-import { StageInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 
 async function h5() {
   const mod = (await import('h5wasm/node')).default;
@@ -58,7 +58,7 @@ function withExplicitInputLayer(topology: { class_name: string; config: any }): 
   if (topology.class_name !== 'Sequential') return { class_name: topology.class_name, config: topology.config };
   const layers = structuredClone(topology.config.layers) as Json[];
   const first = layers[0]?.config;
-  if (!first?.batch_input_shape) return { class_name: topology.class_name, config: topology.config };
+  if (!first?.batch_input_shape || layers[0]?.class_name === 'InputLayer') return { class_name: topology.class_name, config: topology.config };
   const input = { class_name: 'InputLayer', config: { batch_input_shape: first.batch_input_shape, dtype: first.dtype ?? 'float32', sparse: false, name: 'input_1' } };
   delete first.batch_input_shape;
   return { class_name: 'Sequential', config: { ...topology.config, layers: [input, ...layers] } };
@@ -97,11 +97,11 @@ export async function loadKerasH5(tf: Tf, path: string): Promise<LayersModel> {
   try {
     file = new h5wasm.File(path, 'r');
   } catch (err) {
-    throw new StageInputError(`${path}: not a readable HDF5 file: ${(err as Error).message}`);
+    throw new UserInputError(`${path}: not a readable HDF5 file: ${(err as Error).message}`);
   }
   try {
     const configText = attr(file as never, 'model_config');
-    if (typeof configText !== 'string') throw new StageInputError(`${path}: no model_config attribute; is this a Keras model saved with model.save("….h5")?`);
+    if (typeof configText !== 'string') throw new UserInputError(`${path}: no model_config attribute; is this a Keras model saved with model.save("….h5")?`);
     const config = toKeras2Config(JSON.parse(configText));
     const model = (await tf.models.modelFromJSON({ modelTopology: config } as never)) as LayersModel;
     const weightsGroup = (file.get('model_weights') ?? file) as any;
@@ -114,7 +114,7 @@ export async function loadKerasH5(tf: Tf, path: string): Promise<LayersModel> {
       if (!layer.weights.length) continue;
       const stored = values.get(layer.name);
       if (!stored || stored.length !== layer.weights.length) {
-        throw new StageInputError(`${path}: layer "${layer.name}" needs ${layer.weights.length} weight arrays, file has ${stored?.length ?? 0}`);
+        throw new UserInputError(`${path}: layer "${layer.name}" needs ${layer.weights.length} weight arrays, file has ${stored?.length ?? 0}`);
       }
       // Per layer: a model's weight list puts every non-trainable weight last, Keras files keep them with their layer.
       const tensors = layer.weights.map((w, i) => tf.tensor(stored[i], w.shape as number[]));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Tf } from './tf.js';
 import type { LayersModel, io } from '@tensorflow/tfjs';
 import { DamagedFileError, readJson } from '../util/fs.js';
-import { StageInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 
 export async function saveModel(tf: Tf, model: LayersModel, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -27,10 +27,10 @@ export async function saveModel(tf: Tf, model: LayersModel, dir: string): Promis
 
 export async function loadModel(tf: Tf, dir: string): Promise<LayersModel> {
   const json = await readJson<{ modelTopology?: unknown; weightsManifest?: unknown }>(join(dir, 'model.json')).catch((err) => {
-    throw new StageInputError(`${err instanceof DamagedFileError ? err.message : `${join(dir, 'model.json')}: ${(err as Error).message}`}; save or convert the model again`);
+    throw new UserInputError(`${err instanceof DamagedFileError ? err.message : `${join(dir, 'model.json')}: ${(err as Error).message}`}; save or convert the model again`);
   });
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new StageInputError(`${join(dir, 'model.json')}: not a tfjs layers model (needs modelTopology and weightsManifest); save or convert the model again`);
+    throw new UserInputError(`${join(dir, 'model.json')}: not a tfjs layers model (needs modelTopology and weightsManifest); save or convert the model again`);
   }
   const buffers = await Promise.all((json.weightsManifest as { paths: string[] }[]).flatMap((g) => g.paths).map((p) => readFile(join(dir, p))));
   const weightData = tf.io.concatenateArrayBuffers(buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));

@@ -4,29 +4,29 @@ import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Tf } from './tf.js';
 import { loadModel } from './model-io.js';
-import { StageInputError } from '../engine/stage-api.js';
+import { UserInputError } from '../errors.js';
 
 export async function loadModelFrom(tf: Tf, path: string): Promise<LayersModel> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new StageInputError(`${path}: model not found`);
+  if (!info) throw new UserInputError(`${path}: model not found`);
   if (info.isDirectory()) {
     const files = await readdir(path);
     if (files.includes('model.json')) return loadTfjs(tf, path);
     const h5 = files.find((f) => f.endsWith('.h5') || f.endsWith('.keras'));
     if (h5) return loadH5(tf, join(path, h5));
-    throw new StageInputError(`${path}: no model.json or .h5 model in this folder`);
+    throw new UserInputError(`${path}: no model.json or .h5 model in this folder`);
   }
   if (path.endsWith('.h5') || path.endsWith('.hdf5')) return loadH5(tf, path);
   if (path.endsWith('model.json')) return loadTfjs(tf, join(path, '..'));
-  throw new StageInputError(`${path}: not a model (expected a tfjs folder with model.json, or a Keras .h5 file)`);
+  throw new UserInputError(`${path}: not a model (expected a tfjs folder with model.json, or a Keras .h5 file)`);
 }
 
 async function loadTfjs(tf: Tf, dir: string): Promise<LayersModel> {
   try {
     return await loadModel(tf, dir);
   } catch (err) {
-    if (err instanceof StageInputError) throw err;
-    throw new StageInputError(`${join(dir, 'model.json')}: cannot load this tfjs model: ${firstLine(err)}; save or convert the model again`);
+    if (err instanceof UserInputError) throw err;
+    throw new UserInputError(`${join(dir, 'model.json')}: cannot load this tfjs model: ${firstLine(err)}; save or convert the model again`);
   }
 }
 
@@ -73,14 +73,14 @@ function storedEndOfFile(view: DataView): number | undefined {
 }
 
 async function loadH5(tf: Tf, path: string): Promise<LayersModel> {
-  if (!(await stat(path)).isFile()) throw new StageInputError(`${path}: not a regular file`);
+  if (!(await stat(path)).isFile()) throw new UserInputError(`${path}: not a regular file`);
   const problem = await hdf5Problem(path);
-  if (problem) throw new StageInputError(`${path}: ${problem}`);
+  if (problem) throw new UserInputError(`${path}: ${problem}`);
   try {
     return await quietly(async () => (await import('./keras-h5.js')).loadKerasH5(tf, path));
   } catch (err) {
-    if (err instanceof StageInputError) throw err;
-    throw new StageInputError(`${path}: cannot load this Keras model: ${firstLine(err)}; save it again with model.save("….h5")`);
+    if (err instanceof UserInputError) throw err;
+    throw new UserInputError(`${path}: cannot load this Keras model: ${firstLine(err)}; save it again with model.save("….h5")`);
   }
 }
 

@@ -5,8 +5,8 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { frameGlyph, inkImage, type GrayImage } from '../data/framing.js';
 import { loadModelFrom } from './model-source.js';
 import { loadTf, type Tf } from './tf.js';
-import { resolveBackendName } from './backend-name.js';
-import { StageInputError } from '../engine/stage-api.js';
+import { resolveBackendName, type BackendName } from './backend-name.js';
+import { UserInputError } from '../errors.js';
 import { DamagedFileError, readJson } from '../util/fs.js';
 
 export interface Prediction {
@@ -21,10 +21,10 @@ async function readLabels(path: string): Promise<string[]> {
   try {
     labels = await readJson(path);
   } catch (err) {
-    throw new StageInputError(err instanceof DamagedFileError ? `${err.message}; expected JSON like {"0": "a", "1": "b"}` : `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'labels file not found' : (err as Error).message}`);
+    throw new UserInputError(err instanceof DamagedFileError ? `${err.message}; expected JSON like {"0": "a", "1": "b"}` : `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'labels file not found' : (err as Error).message}`);
   }
   if (!labels || typeof labels !== 'object' || Array.isArray(labels) || !Object.values(labels).every((v) => typeof v === 'string')) {
-    throw new StageInputError(`${path}: labels must be a JSON object mapping label numbers to letters, like {"0": "a", "1": "b"}`);
+    throw new UserInputError(`${path}: labels must be a JSON object mapping label numbers to letters, like {"0": "a", "1": "b"}`);
   }
   return Object.values(labels as Record<string, string>);
 }
@@ -32,14 +32,16 @@ async function readLabels(path: string): Promise<string[]> {
 export class Recognizer {
   private constructor(readonly tf: Tf, readonly model: LayersModel, readonly classes: string[]) {}
 
-  static async open(modelPath: string, labelsPath?: string): Promise<Recognizer> {
-    const tf = await loadTf(resolveBackendName('auto'));
+  /** `backend` defaults to what INKFLOW_BACKEND or the machine offers; stages pass the one their run resolved. */
+  static async open(modelPath: string, options: { labelsPath?: string; backend?: BackendName } = {}): Promise<Recognizer> {
+    const { labelsPath } = options;
+    const tf = await loadTf(options.backend ?? resolveBackendName('auto'));
     const model = await loadModelFrom(tf, await findModel(modelPath));
     const k = model.outputs[0].shape[1] as number;
     const classes = labelsPath
       ? await readLabels(labelsPath)
       : k === 26 ? [...'abcdefghijklmnopqrstuvwxyz'] : Array.from({ length: k }, (_, i) => String(i));
-    if (classes.length !== k) throw new StageInputError(`${labelsPath}: ${classes.length} labels for a model with ${k} outputs`);
+    if (classes.length !== k) throw new UserInputError(`${labelsPath}: ${classes.length} labels for a model with ${k} outputs`);
     return new Recognizer(tf, model, classes);
   }
 
@@ -76,10 +78,10 @@ export class Recognizer {
 /** Accepts a model file, a tfjs folder, or a stage output folder (train, save-hdf5) holding one. */
 export async function findModel(path: string): Promise<string> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new StageInputError(`${path}: model not found`);
+  if (!info) throw new UserInputError(`${path}: model not found`);
   if (!info.isDirectory()) return path;
   const entries = await readdir(path);
   if (entries.includes('model.json') || entries.some((e) => e.endsWith('.h5'))) return path;
   for (const sub of ['model', 'tfjs', 'keras']) if (entries.includes(sub)) return join(path, sub);
-  throw new StageInputError(`${path}: no model here (looked for model.json, *.h5, model/, tfjs/, keras/)`);
+  throw new UserInputError(`${path}: no model here (looked for model.json, *.h5, model/, tfjs/, keras/)`);
 }

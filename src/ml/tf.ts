@@ -22,6 +22,8 @@ export function loadTf(backend: BackendName | string): Promise<Tf> {
 async function initialise(backend: string): Promise<Tf> {
   let tf: Tf;
   if (backend === 'tensorflow') {
+    // TensorFlow's C++ start-up notices (CPU features, oneDNN) are not for inkflow's users.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
     tf = (await import('@tensorflow/tfjs-node' as string)) as Tf;
     await tf.setBackend('tensorflow');
   } else {

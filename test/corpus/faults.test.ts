@@ -169,12 +169,12 @@ describe('gc keeps what is needed', () => {
     expect((await runJson(ws, ['p.yaml', '--set', `a.text=${newest.text}`])).statuses).toEqual({ a: 'cached', b: 'cached', c: 'cached', d: 'cached' });
   });
 
-  it.each([['abc'], ['-1'], ['0'], ['1.5'], ['']])('--keep %j is refused and removes nothing', async (keep) => {
+  it.each([['abc'], ['-1'], ['1.5'], ['']])('--keep %j is refused and removes nothing', async (keep) => {
     const ws = await demo();
     await runJson(ws, ['p.yaml']);
     const gc = await inkflow(ws, ['gc', `--keep=${keep}`]);
     expect(gc.exitCode).toBe(2);
-    expect(gc.stderr).toMatch(/--keep/);
+    expect(gc.stderr).toContain(`gc: --keep must be a whole number 0 or more, got "${keep}"`);
     expect((await runJson(ws, ['p.yaml'])).statuses).toEqual({ a: 'cached', b: 'cached', c: 'cached', d: 'cached' });
   });
 

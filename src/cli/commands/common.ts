@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { loadPipeline, type ResolvedPipeline } from '../../engine/config.js';
-import { UsageError } from '../main.js';
+import { UsageError } from '../../errors.js';
 
 export function workspaceRoot(): string {
   return resolve(process.env.INKFLOW_WORKSPACE ?? process.cwd());

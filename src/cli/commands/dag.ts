@@ -1,6 +1,7 @@
 import { dependencyMap } from '../../engine/executor.js';
 import { renderDag, type DagFormat } from '../../engine/dag-view.js';
-import { parseCommandArgs, UsageError } from '../main.js';
+import { parseCommandArgs } from '../args.js';
+import { UsageError } from '../../errors.js';
 import { pipelineFromArgs } from './common.js';
 
 const HELP = `usage: inkflow dag <pipeline.yaml> [--format text|mermaid|dot]`;

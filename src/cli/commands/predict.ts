@@ -1,6 +1,7 @@
 import { collectImages, readGrayImage } from '../../data/images.js';
 import { Recognizer } from '../../ml/recognizer.js';
-import { parseCommandArgs, UsageError } from '../main.js';
+import { parseCommandArgs } from '../args.js';
+import { UsageError } from '../../errors.js';
 
 const HELP = `usage: inkflow predict --model <model> <image or folder>... [--labels labels.json] [--json]
 
@@ -17,7 +18,7 @@ export async function predictCommand(args: string[]): Promise<number> {
   if (!values.model || !positionals.length) throw new UsageError(`predict needs --model and at least one image\n\n${HELP}`);
   const files = await collectImages(positionals);
   if (!files.length) throw new UsageError(`predict: no PNG or JPEG images in ${positionals.join(', ')}`);
-  const recognizer = await Recognizer.open(values.model, values.labels);
+  const recognizer = await Recognizer.open(values.model, { labelsPath: values.labels });
   let failures = 0;
   for (let start = 0; start < files.length; start += 256) {
     const chunk = files.slice(start, start + 256);

@@ -1,6 +1,7 @@
 import { runPipeline } from '../../engine/executor.js';
 import type { RunEvent } from '../../engine/events.js';
-import { parseCommandArgs } from '../main.js';
+import { integerOption, parseCommandArgs } from '../args.js';
+import { EXIT } from '../report-error.js';
 import { jsonReporter, listrReporter, plainReporter, type Reporter } from '../reporters.js';
 import { pipelineFromArgs, workspaceRoot } from './common.js';
 
@@ -31,6 +32,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }, HELP);
   if (!parsed) return 0;
   const { values, positionals } = parsed;
+  const concurrency = integerOption('run', 'concurrency', values.concurrency, { min: 1 });
   const pipeline = await pipelineFromArgs('run', positionals, values.set ?? []);
   const stages = [...pipeline.stages.keys()];
   const live = !values.json && process.stderr.isTTY && !values.plain && !values['dry-run'] && !process.env.CI;
@@ -55,7 +57,7 @@ export async function runCommand(args: string[]): Promise<number> {
     from: values.from,
     dryRun: values['dry-run'],
     verifyCache: values['verify-cache'],
-    concurrency: values.concurrency ? Number(values.concurrency) : undefined,
+    concurrency,
     signal: controller.signal,
     onEvent: (event) => {
       if (event.event === 'stage-end' && event.status === 'failed') failures.push(event);
@@ -70,6 +72,6 @@ export async function runCommand(args: string[]): Promise<number> {
   if (live) {
     for (const f of failures) process.stderr.write(`\nstage "${f.stage}" failed:\n${f.error}\n`);
   }
-  if (result.cancelled) return 130;
-  return result.ok ? 0 : 1;
+  if (result.cancelled) return EXIT.cancelled;
+  return result.ok ? EXIT.ok : EXIT.failed;
 }

@@ -1,7 +1,8 @@
 import { workspacePaths } from '../../engine/executor.js';
 import { findRun, listRuns, type RunRecord } from '../../engine/run-record.js';
 import { canonicalJson } from '../../util/hash.js';
-import { parseCommandArgs, UsageError } from '../main.js';
+import { parseCommandArgs } from '../args.js';
+import { UsageError } from '../../errors.js';
 import { table, workspaceRoot } from './common.js';
 
 const HELP = `usage: inkflow runs [--pipeline <name>] [--json]

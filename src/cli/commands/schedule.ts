@@ -1,5 +1,6 @@
 import { schedulePipeline, validateCron } from '../../engine/scheduler.js';
-import { parseCommandArgs, UsageError } from '../main.js';
+import { integerOption, parseCommandArgs } from '../args.js';
+import { UsageError } from '../../errors.js';
 import { jsonReporter, plainReporter } from '../reporters.js';
 import { workspaceRoot } from './common.js';
 import { loadPipeline } from '../../engine/config.js';
@@ -21,6 +22,7 @@ export async function scheduleCommand(args: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const file = positionals[0];
   if (!file || !values.cron) throw new UsageError(`schedule needs a pipeline file and --cron\n\n${HELP}`);
+  const maxRuns = integerOption('schedule', 'max-runs', values['max-runs'], { min: 1 });
   const problem = validateCron(values.cron);
   if (problem) throw new UsageError(`schedule: invalid --cron "${values.cron}": ${problem}`);
   await loadPipeline(file, { workspace: workspaceRoot(), overrides: values.set ?? [] });
@@ -35,7 +37,7 @@ export async function scheduleCommand(args: string[]): Promise<number> {
     cron: values.cron,
     workspace: workspaceRoot(),
     overrides: values.set ?? [],
-    maxRuns: values['max-runs'] ? Number(values['max-runs']) : undefined,
+    maxRuns,
     signal: controller.signal,
     onEvent: reporter.sink,
     onTick: (message) => {

@@ -1,5 +1,5 @@
 import { pipelineStatus } from '../../engine/status.js';
-import { parseCommandArgs } from '../main.js';
+import { parseCommandArgs } from '../args.js';
 import { pipelineFromArgs, workspaceRoot } from './common.js';
 
 const HELP = `usage: inkflow status <pipeline.yaml> [--set ...] [--json]

@@ -6,7 +6,7 @@ import { ArtifactStore, removeTree, type ObjectProblem } from '../../engine/stor
 import { Leases } from '../../engine/leases.js';
 import { readJson } from '../../util/fs.js';
 import { formatBytes } from '../../util/text.js';
-import { parseCommandArgs, UsageError } from '../main.js';
+import { integerOption, parseCommandArgs } from '../args.js';
 import { workspaceRoot } from './common.js';
 
 const VERIFY_HELP = `usage: inkflow verify [--repair]
@@ -99,7 +99,7 @@ const GC_HELP = `usage: inkflow gc [--keep <n>] [--dry-run]
 Removes artifacts that no kept run uses, run records that are not kept, and
 staging leftovers of killed runs. Kept are, per pipeline:
   - the last <n> successful runs (default 5; failed runs never push them out)
-    and every run newer than those;
+    and every run newer than those (--keep 0: no run);
   - runs promoted to models/ (models/<name>/<version>/run.json) and runs
     pinned with a file named "pinned" in their folder (logs/runs/<run>/pinned);
   - everything a run in progress uses (gc waits for nothing and never touches it).
@@ -108,10 +108,7 @@ staging leftovers of killed runs. Kept are, per pipeline:
 export async function gcCommand(args: string[]): Promise<number> {
   const parsed = parseCommandArgs('gc', args, { keep: { type: 'string', default: '5' }, 'dry-run': { type: 'boolean' } }, GC_HELP);
   if (!parsed) return 0;
-  const keep = Number(parsed.values.keep);
-  if (!/^\d+$/.test(parsed.values.keep ?? '') || !Number.isSafeInteger(keep) || keep < 1) {
-    throw new UsageError(`gc: --keep must be a whole number of runs, at least 1 (got "${parsed.values.keep}")\n\n${GC_HELP}`);
-  }
+  const keep = integerOption('gc', 'keep', parsed.values.keep) ?? 5;
   const dryRun = parsed.values['dry-run'] ?? false;
   const workspace = workspaceRoot();
   const paths = workspacePaths(workspace);
@@ -160,9 +157,10 @@ export function selectRuns(runs: RunRecord[], keep: number, protectedIds: Readon
   const dropped: RunRecord[] = [];
   for (const list of byPipeline.values()) {
     const successful = list.filter((r) => r.ok);
-    const oldestKept = successful.length > keep ? successful[successful.length - keep] : undefined;
+    // With fewer successful runs than --keep, every run is kept; --keep 0 keeps none.
+    const oldestKept = keep === 0 ? undefined : successful.length > keep ? successful[successful.length - keep] : list[0];
     for (const run of list) {
-      const keepIt = !oldestKept || run.runId >= oldestKept.runId || protectedIds.has(run.runId);
+      const keepIt = (oldestKept !== undefined && run.runId >= oldestKept.runId) || protectedIds.has(run.runId);
       (keepIt ? kept : dropped).push(run);
     }
   }

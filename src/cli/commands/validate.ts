@@ -1,4 +1,4 @@
-import { parseCommandArgs } from '../main.js';
+import { parseCommandArgs } from '../args.js';
 import { pipelineFromArgs } from './common.js';
 
 const HELP = `usage: inkflow validate <pipeline.yaml> [--set <stage>.<param>=<value>]...

@@ -1,0 +1,72 @@
+/** `inkflow read` with a line model: line images or whole pages to text, JSON, ALTO or PAGE XML. */
+import { readFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { readGrayImage } from '../../data/images.js';
+import { loadTf } from '../../ml/tf.js';
+import { resolveBackendName } from '../../ml/backend-name.js';
+import { LineModelRunner } from '../../lines/line-reader.js';
+import { linesOf, looksLikePage, readLines, type LineResult } from '../../lines/page-reader.js';
+import { DEFAULT_DECODER, type DecoderModels } from '../../lines/line-decoder.js';
+import { CharNgram } from '../../lines/char-ngram.js';
+import { WordTrie } from '../../lines/lexicon.js';
+import { writeLineXml } from '../../lines/xml-write.js';
+import { UserInputError } from '../../errors.js';
+import type { GrayImage } from '../../data/framing.js';
+
+export interface ReadLinesOptions {
+  layout: 'auto' | 'line' | 'page';
+  json: boolean;
+  alto: boolean;
+  pageXml: boolean;
+  out?: string;
+  lm?: string;
+  words?: string;
+  beam: number;
+}
+
+export async function readWithLineModel(modelDir: string, files: string[], o: ReadLinesOptions): Promise<number> {
+  const tf = await loadTf(resolveBackendName('auto'));
+  const runner = await LineModelRunner.open(tf, modelDir);
+  const models: DecoderModels = {};
+  if (o.lm) models.lm = CharNgram.fromJSON(JSON.parse(await readFile(o.lm, 'utf8').catch((e: Error) => { throw new UserInputError(`${o.lm}: ${e.message}; --lm takes the lm file of a language-model stage`); })), o.lm);
+  if (o.words) models.lexicon = WordTrie.fromWords((await readFile(o.words, 'utf8')).split(/\r?\n/).map((w) => w.trim()).filter(Boolean));
+  const settings = { ...DEFAULT_DECODER, method: models.lm || models.lexicon ? ('beam' as const) : ('greedy' as const), beam_width: o.beam };
+  let failures = 0;
+  // Decode and find lines for a few images at a time, then read all their lines in one batched pass.
+  for (let start = 0; start < files.length; start += 16) {
+    const chunk: { file: string; img: GrayImage; lines: ReturnType<typeof linesOf> }[] = [];
+    for (const file of files.slice(start, start + 16)) {
+      try {
+        const img = await readGrayImage(file);
+        const mode = o.layout === 'auto' ? (looksLikePage(img) ? 'page' : 'line') : o.layout;
+        const lines = linesOf(img, runner.meta.height, mode);
+        if (!lines.length) throw new UserInputError(`${file}: no text lines found on this page; is it blank, or a single line (try --layout line)?`);
+        chunk.push({ file, img, lines });
+      } catch (err) {
+        failures++;
+        process.stderr.write(`inkflow: ${(err as Error).message}\n`);
+      }
+    }
+    const results = readLines(runner, chunk.map((c) => c.lines), settings, models);
+    for (const [i, { file, img }] of chunk.entries()) await report(file, img, results[i]!, o);
+  }
+  runner.dispose();
+  return failures ? 1 : 0;
+}
+
+async function report(file: string, img: GrayImage, lines: LineResult[], o: ReadLinesOptions): Promise<void> {
+  if (o.json) process.stdout.write(JSON.stringify({ file, width: img.width, height: img.height, lines }) + '\n');
+  else if (lines.length === 1 && !o.alto && !o.pageXml) process.stdout.write(`${file}\t${lines[0]!.text}\n`);
+  else if (!o.alto && !o.pageXml) process.stdout.write(`# ${file}\n${lines.map((l) => l.text).join('\n')}\n`);
+  for (const [enabled, format, suffix] of [[o.alto, 'alto', '.alto.xml'], [o.pageXml, 'page', '.page.xml']] as const) {
+    if (!enabled) continue;
+    const target = join(resolve(o.out ?? '.'), basename(file, extname(file)) + suffix);
+    await writeLineXml(target, {
+      imagePath: resolve(file),
+      width: img.width,
+      height: img.height,
+      lines: lines.map((l) => ({ box: l.box, polygon: l.polygon, ...(l.baseline ? { baseline: l.baseline } : {}), text: l.text, confidence: l.confidence, glyphs: l.chars.map((c) => ({ char: c.char, x0: c.x0, x1: c.x1, confidence: c.confidence })) })),
+    }, format);
+    process.stderr.write(`${file}: ${lines.length} lines → ${target}\n`);
+  }
+}
