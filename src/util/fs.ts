@@ -1,26 +1,30 @@
 import { mkdir, rename, rm, readFile, open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, basename } from 'node:path';
+import { UserInputError } from '../errors.js';
 
 export function uniqueSuffix(): string {
   return `${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-/** A metadata file that exists but cannot be parsed: callers treat it as missing and say which file it was. */
-export class DamagedFileError extends Error {
+/**
+ * A metadata file that exists but cannot be parsed: callers that can recover treat it
+ * as missing and say which file it was; anywhere else the user sees this one line.
+ */
+export class DamagedFileError extends UserInputError {
   override name = 'DamagedFileError';
   constructor(readonly path: string, reason: string) {
     super(`${path} is damaged (${reason})`);
   }
 }
 
-/** An I/O failure with the path it happened on, in words a user can act on. */
+/** An I/O failure with the path it happened on, in words a user can act on (a full disk is not a bug: no stack). */
 export function describeIoError(err: unknown, path: string): Error {
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOSPC') return Object.assign(new Error(`no space left on the device holding ${path}; free some space (\`inkflow gc\` removes unused artifacts) and run again`), { code });
-  if (code === 'EDQUOT') return Object.assign(new Error(`disk quota exceeded writing ${path}; free some space and run again`), { code });
-  if (code === 'EACCES' || code === 'EPERM') return Object.assign(new Error(`permission denied writing ${path}`), { code });
-  if (code === 'EROFS') return Object.assign(new Error(`${path} is on a read-only file system`), { code });
+  if (code === 'ENOSPC') return Object.assign(new UserInputError(`no space left on the device holding ${path}; free some space (\`inkflow gc\` removes unused artifacts) and run again`), { code });
+  if (code === 'EDQUOT') return Object.assign(new UserInputError(`disk quota exceeded writing ${path}; free some space and run again`), { code });
+  if (code === 'EACCES' || code === 'EPERM') return Object.assign(new UserInputError(`permission denied writing ${path}`), { code });
+  if (code === 'EROFS') return Object.assign(new UserInputError(`${path} is on a read-only file system`), { code });
   return err instanceof Error && (err.message.includes(path) || !code) ? err : Object.assign(new Error(`${path}: ${(err as Error).message}`), { code });
 }
 
