@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages] [--cold]`
+// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages,linespeed,lines,read] [--cold]`
 // Measures inkflow's speed and result targets; writes bench/results.json and prints a table.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'bin', 'inkflow.js');
 const PY = join(ROOT, '.venv', 'bin', 'python');
+const DATA = process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data');
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'verify', 'deep'];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'verify', 'deep'];
 const cold = args.includes('--cold');
 const rows = [];
 const results = { date: new Date().toISOString(), node: process.version, machine: `${process.platform}-${process.arch}`, results: {} };
@@ -175,6 +176,71 @@ if (only.includes('decode')) {
     results.results.decode = m;
     for (const d of m.results) add(`decode a line (T≈${Math.round(m.mean_frames)}, K=${m.K}): ${d.name}, CPU`, d.cpu_ms_per_line.toFixed(2), 'ms', '≤ 5 ms (a part of ≥ 50 lines/s)', d.cpu_ms_per_line <= 5);
   }
+}
+
+if (only.includes('linespeed')) {
+  for (const backend of ['wasm', 'tensorflow']) {
+    const r = run('node', [join(ROOT, 'bench', 'line-throughput.js'), backend, '5'], { allowFail: true, env: { ...process.env, INKFLOW_BACKEND: backend, TF_CPP_MIN_LOG_LEVEL: '2' } });
+    if (r.status !== 0) { add(`line model training on ${backend}`, 'n/a', '', 'backend not available here'); continue; }
+    const m = JSON.parse(r.stdout.trim().split('\n').pop());
+    results.results[`line_throughput_${backend}`] = m;
+    add(`conv-ctc training, ${backend}, 16 lines of 640 px`, m.conv_train_lines_per_second.toFixed(1), 'lines/s');
+    add(`  its CPU time per line (2 cores free: ≈ 2/x lines/s)`, m.conv_train_cpu_seconds_per_line.toFixed(3), 's');
+    add(`same CNN + BiLSTM(128), ${backend}: CPU time per line`, m.rnn_train_cpu_seconds_per_line.toFixed(3), 's', 'conv must be cheaper', m.rnn_train_cpu_seconds_per_line > m.conv_train_cpu_seconds_per_line);
+    add(`conv-ctc inference, ${backend}`, m.conv_infer_lines_per_second.toFixed(1), 'lines/s');
+    add(`CTC loss + gradient, 16 × 160 frames, ${backend}`, m.ctc_ms_per_batch.toFixed(1), 'ms');
+  }
+}
+
+if (only.includes('lines')) {
+  let runRoot = ROOT;
+  if (cold) {
+    const ws = mkdtempSync(join(tmpdir(), 'inkflow-lines-cold-'));
+    runRoot = ws;
+    cpSync(join(ROOT, 'pipelines'), join(ws, 'pipelines'), { recursive: true });
+    log(`cold run of lines.yaml on wasm in ${ws} (about an hour)`);
+    const t = Date.now();
+    run('node', [CLI, 'run', 'pipelines/lines.yaml', '--plain'], { cwd: ws, env: { ...process.env, INKFLOW_BACKEND: 'wasm', INKFLOW_DATA_DIR: process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data') } });
+    results.results.lines_cold_seconds = (Date.now() - t) / 1000;
+  }
+  const record = latestRun('lines', (r) => r.ok && r.stages['train-lines']?.status === 'ran', runRoot);
+  if (record) {
+    const seconds = cold ? results.results.lines_cold_seconds : (Date.parse(record.finishedAt) - Date.parse(record.startedAt)) / 1000;
+    const peak = Math.max(...Object.values(record.stages).map((s) => s.peakRssBytes ?? 0));
+    const ev = record.stages['evaluate-lines'].metrics;
+    const tr = record.stages['train-lines'].metrics;
+    const backend = record.environment?.backend ?? record.backend ?? '?';
+    Object.assign(results.results, { lines_run: record.runId, lines_seconds: seconds, lines_backend: backend, lines_metrics: ev, lines_train: tr, lines_peak_rss: peak });
+    add(`lines.yaml wall time of run ${record.runId} (${backend}${cold ? ', cold' : ''})`, (seconds / 60).toFixed(1), 'min', '≤ 60 min on wasm', backend === 'wasm' ? seconds <= 3600 : undefined);
+    add(`lines: training epochs, speed`, `${tr.epochs}, ${tr.lines_per_second.toFixed(1)}`, 'lines/s');
+    add('lines: Copiste test CER, no LM, every character', (ev.cer * 100).toFixed(2), '%', '≤ 10 %', ev.cer <= 0.10);
+    add('lines: Copiste test WER, no LM', (ev.wer * 100).toFixed(2), '%');
+    add('lines: letters-only CER, no LM', (ev.cer_letters * 100).toFixed(2), '%');
+    if (ev.cer_lm !== undefined) add('lines: CER / WER with the 6-gram LM (tuned on validation)', `${(ev.cer_lm * 100).toFixed(2)} / ${(ev.wer_lm * 100).toFixed(2)}`, '%');
+    if (ev.cer_lm_lexicon !== undefined) add('lines: CER / WER with LM + training-words lexicon', `${(ev.cer_lm_lexicon * 100).toFixed(2)} / ${(ev.wer_lm_lexicon * 100).toFixed(2)}`, '%');
+    add('lines: peak memory (RSS)', (peak / 2 ** 30).toFixed(2), 'GiB', '≤ 4 GB', peak <= 4e9);
+  } else add('lines.yaml results', 'n/a', '', 'run pipelines/lines.yaml first (or --cold)');
+  const phrases = latestRun('phrases', (r) => r.stages['evaluate-touching-lines']?.metrics, runRoot);
+  if (phrases) {
+    const m = phrases.stages['evaluate-touching-lines'].metrics;
+    results.results.phrases_touching_lines = m;
+    add('phrases: touching letters read by the line model, CER (LM)', ((m.cer_lm ?? m.cer) * 100).toFixed(2), '%', '≤ 5 %', (m.cer_lm ?? m.cer) <= 0.05);
+  }
+}
+
+if (only.includes('read')) {
+  const model = join(ROOT, 'artifacts', 'lines', 'save', 'tfjs');
+  if (existsSync(model)) {
+    const tsv = readFileSync(join(DATA, 'copiste-lines', 'lines.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t')).filter((r) => r[4] === 'test').slice(0, 200);
+    const files = tsv.map((r) => join(DATA, 'copiste-lines', 'images', r[0]));
+    const lineSeconds = timeIt(() => run('node', [CLI, 'read', '--model', model, ...files]), 3);
+    results.results.read_lines_per_second = files.length / lineSeconds;
+    add(`inkflow read of ${files.length} line images (whole process, greedy)`, (files.length / lineSeconds).toFixed(1), 'lines/s', '≥ 50 lines/s', files.length / lineSeconds >= 50);
+    const page = join(DATA, 'copiste-pages', 'wikitexte_0007.jpg');
+    const pageSeconds = timeIt(() => run('node', [CLI, 'read', '--model', model, page]), 3);
+    results.results.read_page_seconds = pageSeconds;
+    add('inkflow read of a whole page (find lines, read them)', pageSeconds.toFixed(2), 's', '≤ 3 s', pageSeconds <= 3);
+  } else add('inkflow read speed', 'n/a', '', 'run pipelines/lines.yaml first');
 }
 
 function duBytes(...dirs) {

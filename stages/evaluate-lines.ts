@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
-import { lineImage, readLineDataset, type LineDataset } from '../src/lines/line-dataset.js';
+import { lineImage, readLineDataset, selectLines, type LineDataset } from '../src/lines/line-dataset.js';
 import { LineModelRunner, type LineLogProbs } from '../src/lines/line-reader.js';
 import { decodeLine, DEFAULT_DECODER, type DecoderModels, type DecoderSettings } from '../src/lines/line-decoder.js';
 import { CharNgram } from '../src/lines/char-ngram.js';
@@ -27,6 +27,7 @@ interface EvaluateLinesParams {
   oov_penalty: number;
   words_file?: string;
   worst: number;
+  tuning_lines: number;
 }
 
 interface Scores {
@@ -48,6 +49,7 @@ export default defineStage<EvaluateLinesParams>({
       oov_penalty: { type: 'number', minimum: 0, default: DEFAULT_DECODER.oov_penalty, description: 'cost of a word outside the lexicon' },
       words_file: { type: 'string', description: 'lexicon word list (one word per line), instead of the lexicon input\'s words' },
       worst: { type: 'integer', minimum: 0, maximum: 100, default: 12, description: 'worst lines to draw' },
+      tuning_lines: { type: 'integer', minimum: 1, default: 300, description: 'tune the decoder on at most this many tuning lines (the first ones)' },
     },
   }),
   inputs: {
@@ -80,7 +82,8 @@ export default defineStage<EvaluateLinesParams>({
     const inferSeconds = (performance.now() - started) / 1000;
     let settings: DecoderSettings = { ...DEFAULT_DECODER, beam_width: p.beam_width, lm_weight: p.lm_weight, insertion_bonus: p.insertion_bonus, oov_penalty: p.oov_penalty };
     if (lm && ctx.inputs.tuning) {
-      const tuning = await readLineDataset(ctx.inputs.tuning);
+      const all = await readLineDataset(ctx.inputs.tuning);
+      const tuning = all.lines.length > p.tuning_lines ? selectLines(all, (_, i) => i < p.tuning_lines) : all;
       settings = tuneDecoder(infer(tuning, 'tuning'), tuning, charset, settings, { lm }, (m) => ctx.progress.update(m));
       ctx.log.info(`decoder tuned on ${tuning.lines.length} tuning lines: lm_weight ${settings.lm_weight}, insertion_bonus ${settings.insertion_bonus}`);
     }
@@ -142,8 +145,8 @@ function tuneDecoder(outputs: LineLogProbs[], ds: LineDataset, charset: readonly
   let best = base;
   let bestCer = Infinity;
   const refs = ds.lines.map((l) => l.text);
-  for (const lm_weight of [0.2, 0.4, 0.6, 0.8, 1.0]) {
-    for (const insertion_bonus of [0, 0.5, 1, 2]) {
+  for (const lm_weight of [0.3, 0.6, 0.9]) {
+    for (const insertion_bonus of [0, 1, 2]) {
       progress(`tuning the decoder: lm_weight ${lm_weight} insertion_bonus ${insertion_bonus}`);
       const s = { ...base, method: 'beam' as const, lm_weight, insertion_bonus };
       const c = errorRate(outputs.map((o, i) => cer(refs[i]!, decodeLine(o, charset, s, models).text)));

@@ -7,7 +7,7 @@
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
-import { CancelledError, UserInputError } from '../src/errors.js';
+import { UserInputError } from '../src/errors.js';
 import { readLineDataset } from '../src/lines/line-dataset.js';
 import { describeCharacters, outsideCharset } from '../src/lines/charset.js';
 import { loadLineModel, saveLineModel } from '../src/lines/line-model-artifact.js';
@@ -91,7 +91,6 @@ export default defineStage<TrainLinesParams>({
         progress: (m) => ctx.progress.update(m),
         log: (m) => ctx.log.info(m),
         signal: ctx.signal,
-        cancelled: () => new CancelledError(),
       }),
     );
     const best = history.find((e) => e.epoch === bestEpoch) ?? history[history.length - 1]!;

@@ -124,6 +124,16 @@ describe('PAGE XML and ALTO written by inkflow', () => {
     }
   });
 
+  it('reads PAGE 2013 as Transkribus exports it, and ALTO before 4.2 with a one-number BASELINE', async () => {
+    const { dir } = await scratchWithImage();
+    const truth = await readLineXml(join(PAGES, 'wikitexte_0014_2.xml'));
+    const page2013 = pageXml(readingOf(truth, join(dir, 'page.jpg'))).replaceAll('pagecontent/2019-07-15', 'pagecontent/2013-07-15');
+    await writeFile(join(dir, 'p2013.xml'), page2013);
+    expect((await readLineXml(join(dir, 'p2013.xml'))).lines.map((l) => l.text)).toEqual(truth.lines.map((l) => l.text));
+    await writeFile(join(dir, 'alto41.xml'), altoWith(goodLine('l1', 'x').replace('BASELINE="100 180 900 180"', 'BASELINE="180"')));
+    expect((await readLineXml(join(dir, 'alto41.xml'))).lines[0].baseline).toEqual([[100, 180], [900, 180]]);
+  });
+
   it('writes words, spaces and glyphs, and escapes markup', async () => {
     const { dir } = await scratchWithImage();
     const text = 'a<b & "c" \'d\'';

@@ -44,7 +44,9 @@ describe('phrases', () => {
     const { parse, stringify } = await import('yaml');
     const phrases = parse(await readFile(join(ws, 'pipelines/phrases.yaml'), 'utf8'));
     await writeFile(join(ws, 'pipelines/phrases-quick.yaml'), stringify({ ...phrases, name: 'phrases', include: ['quick.yaml'] }));
-    const run = await runJson(ws, ['pipelines/phrases-quick.yaml', '--set', 'train.epochs=2', '--set', 'sample-train.count=2000', '--set', 'phrases.count=40', '--set', 'phrases-touching.count=20']);
+    const run = await runJson(ws, ['pipelines/phrases-quick.yaml', '--set', 'train.epochs=2', '--set', 'sample-train.count=2000', '--set', 'phrases.count=40', '--set', 'phrases-touching.count=20',
+      // The line model's stages, tiny: 48 training phrases, two batches.
+      '--set', 'params.line_preset=tiny', '--set', 'params.line_height=16', '--set', 'phrases-train.count=48', '--set', 'phrases-validation.count=8', '--set', 'train-phrase-lines.epochs=1', '--set', 'train-phrase-lines.steps_per_epoch=2']);
     expect(run.summary.ok).toBe(true);
     expect(run.statuses.train).toBe('cached'); // the quick model trained in beforeAll is reused
     const out = (p: string) => join(ws, 'artifacts', 'phrases', p);
@@ -56,6 +58,12 @@ describe('phrases', () => {
     expect(metrics.cer).toBeLessThan(0.8); // a 2-epoch model reads much better than chance (≈0.96)
     const lexicon = JSON.parse(await readFile(out('evaluate-lexicon/report/metrics.json'), 'utf8'));
     expect(lexicon.wer).toBeLessThanOrEqual(metrics.wer);
+    const lines = JSON.parse(await readFile(out('evaluate-touching-lines/report/metrics.json'), 'utf8'));
+    expect(lines.lines).toBe(20);
+    expect(lines.scores.greedy.cer).toBeGreaterThan(0);
+    const phraseLines = JSON.parse(await readFile(out('phrase-lines-train/dataset/lines.json'), 'utf8'));
+    expect(phraseLines.lines).toHaveLength(48);
+    expect(phraseLines.height).toBe(16);
     const csv = (await readFile(out('evaluate-phrases/report/per_phrase.csv'), 'utf8')).trim().split('\n');
     expect(csv[0]).toBe('file,truth,read,char_errors,chars,word_errors,words');
     const report = JSON.parse(await readFile(out('letters-from-phrases/report'), 'utf8'));

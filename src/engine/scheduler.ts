@@ -28,12 +28,13 @@ export function validateCron(expression: string): string | undefined {
   }
 }
 
-/** Resolves when `maxRuns` ticks have fired or the signal aborts. */
+/** Resolves when `maxRuns` runs have finished (skipped ticks do not count) or the signal aborts. */
 export function schedulePipeline(options: ScheduleOptions): Promise<void> {
   return new Promise((resolve) => {
     let running: Promise<RunResult | undefined> | undefined;
     let ticks = 0;
-    const job = new Cron(options.cron, { maxRuns: options.maxRuns }, async () => {
+    let runs = 0;
+    const job = new Cron(options.cron, async () => {
       ticks++;
       const tick = ticks;
       if (running) {
@@ -54,8 +55,9 @@ export function schedulePipeline(options: ScheduleOptions): Promise<void> {
           }
         })();
         await running;
+        runs++;
+        if (options.maxRuns !== undefined && runs >= options.maxRuns) void finish();
       }
-      if (options.maxRuns !== undefined && tick >= options.maxRuns) finish();
     });
     const finish = async () => {
       job.stop();

@@ -83,7 +83,7 @@ export async function readLineDataset(dir: string): Promise<LineDataset> {
 }
 
 /** The lines `keep` accepts, as a new dataset. */
-export function selectLines(ds: LineDataset, keep: (line: LineRecord) => boolean): LineDataset {
-  const entries = ds.lines.flatMap((l, i) => (keep(l) ? [{ id: l.id, text: l.text, image: lineImage(ds, i), writer: l.writer, split: l.split }] : []));
+export function selectLines(ds: LineDataset, keep: (line: LineRecord, index: number) => boolean): LineDataset {
+  const entries = ds.lines.flatMap((l, i) => (keep(l, i) ? [{ id: l.id, text: l.text, image: lineImage(ds, i), writer: l.writer, split: l.split }] : []));
   return assembleLineDataset(entries, ds.meta.height, ds.meta.sources);
 }

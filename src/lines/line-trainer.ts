@@ -6,6 +6,7 @@
  */
 import type { LayersModel, Tensor, Tensor3D } from '@tensorflow/tfjs';
 import type { Tf } from '../ml/tf.js';
+import { throwIfCancelled } from '../errors.js';
 import { EarlyStopping, ReduceLrOnPlateau } from '../ml/callbacks.js';
 import { SummaryWriter } from '../ml/tensorboard.js';
 import { rng } from '../util/random.js';
@@ -45,7 +46,6 @@ export interface LineTrainHooks {
   progress(message: string): void;
   log(message: string): void;
   signal: AbortSignal;
-  cancelled(): Error;
 }
 
 /** Lines whose transcription needs more output frames than the image gives: CTC cannot learn them. */
@@ -78,7 +78,7 @@ export async function trainLineModel(tf: Tf, model: LayersModel, meta: LineModel
     let lossSum = 0;
     let seen = 0;
     for (const [bi, indices] of batches.entries()) {
-      if (hooks.signal.aborted) throw hooks.cancelled();
+      throwIfCancelled(hooks.signal);
       step++;
       if (step <= o.warmup_steps) setLr((lr * step) / o.warmup_steps);
       else if (step === o.warmup_steps + 1) setLr(lr);

@@ -9,7 +9,8 @@ const HELP = `usage: inkflow schedule <pipeline.yaml> --cron "<expression>" [--s
 
 Runs the pipeline at every tick of a cron expression (5 fields, or 6 with seconds)
 in this long-running process. Unchanged data and params make a tick a pure cache
-check. A tick that arrives while a run is in progress is skipped and logged.`;
+check. A tick that arrives while a run is in progress is skipped and logged.
+  --max-runs <n>   stop after n runs (skipped ticks do not count)`;
 
 export async function scheduleCommand(args: string[]): Promise<number> {
   const parsed = parseCommandArgs('schedule', args, {
