@@ -25,9 +25,14 @@ export async function verifyCommand(args: string[]): Promise<number> {
   let problems = await verifyStore(store);
   if (!problems.length || !parsed.values.repair) return problems.length ? 1 : 0;
 
-  const damaged = [...new Set(problems.map((p) => p.key))];
-  const unlock = await new Leases(store.root).lock('inkflow verify --repair');
+  let damaged = [...new Set(problems.map((p) => p.key))];
+  const leases = new Leases(store.root);
+  const unlock = await leases.lock('inkflow verify --repair');
   try {
+    // An object a running run holds is left to that run; repair it once the run is over.
+    const live = await leases.liveKeys();
+    for (const key of damaged.filter((k) => live.has(k))) process.stdout.write(`${key.slice(0, 12)} is in use by a running run; run \`inkflow verify --repair\` again when it has finished\n`);
+    damaged = damaged.filter((k) => !live.has(k));
     for (const key of damaged) await store.remove(key);
     await store.removeDanglingLinks();
   } finally {
@@ -116,11 +121,13 @@ export async function gcCommand(args: string[]): Promise<number> {
   const leases = new Leases(store.root);
   const unlock = dryRun ? async () => undefined : await leases.lock('inkflow gc');
   try {
+    // Leases are read after the lock is taken (a run that holds a key later waits for gc before
+    // looking it up) and before the run records (a run releases its lease only after writing its
+    // record, so a run that finishes meanwhile is seen in one or the other).
+    const live = await leases.liveKeys();
     const runs = await listRuns(paths.runs);
     const protectedRuns = await promotedOrPinnedRuns(workspace, paths.runs);
     const { kept, dropped } = selectRuns(runs, keep, protectedRuns.ids);
-    // Leases are read after the lock is taken: a run that holds a key later waits for gc before looking it up.
-    const live = await leases.liveKeys();
     const liveKeys = new Set([...live, ...protectedRuns.keys, ...kept.flatMap(stageKeys)]);
     let freed = 0;
     let removed = 0;
