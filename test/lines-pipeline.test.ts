@@ -150,6 +150,20 @@ describe('line pipeline on real lines', () => {
   }, 300_000);
 });
 
+/** White paper, with an optional black bar of ink. */
+async function paperPng(width: number, height: number, ink?: { x: number; y: number; width: number; height: number }): Promise<Uint8Array> {
+  const { createCanvas } = await import('@napi-rs/canvas');
+  const canvas = createCanvas(width, height);
+  const g = canvas.getContext('2d');
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, width, height);
+  if (ink) {
+    g.fillStyle = '#000';
+    g.fillRect(ink.x, ink.y, ink.width, ink.height);
+  }
+  return canvas.encode('png');
+}
+
 describe('bad line input: a clear error naming the file, and nothing stored', () => {
   async function expectFailure(files: Record<string, string>, pattern: RegExp) {
     const dir = await workspace(files);
@@ -175,14 +189,7 @@ describe('bad line input: a clear error naming the file, and nothing stored', ()
 
   it('a line 20,000 px wide', async () => {
     const dir = await workspace();
-    const { createCanvas } = await import('@napi-rs/canvas');
-    const canvas = createCanvas(20_000, 60);
-    const g = canvas.getContext('2d');
-    g.fillStyle = '#fff';
-    g.fillRect(0, 0, 20_000, 60);
-    g.fillStyle = '#000';
-    g.fillRect(100, 20, 19_000, 8);
-    await writeFile(join(dir, 'wide.png'), await canvas.encode('png'));
+    await writeFile(join(dir, 'wide.png'), await paperPng(20_000, 60, { x: 100, y: 20, width: 19_000, height: 8 }));
     await writeFile(join(dir, 'p.yaml'), load('t.tsv'));
     await writeFile(join(dir, 't.tsv'), 'file\ttext\nwide.png\tsome text\n');
     const r = await inkflow(dir, ['run', 'p.yaml', '--plain']);
@@ -217,12 +224,7 @@ stages:
 
   it('a page with no text', async () => {
     const dir = await workspace();
-    const { createCanvas } = await import('@napi-rs/canvas');
-    const canvas = createCanvas(1200, 1600);
-    const g = canvas.getContext('2d');
-    g.fillStyle = '#fff';
-    g.fillRect(0, 0, 1200, 1600);
-    await writeFile(join(dir, 'blank.png'), await canvas.encode('png'));
+    await writeFile(join(dir, 'blank.png'), await paperPng(1200, 1600));
     await copyFile(join(ROOT, 'package.json'), join(dir, 'package.json'));
     const r = await inkflow(dir, ['read', '--model', out('save', 'tfjs'), 'blank.png']);
     expect(r.exitCode).toBe(1);

@@ -7,9 +7,8 @@
  * index 0 is the CTC blank and index k >= 1 is `charset[k - 1]`.
  */
 
-import { BLANK } from './ctc-loss.js'; // type-only imports there: no tfjs is loaded at run time
-
-export { BLANK };
+/** The CTC blank is class 0, as in TensorFlow's tf.nn.ctc_loss. */
+export const BLANK = 0;
 
 /** ln(e^a + e^b) without overflow; -Infinity is the log of zero. */
 export function logAddExp(a: number, b: number): number {

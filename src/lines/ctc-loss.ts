@@ -12,8 +12,9 @@
  */
 import type { Scalar, Tensor3D } from '@tensorflow/tfjs';
 import type { Tf } from '../ml/tf.js';
+import { BLANK, logAddExp } from './ctc-align.js';
 
-export const BLANK = 0;
+export { BLANK };
 
 export interface CtcBatch {
   /** Labels per line, each in 1..K-1 (0 is the blank). */
@@ -33,11 +34,6 @@ export interface CtcResult {
 
 const NEG_INF = -Infinity;
 
-function logAdd(a: number, b: number): number {
-  if (a === NEG_INF) return b;
-  if (b === NEG_INF) return a;
-  return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
-}
 
 /** Frames a label sequence needs: one per label, plus a blank between repeats. */
 export function minimumFrames(labels: ArrayLike<number>): number {
@@ -67,7 +63,7 @@ export function ctcLossAndGradient(logits: Float32Array, shape: readonly [number
     for (let s = 1; s < S; s += 2) ext[s] = labels[(s - 1) >> 1]!;
     const alpha = forward(logp, frames, K, ext);
     const beta = backward(logp, frames, K, ext);
-    const logP = logAdd(alpha[(frames - 1) * S + S - 1]!, S > 1 ? alpha[(frames - 1) * S + S - 2]! : NEG_INF);
+    const logP = logAddExp(alpha[(frames - 1) * S + S - 1]!, S > 1 ? alpha[(frames - 1) * S + S - 2]! : NEG_INF);
     if (!Number.isFinite(logP)) {
       infeasible++;
       continue;
@@ -113,8 +109,8 @@ function forward(logp: Float64Array, frames: number, K: number, ext: Int32Array)
     const last = Math.min(S - 1, 2 * t + 1);
     for (let s = first; s <= last; s++) {
       let a = alpha[prev + s]!;
-      if (s >= 1) a = logAdd(a, alpha[prev + s - 1]!);
-      if (s >= 2 && ext[s] !== BLANK && ext[s] !== ext[s - 2]) a = logAdd(a, alpha[prev + s - 2]!);
+      if (s >= 1) a = logAddExp(a, alpha[prev + s - 1]!);
+      if (s >= 2 && ext[s] !== BLANK && ext[s] !== ext[s - 2]) a = logAddExp(a, alpha[prev + s - 2]!);
       if (a !== NEG_INF) alpha[t * S + s] = a + logp[t * K + ext[s]!]!;
     }
   }
@@ -133,8 +129,8 @@ function backward(logp: Float64Array, frames: number, K: number, ext: Int32Array
     const emit = (t + 1) * K;
     for (let s = 0; s < S; s++) {
       let b = beta[next + s]! + logp[emit + ext[s]!]!;
-      if (s + 1 < S) b = logAdd(b, beta[next + s + 1]! + logp[emit + ext[s + 1]!]!);
-      if (s + 2 < S && ext[s + 2] !== BLANK && ext[s + 2] !== ext[s]) b = logAdd(b, beta[next + s + 2]! + logp[emit + ext[s + 2]!]!);
+      if (s + 1 < S) b = logAddExp(b, beta[next + s + 1]! + logp[emit + ext[s + 1]!]!);
+      if (s + 2 < S && ext[s + 2] !== BLANK && ext[s + 2] !== ext[s]) b = logAddExp(b, beta[next + s + 2]! + logp[emit + ext[s + 2]!]!);
       beta[t * S + s] = b;
     }
   }

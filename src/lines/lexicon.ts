@@ -8,6 +8,8 @@ import { graphemes, isLetter } from './graphemes.js';
 
 export const NO_NODE = -1;
 
+const PLAIN_WORD = /^[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]+$/;
+
 export interface WordTrieOptions {
   caseSensitive?: boolean;
 }
@@ -40,7 +42,8 @@ export class WordTrie {
     const terminal: number[] = [0];
     let wordCount = 0;
     for (const entry of words) {
-      for (const word of lexiconWords(entry)) {
+      // Most entries of a word list are a single plain word: no need to look for letter runs.
+      for (const word of PLAIN_WORD.test(entry) ? [entry] : lexiconWords(entry)) {
         let node = 0;
         for (const g of graphemes(this.fold(word))) {
           let symbol = this.symbols.get(g);

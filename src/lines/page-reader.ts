@@ -70,7 +70,8 @@ export function readLines(runner: LineModelRunner, perImage: PendingLine[][], se
         polygon: line.polygon,
         ...(line.baseline ? { baseline: line.baseline } : {}),
         text: reading.text,
-        confidence: reading.confidence,
+        // P(text | image) shrinks with length; its per-character geometric mean reads as a confidence.
+        confidence: reading.chars.length ? Math.pow(reading.confidence, 1 / reading.chars.length) : reading.confidence,
         chars: reading.chars.map((c) => ({ char: c.char, x0: toSource(c.frame), x1: Math.max(toSource(c.frame) + 1, toSource(c.lastFrame + 1)), confidence: c.probability })),
       };
     }),

@@ -4,6 +4,7 @@
  * Characters are grapheme clusters of NFC text; words are whitespace-separated tokens.
  */
 import { graphemes } from './graphemes.js';
+import { editDistance } from '../util/text.js';
 
 export type EditOp<T> =
   | { op: 'equal'; ref: T; hyp: T }
@@ -43,19 +44,8 @@ export function align<T>(ref: readonly T[], hyp: readonly T[]): { distance: numb
   return { distance: cost[n * width + m], ops: ops.reverse() };
 }
 
-/** Edit distance only, in O(|hyp|) memory. */
-export function editDistance<T>(ref: readonly T[], hyp: readonly T[]): number {
-  let prev = new Uint32Array(hyp.length + 1).map((_, j) => j);
-  let cur = new Uint32Array(hyp.length + 1);
-  for (let i = 1; i <= ref.length; i++) {
-    cur[0] = i;
-    for (let j = 1; j <= hyp.length; j++) {
-      cur[j] = Math.min(prev[j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1), prev[j] + 1, cur[j - 1] + 1);
-    }
-    [prev, cur] = [cur, prev];
-  }
-  return prev[hyp.length];
-}
+/** Edit distance only, in O(|hyp|) memory: the project's one Levenshtein, shared with "did you mean". */
+export { editDistance };
 
 /** Errors against a reference: `errors` edits over `length` reference units. */
 export interface ErrorCount {
