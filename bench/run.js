@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages,linespeed,lines,read] [--cold]`
+// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages,linespeed,lines,read,ui] [--cold]`
 // Measures inkflow's speed and result targets; writes bench/results.json and prints a table.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
@@ -12,7 +12,7 @@ const CLI = join(ROOT, 'bin', 'inkflow.js');
 const PY = join(ROOT, '.venv', 'bin', 'python');
 const DATA = process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data');
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'verify', 'deep'];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'ui', 'verify', 'deep'];
 const cold = args.includes('--cold');
 const rows = [];
 const results = { date: new Date().toISOString(), node: process.version, machine: `${process.platform}-${process.arch}`, results: {} };
@@ -241,6 +241,18 @@ if (only.includes('read')) {
     results.results.read_page_seconds = pageSeconds;
     add('inkflow read of a whole page (find lines, read them)', pageSeconds.toFixed(2), 's', '≤ 3 s', pageSeconds <= 3);
   } else add('inkflow read speed', 'n/a', '', 'run pipelines/lines.yaml first');
+}
+
+if (only.includes('ui')) {
+  if (!existsSync(process.env.INKFLOW_CHROMIUM ?? '/usr/bin/chromium')) add('dashboard in chromium', 'n/a', '', 'install Debian\'s chromium');
+  else {
+    const ui = JSON.parse(run('node', [join(ROOT, 'bench', 'ui.js')]).stdout.trim().split('\n').pop());
+    results.results.ui = ui;
+    add('dashboard: runs table first paint, 1,000 runs (chromium, median of 5)', ui.runs_table_first_paint_ms.toFixed(0), 'ms', '≤ 1,000 ms', ui.runs_table_first_paint_ms <= 1000);
+    add('dashboard: runs table first paint, server cache cold', ui.runs_table_cold_server_ms.toFixed(0), 'ms');
+    if (ui.letter_prediction_ms === undefined) add('playground: letter prediction in the browser', 'n/a', '', '≤ 20 ms (needs a saved model: run pipelines/quick.yaml)');
+    else add(`playground: letter prediction in the browser (tfjs ${ui.letter_prediction_backend}, median of 50)`, ui.letter_prediction_ms.toFixed(1), 'ms', '≤ 20 ms', ui.letter_prediction_ms <= 20);
+  }
 }
 
 function duBytes(...dirs) {

@@ -1,10 +1,15 @@
-/** PNG plots: loss/accuracy curves with learning-rate drops, the confusion matrix, and misclassified test images. */
+/**
+ * PNG plots: loss/accuracy curves with learning-rate drops and the confusion matrix
+ * (the dashboard's Vega-Lite specs, rendered in Node), and misclassified test images.
+ */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineStage, strictObject } from '../src/engine/stage-api.js';
 import { readDataset, sampleSize } from '../src/data/dataset.js';
 import { parseNpy } from '../src/data/npy.js';
-import { confusionHeatmap, FONT, lineChart } from '../src/viz/chart.js';
+import { FONT } from '../src/viz/chart.js';
+import { confusionSpec, curvesSpec } from '../src/viz/specs.js';
+import { renderSpecToPng } from '../src/viz/render.js';
 import type { EpochRecord } from './train.js';
 
 interface VisualizeParams {
@@ -28,38 +33,14 @@ export default defineStage<VisualizeParams>({
     const out = ctx.output('plots');
     await mkdir(out, { recursive: true });
     const history = JSON.parse(await readFile(ctx.inputs.history, 'utf8')) as { epochs: EpochRecord[] };
-    const epochs = history.epochs;
-    const drops = epochs.slice(1).filter((e, i) => e.learning_rate < epochs[i].learning_rate).map((e) => ({ x: e.epoch, label: `lr ${e.learning_rate.toExponential(0)}` }));
-
-    const curves = createCanvas(1400, 560);
-    const c = curves.getContext('2d');
-    c.fillStyle = '#fff';
-    c.fillRect(0, 0, 1400, 560);
-    const series = (key: keyof EpochRecord, name: string, color: string, dashed = false) => ({
-      name,
-      color,
-      dashed,
-      points: epochs.filter((e) => e[key] !== undefined).map((e) => [e.epoch, e[key] as number] as [number, number]),
-    });
-    lineChart(c, { x: 0, y: 0, width: 700, height: 560 }, [series('loss', 'train loss', '#1f77b4'), series('val_loss', 'validation loss', '#ff7f0e', true)].filter((s) => s.points.length), {
-      title: 'Loss per epoch', xLabel: 'epoch', yLabel: 'categorical cross-entropy', markers: drops, integerX: true,
-    });
-    lineChart(c, { x: 700, y: 0, width: 700, height: 560 }, [series('accuracy', 'train accuracy', '#1f77b4'), series('val_accuracy', 'validation accuracy', '#ff7f0e', true)].filter((s) => s.points.length), {
-      title: 'Accuracy per epoch', xLabel: 'epoch', yLabel: 'accuracy', markers: drops, integerX: true,
-    });
-    await writeFile(join(out, 'curves.png'), await curves.encode('png'));
+    await writeFile(join(out, 'curves.png'), await renderSpecToPng(curvesSpec(history.epochs)));
 
     const test = await readDataset(ctx.inputs.dataset);
     const classes = test.meta.classes;
     const confusion = (await readFile(join(ctx.inputs.report, 'confusion.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split(',').slice(1).map(Number));
     const metrics = JSON.parse(await readFile(join(ctx.inputs.report, 'metrics.json'), 'utf8')) as { accuracy: number; count: number };
-    const side = Math.max(700, classes.length * 34 + 120);
-    const heat = createCanvas(side, side + 40);
-    const h = heat.getContext('2d');
-    h.fillStyle = '#fff';
-    h.fillRect(0, 0, side, side + 40);
-    confusionHeatmap(h, { x: 0, y: 0, width: side, height: side + 40 }, confusion, classes, `Confusion matrix: ${(metrics.accuracy * 100).toFixed(2)}% of ${metrics.count} test images (colour: share of row)`);
-    await writeFile(join(out, 'confusion.png'), await heat.encode('png'));
+    const title = `Confusion matrix: ${(metrics.accuracy * 100).toFixed(2)}% of ${metrics.count} test images (colour: share of row)`;
+    await writeFile(join(out, 'confusion.png'), await renderSpecToPng(confusionSpec(confusion, classes, title, { cellSize: 26 })));
 
     const predicted = parseNpy(new Uint8Array(await readFile(join(ctx.inputs.report, 'predictions.npy')))).data as Int32Array;
     const wrong: number[] = [];

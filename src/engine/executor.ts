@@ -154,7 +154,7 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
   const summaries: Record<string, StageSummary> = {};
   const startedAt = new Date();
   const finish = (name: string, record: StageRecord) => {
-    records[name] = record;
+    records[name] = { ...record, startedAt: new Date(Date.now() - record.seconds * 1000).toISOString() };
     summaries[name] = { status: record.status, key: record.key ?? '', seconds: record.seconds };
     emit({ event: 'stage-end', stage: name, status: record.status, key: record.key, seconds: record.seconds, error: record.error, reason: record.reason });
   };

@@ -14,6 +14,8 @@ export interface StageRecord {
   uses: string;
   key?: string;
   seconds: number;
+  /** When the stage began (the dashboard's timeline); absent in records written before it was kept. */
+  startedAt?: string;
   error?: string;
   reason?: string;
   peakRssBytes?: number;

@@ -1,0 +1,195 @@
+/**
+ * Run records as the dashboard sees them: summaries with flat params and
+ * metrics, read from logs/runs/<id>/run.json and cached by modification time,
+ * so listing 1,000 runs re-reads only the records that changed.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunRecord } from '../engine/run-record.js';
+import { canonicalJson } from '../util/hash.js';
+
+/** Fields experiments (#12) add to run records; read when present. */
+export type DashboardRunRecord = RunRecord & {
+  stopReason?: string;
+  experiment?: { sweep: string; name: string; overrides: Record<string, unknown> };
+};
+
+export type Cell = string | number | boolean | null;
+
+export interface RunSummary {
+  runId: string;
+  pipeline: string;
+  status: 'ok' | 'failed' | 'cancelled' | 'stopped' | 'running';
+  startedAt: string;
+  seconds: number;
+  backend: string;
+  commit: string;
+  sweep?: string;
+  ran: number;
+  cached: number;
+  params: Record<string, Cell>;
+  metrics: Record<string, number>;
+}
+
+const RUN_ID = /^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$/;
+
+export function isRunId(id: string): boolean {
+  return RUN_ID.test(id);
+}
+
+/** Params whose names suggest credentials are never sent to the browser. */
+const SECRET_NAME = /(secret|token|passw(or)?d|api[_-]?key|credential|private[_-]?key|auth)/i;
+
+export function redact(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, SECRET_NAME.test(k) ? '••••' : v && typeof v === 'object' && !Array.isArray(v) ? redact(v as Record<string, unknown>) : v]));
+}
+
+export function runStatus(run: DashboardRunRecord): RunSummary['status'] {
+  return run.stopReason ? 'stopped' : run.cancelled ? 'cancelled' : run.ok ? 'ok' : 'failed';
+}
+
+export function flatParams(run: RunRecord): Record<string, Cell> {
+  const out: Record<string, Cell> = {};
+  const put = (key: string, v: unknown) => {
+    out[key] = v === null || ['string', 'number', 'boolean'].includes(typeof v) ? (v as Cell) : canonicalJson(v);
+  };
+  for (const [k, v] of Object.entries(redact(run.params ?? {}))) put(`params.${k}`, v);
+  for (const [stage, params] of Object.entries(run.stageParams ?? {})) for (const [k, v] of Object.entries(redact(params))) put(`${stage}.${k}`, v);
+  return out;
+}
+
+export function flatMetrics(run: RunRecord): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [stage, record] of Object.entries(run.stages)) {
+    for (const [k, v] of Object.entries(record.metrics ?? {})) if (typeof v === 'number') out[`${stage}.${k}`] = v;
+  }
+  return out;
+}
+
+function summarize(run: DashboardRunRecord): RunSummary {
+  const stages = Object.values(run.stages);
+  return {
+    runId: run.runId,
+    pipeline: run.pipeline,
+    status: runStatus(run),
+    startedAt: run.startedAt,
+    seconds: (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000,
+    backend: String(run.environment?.backend ?? ''),
+    commit: typeof run.environment?.gitCommit === 'string' ? run.environment.gitCommit.slice(0, 10) : '',
+    sweep: run.experiment?.sweep,
+    ran: stages.filter((s) => s.status === 'ran').length,
+    cached: stages.filter((s) => s.status === 'cached').length,
+    params: flatParams(run),
+    metrics: flatMetrics(run),
+  };
+}
+
+export interface RunQuery {
+  offset?: number;
+  limit?: number;
+  /** A column: runId, pipeline, status, startedAt, seconds, backend, commit, or a param/metric name. */
+  sort?: string;
+  descending?: boolean;
+  /** Case-insensitive text every shown cell of a row is searched for. */
+  filter?: string;
+  pipeline?: string;
+  status?: string;
+}
+
+export interface RunPage {
+  total: number;
+  offset: number;
+  rows: RunSummary[];
+  /** Params that differ between the matching runs, and every metric they recorded. */
+  paramColumns: string[];
+  metricColumns: string[];
+  pipelines: string[];
+}
+
+interface Cached {
+  mtimeMs: number;
+  record: DashboardRunRecord;
+  summary: RunSummary;
+}
+
+export class RunRecords {
+  private readonly cache = new Map<string, Cached>();
+
+  constructor(readonly runsDir: string) {}
+
+  /** Every recorded run, oldest first. */
+  async all(): Promise<Cached[]> {
+    const ids = (await readdir(this.runsDir).catch(() => [] as string[])).filter(isRunId).sort();
+    const out: Cached[] = [];
+    const seen = new Set<string>();
+    await Promise.all(ids.map(async (id) => {
+      const file = join(this.runsDir, id, 'run.json');
+      const info = await stat(file).catch(() => undefined);
+      if (!info) return;
+      seen.add(id);
+      const hit = this.cache.get(id);
+      if (hit && hit.mtimeMs === info.mtimeMs) return;
+      try {
+        const record = JSON.parse(await readFile(file, 'utf8')) as DashboardRunRecord;
+        this.cache.set(id, { mtimeMs: info.mtimeMs, record, summary: summarize(record) });
+      } catch {
+        // A record being replaced is renamed into place atomically; an unreadable one is skipped until it is whole.
+      }
+    }));
+    for (const id of this.cache.keys()) if (!seen.has(id)) this.cache.delete(id);
+    for (const id of ids) {
+      const hit = this.cache.get(id);
+      if (hit) out.push(hit);
+    }
+    return out;
+  }
+
+  async get(runId: string): Promise<DashboardRunRecord | undefined> {
+    if (!isRunId(runId)) return undefined;
+    return (await this.all()).find((c) => c.record.runId === runId)?.record;
+  }
+
+  async page(query: RunQuery, live: RunSummary[] = []): Promise<RunPage> {
+    const recorded = (await this.all()).map((c) => c.summary);
+    const ids = new Set(recorded.map((r) => r.runId));
+    const summaries = [...recorded, ...live.filter((l) => !ids.has(l.runId))];
+    const pipelines = [...new Set(summaries.map((s) => s.pipeline))].sort();
+    let rows = summaries.filter((s) => (!query.pipeline || s.pipeline === query.pipeline) && (!query.status || s.status === query.status));
+    const paramColumns = varyingParams(rows);
+    const metricColumns = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].sort();
+    if (query.filter) {
+      const needle = query.filter.toLowerCase();
+      rows = rows.filter((r) => [r.runId, r.pipeline, r.status, r.backend, r.commit, ...paramColumns.map((c) => String(r.params[c] ?? ''))].some((v) => v.toLowerCase().includes(needle)));
+    }
+    const sort = query.sort ?? 'startedAt';
+    const descending = query.descending ?? (query.sort === undefined);
+    const value = (r: RunSummary): Cell | undefined => (sort in r.metrics ? r.metrics[sort] : sort in r.params ? r.params[sort] : (r as unknown as Record<string, Cell>)[sort]);
+    rows = [...rows].sort((a, b) => compareCells(value(a), value(b)) * (descending ? -1 : 1));
+    const offset = Math.max(0, query.offset ?? 0);
+    const limit = Math.min(500, Math.max(1, query.limit ?? 100));
+    const shown = rows.slice(offset, offset + limit).map((r) => ({ ...r, params: Object.fromEntries(paramColumns.filter((c) => c in r.params).map((c) => [c, r.params[c]])) }));
+    return { total: rows.length, offset, rows: shown, paramColumns, metricColumns, pipelines };
+  }
+}
+
+/** Missing values sort last in either direction's natural reading: they compare as larger than anything. */
+function compareCells(a: Cell | undefined, b: Cell | undefined): number {
+  if (a === b) return 0;
+  if (a === undefined || a === null) return 1;
+  if (b === undefined || b === null) return -1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a).localeCompare(String(b), undefined, { numeric: true });
+}
+
+/** Params with more than one value among the runs that have them: a param of only one pipeline is not a difference. */
+export function varyingParams(rows: Pick<RunSummary, 'params'>[]): string[] {
+  const values = new Map<string, Set<string>>();
+  for (const r of rows) {
+    for (const [k, v] of Object.entries(r.params)) {
+      let set = values.get(k);
+      if (!set) values.set(k, (set = new Set()));
+      set.add(JSON.stringify(v));
+    }
+  }
+  return [...values].filter(([, set]) => set.size > 1).map(([k]) => k).sort();
+}
