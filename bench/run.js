@@ -12,7 +12,7 @@ const CLI = join(ROOT, 'bin', 'inkflow.js');
 const PY = join(ROOT, '.venv', 'bin', 'python');
 const DATA = process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data');
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'ui'];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'ui', 'verify', 'deep'];
 const cold = args.includes('--cold');
 // Where finished runs are read from (their records and artifacts): this checkout unless --workspace says otherwise.
 const WORKSPACE = args.includes('--workspace') ? args[args.indexOf('--workspace') + 1] : ROOT;
@@ -39,11 +39,48 @@ if (only.includes('noop')) {
   if (status.every((s) => s.state === 'cached')) {
     const seconds = timeIt(() => run('node', [CLI, 'run', 'pipelines/letters.yaml', '--plain']), 7);
     results.results.noop_seconds = seconds;
-    add('no-op run of letters.yaml (whole process)', seconds.toFixed(3), 's', '≤ 0.5 s', seconds <= 0.5);
+    // Every cache hit checks each cached file's size and modification stamp before trusting it.
+    add('no-op run of letters.yaml (whole process, size+stamp check of every cached file)', seconds.toFixed(3), 's', '≤ 0.5 s', seconds <= 0.5);
   } else {
     log('letters.yaml is not fully cached: run `npx inkflow run pipelines/letters.yaml` first to measure the no-op run');
     add('no-op run of letters.yaml', 'n/a', '', '≤ 0.5 s (needs a cached run)');
   }
+}
+
+if (only.includes('verify')) {
+  const status = JSON.parse(run('node', [CLI, 'status', 'pipelines/letters.yaml', '--json']).stdout);
+  if (status.every((s) => s.state === 'cached')) {
+    const t = process.hrtime.bigint();
+    const r = run('node', [CLI, 'verify'], { allowFail: true });
+    const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+    const bytes = duBytes(join(ROOT, 'artifacts', 'objects'));
+    const speed = bytes / 1e6 / seconds;
+    Object.assign(results.results, { verify_seconds: seconds, verify_bytes: bytes, verify_mb_per_second: speed, verify_ok: r.status === 0 });
+    add(`inkflow verify of the store with letters (${(bytes / 2 ** 30).toFixed(2)} GiB, whole process)`, speed.toFixed(0), 'MB/s', r.status === 0 ? '' : 'store has problems: see inkflow verify');
+  } else {
+    log('letters.yaml is not fully cached: run `npx inkflow run pipelines/letters.yaml` first to measure verify');
+    add('inkflow verify of the letters store', 'n/a', '', '(needs a cached letters run)');
+  }
+}
+
+if (only.includes('deep')) {
+  // Validation must be linear in the number of stages: 10x the stages should cost about 10x the time.
+  const dir = mkdtempSync(join(tmpdir(), 'inkflow-deep-'));
+  cpSync(join(ROOT, 'test', 'fixtures', 'stages'), join(dir, 'stages'), { recursive: true });
+  const timeChain = (n) => {
+    const lines = ['name: deep', 'stages:'];
+    for (let i = 0; i < n; i++) lines.push(`  s${i}:`, '    uses: ./stages/emit.ts', `    params: { text: "${i % 10}" }`, ...(i ? [`    inputs: { upstream: s${i - 1}.text }`] : []));
+    writeFileSync(join(dir, `p${n}.yaml`), lines.join('\n') + '\n');
+    const t = process.hrtime.bigint();
+    run('node', [CLI, 'run', `p${n}.yaml`, '--dry-run', '--json'], { cwd: dir });
+    return Number(process.hrtime.bigint() - t) / 1e9;
+  };
+  const base = timeChain(100);
+  const small = timeChain(10_000) - base;
+  const large = timeChain(100_000) - base;
+  Object.assign(results.results, { deep_10k_seconds: small, deep_100k_seconds: large });
+  add('validate + dry-run of a 100,000-stage chain (minus startup)', large.toFixed(1), 's');
+  add('100,000 / 10,000 stages time ratio (linear = 10)', (large / small).toFixed(1), 'x', '≤ 15x', large / small <= 15);
 }
 
 if (only.includes('dvc')) {

@@ -7,6 +7,7 @@ import { UserInputError } from '../src/errors.js';
 import { selectSamples, writeDataset, type Dataset } from '../src/data/dataset.js';
 import { loadCsv, loadIdx, loadImageFolder, loadNpy, loadNpz, type RawData } from '../src/data/loaders.js';
 import { download, isUrl } from '../src/data/download.js';
+import { checkPixelRange } from '../src/data/input-safety.js';
 
 const FORMATS = ['auto', 'npz', 'npy', 'idx', 'csv', 'images'] as const;
 type Format = (typeof FORMATS)[number];
@@ -78,6 +79,7 @@ async function detectFormat(path: string): Promise<Exclude<Format, 'auto'>> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new UserInputError(`${path}: not found (check the path, or the data_dir param)`);
   if (info.isDirectory()) return 'images';
+  if (!info.isFile()) throw new UserInputError(`${path}: not a regular file (a device, pipe or socket); point the path at a data file`);
   const lower = path.toLowerCase().replace(/\.gz$/, '');
   if (lower.endsWith('.npz')) return 'npz';
   if (lower.endsWith('.npy')) return 'npy';
@@ -90,11 +92,8 @@ function toDataset(raw: RawData, p: Static<typeof loadParams>, where: string, in
   const n = raw.labels.length;
   const size = raw.height * raw.width;
   if (raw.images.length !== n * size) throw new UserInputError(`${where}: ${raw.images.length / size} images but ${n} labels`);
-  if (raw.images instanceof Float32Array) {
-    for (let i = 0; i < raw.images.length; i++) {
-      if (!Number.isFinite(raw.images[i])) throw new UserInputError(`${where}: pixel ${i % size} of image ${Math.floor(i / size)} is ${raw.images[i]}; data must be finite`);
-    }
-  }
+  if (raw.images instanceof Float32Array) checkPixelRange(raw.images, size, where);
+  if (raw.writers && raw.writers.length !== n) throw new UserInputError(`${where}: ${raw.writers.length} writer ids for ${n} images`);
   const transpose = p.transpose === 'auto' ? !!raw.columnMajor : p.transpose;
   const images = transpose ? transposeImages(raw.images, n, raw.height, raw.width) : raw.images;
 

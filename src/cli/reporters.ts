@@ -42,6 +42,7 @@ export function plainReporter(out: NodeJS.WritableStream = process.stderr, progr
         break;
       case 'summary':
         out.write(summaryLine(e) + '\n');
+        if (e.error) out.write(`inkflow: ${e.error}\n`);
         break;
     }
   };
@@ -93,7 +94,7 @@ export async function listrReporter(stages: string[]): Promise<Reporter> {
     if (e.event === 'stage-log' && handle?.task) handle.task.output = e.message;
     if (e.event === 'stage-end') handle?.resolve(e);
     if (e.event === 'summary') {
-      summary = summaryLine(e);
+      summary = summaryLine(e) + (e.error ? `\ninkflow: ${e.error}` : '');
       for (const [name, s] of Object.entries(e.stages)) handles.get(name)?.resolve({ event: 'stage-end', stage: name, status: s.status, seconds: s.seconds });
     }
   };

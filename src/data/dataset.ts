@@ -35,7 +35,19 @@ export function sampleSize(meta: Pick<DatasetMeta, 'sampleShape'>): number {
   return meta.sampleShape.reduce((a, b) => a * b, 1);
 }
 
+/** Every per-sample array must have one entry per sample: a malformed dataset is never written. */
+export function checkDatasetShape(ds: Dataset): void {
+  const n = ds.meta.count;
+  const problems: string[] = [];
+  if (ds.images.length !== n * sampleSize(ds.meta)) problems.push(`${ds.images.length} pixels for ${n} samples of ${ds.meta.sampleShape.join('x')}`);
+  if (ds.labels.length !== n) problems.push(`${ds.labels.length} labels`);
+  if (ds.writers && ds.writers.length !== n) problems.push(`${ds.writers.length} writer ids`);
+  for (const [name, mask] of Object.entries(ds.masks)) if (mask.length !== n) problems.push(`mask ${name} has ${mask.length} entries`);
+  if (problems.length) throw new Error(`dataset${ds.meta.source ? ` from ${ds.meta.source}` : ''} is malformed: ${problems.join(', ')} for ${n} samples`);
+}
+
 export async function writeDataset(dir: string, ds: Dataset, options: { linkImagesFrom?: string } = {}): Promise<void> {
+  checkDatasetShape(ds);
   await mkdir(dir, { recursive: true });
   const n = ds.meta.count;
   if (options.linkImagesFrom) await linkOrCopy(join(options.linkImagesFrom, 'images.npy'), join(dir, 'images.npy'));

@@ -4,6 +4,7 @@ import { extname, join } from 'node:path';
 import { UserInputError } from '../errors.js';
 import type { Image } from '@napi-rs/canvas';
 import { rgbaToGray, type GrayImage } from './framing.js';
+import { MAX_IMAGE_FILE_BYTES, readInputFile } from './input-safety.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 
@@ -24,7 +25,7 @@ export async function collectImages(paths: string[]): Promise<string[]> {
 /** Decodes an image file to grayscale, with a clear error for anything that is not an image. */
 export async function readGrayImage(file: string, maxPixels = 64e6): Promise<GrayImage> {
   const { loadImage } = await import('@napi-rs/canvas');
-  const bytes = await readFile(file);
+  const bytes = await readInputFile(file, MAX_IMAGE_FILE_BYTES);
   if (!bytes.length) throw new UserInputError(`${file}: empty file, not an image`);
   // Refuse huge images before decoding them: a 20,000² PNG would need 1.6 GB as RGBA.
   const size = imageDimensions(bytes);

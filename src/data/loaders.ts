@@ -10,7 +10,8 @@ import { UserInputError } from '../errors.js';
 import { parseNpy, type NpyArray } from './npy.js';
 import { parseNpz } from './npz.js';
 import { frameGlyph, inkImage } from './framing.js';
-import { IMAGE_EXTENSIONS, readGrayImage } from './images.js';
+import { readGrayImage, IMAGE_EXTENSIONS } from './images.js';
+import { checkPixelRange, checkZipMembers, readInputFile } from './input-safety.js';
 
 export interface RawData {
   images: Uint8Array | Float32Array;
@@ -28,13 +29,8 @@ function fail(where: string, message: string): never {
   throw new UserInputError(`${where}: ${message}`);
 }
 
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    fail(path, code === 'ENOENT' ? 'file not found (check the path, or the data_dir param)' : (err as Error).message);
-  }
+function readBytes(path: string): Promise<Uint8Array> {
+  return readInputFile(path);
 }
 
 export interface ArrayKeys {
@@ -57,6 +53,7 @@ function imagesFrom(arr: NpyArray, where: string): Pick<RawData, 'images' | 'hei
     fail(where, `images have shape (${arr.shape}); expected N×H×W`);
   }
   const data = arr.data;
+  if (!(data instanceof Uint8Array)) checkPixelRange(data, h * w, where);
   if (data instanceof Uint8Array || data instanceof Float32Array) return { images: data, height: h, width: w };
   const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = data[i];
@@ -77,12 +74,17 @@ function labelsFrom(arr: NpyArray, count: number, where: string): Int32Array | s
 
 export async function loadNpz(path: string, keys: ArrayKeys): Promise<RawData> {
   const bytes = await readBytes(path);
-  const arrays = parseNpz(bytes, path);
+  const arrays = parseNpz(bytes, path, undefined, (members) => checkZipMembers(bytes, members, path));
   const need = (key: string) => arrays[key] ?? fail(path, `has no array "${key}"; arrays: ${Object.keys(arrays).join(', ')}`);
   const images = imagesFrom(need(keys.images), `${path}[${keys.images}]`);
   const count = need(keys.images).shape[0];
   const raw: RawData = { ...images, labels: labelsFrom(need(keys.labels), count, `${path}[${keys.labels}]`), masks: {} };
-  if (keys.writers && arrays[keys.writers]) raw.writers = Int32Array.from(arrays[keys.writers].data as ArrayLike<number>);
+  if (keys.writers && arrays[keys.writers]) {
+    const writers = arrays[keys.writers];
+    if (Array.isArray(writers.data)) fail(`${path}[${keys.writers}]`, `writer ids must be numeric, got dtype ${writers.dtype}`);
+    if (writers.data.length !== count) fail(`${path}[${keys.writers}]`, `${writers.data.length} writer ids for ${count} images; every image needs one (or remove the array, or set writers_key to another name)`);
+    raw.writers = Int32Array.from(writers.data as ArrayLike<number>);
+  }
   for (const [name, arr] of Object.entries(arrays)) {
     if (arr.dtype === 'bool' && arr.data.length === count) raw.masks[name] = arr.data as Uint8Array;
   }
@@ -143,12 +145,13 @@ export async function loadCsv(path: string): Promise<RawData> {
   for (let r = 0; r < rows.length; r++) {
     const { cells, where } = rows[r];
     if (cells.length !== width + 1) fail(where, `${cells.length} columns, expected ${width + 1} (label + ${width} pixels)`);
-    const label = Number(cells[0]);
-    if (!Number.isInteger(label)) fail(where, `label "${cells[0]}" is not an integer`);
-    labels[r] = label;
+    if (!/^\s*-?\d+\s*$/.test(cells[0])) fail(where, `label "${cells[0]}" is not an integer`);
+    labels[r] = Number(cells[0]);
     for (let c = 0; c < width; c++) {
-      const v = Number(cells[c + 1]);
-      if (!(v >= 0 && v <= 255)) fail(where, `pixel ${c + 1} is "${cells[c + 1]}", expected 0..255`);
+      // Decimal integers only: a blank cell is not 0, and "12.7" or "0x10" is not a pixel.
+      const cell = cells[c + 1];
+      const v = /^\s*\d{1,3}\s*$/.test(cell) ? Number(cell) : NaN;
+      if (!(v >= 0 && v <= 255)) fail(where, `pixel ${c + 1} is ${cell.trim() ? `"${cell}"` : 'blank'}, expected 0..255 (a whole number)`);
       images[r * width + c] = v;
     }
   }
@@ -182,7 +185,14 @@ export async function loadImageFolder(dir: string, options: { size: number; incl
   const size = options.size;
   const out = new Uint8Array(files.length * size * size);
   for (let i = 0; i < files.length; i++) {
-    out.set(frameGlyph(inkImage(await readGrayImage(files[i].file), options.invert), size), i * size * size);
+    // Regular files of bounded size, dimensions checked from the header before any pixel is decoded.
+    let gray;
+    try {
+      gray = await readGrayImage(files[i].file);
+    } catch (err) {
+      fail(files[i].file, `cannot decode image: ${(err as Error).message.replace(`${files[i].file}: `, '')}`);
+    }
+    out.set(frameGlyph(inkImage(gray, options.invert), size), i * size * size);
     if (i % 200 === 0) options.onProgress?.(i, files.length);
   }
   return { images: out, height: size, width: size, labels: files.map((f) => f.label), masks: {} };

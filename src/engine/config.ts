@@ -8,7 +8,7 @@ import { displayPath } from '../util/paths.js';
 import { parse as parseYaml } from 'yaml';
 import { validateAt } from './ajv.js';
 import { pipelineSchema, STAGE_NAME, type PipelineFile } from './pipeline-schema.js';
-import { builtinStageNames, isLocalModuleRef, loadStageModule, stageModulePath } from './registry.js';
+import { builtinStageNames, isLocalModuleRef, loadStageModule, stageModulePath, stageModuleRefusal } from './registry.js';
 import { stageOutputs, type StageDefinition } from './stage-api.js';
 import { YamlSource } from './yaml-source.js';
 import { ConfigError, type Diagnostic } from '../errors.js';
@@ -21,6 +21,8 @@ export interface ResolvedStage {
   moduleFile: string;
   definition: StageDefinition;
   params: Record<string, unknown>;
+  /** The params as written to run records and manifests: environment values replaced by `${env.NAME}`. */
+  recordedParams?: Record<string, unknown>;
   /** Input name → upstream stage and output. */
   inputs: Record<string, { stage: string; output: string }>;
   outputs: readonly string[];
@@ -33,6 +35,8 @@ export interface ResolvedPipeline {
   /** The pipeline file's `backend:`, passed to stage environments as is (the ML layer decides what it means). */
   backend?: string;
   params: Record<string, unknown>;
+  /** The params as written to run records: environment values replaced by `${env.NAME}`. */
+  recordedParams?: Record<string, unknown>;
   stages: Map<string, ResolvedStage>;
 }
 
@@ -65,21 +69,43 @@ async function readPipelineFile(file: string, includedFrom?: string): Promise<Pi
   return { source, pipeline: raw as PipelineFile };
 }
 
+/**
+ * A pipeline file and, first, everything it includes, depth first (an included
+ * file's own includes come before it). A file reached twice is read once; a file
+ * that includes itself, directly or not, is an error naming the chain.
+ */
+async function readWithIncludes(file: string, parts: PipelinePart[], chain: string[] = [], seen = new Set<string>(), includedFrom?: string): Promise<PipelinePart> {
+  const abs = resolve(file);
+  const part = await readPipelineFile(file, includedFrom);
+  const here = [...chain, abs];
+  for (const [i, included] of (part.pipeline.include ?? []).entries()) {
+    const target = resolve(dirname(abs), included);
+    const where = part.source.locate(['include', i]);
+    if (here.includes(target)) {
+      throw new ConfigError([{ where, message: `include cycle: ${[...here.slice(here.indexOf(target)), target].map(displayPath).join(' -> ')}; remove one of these includes` }]);
+    }
+    if (seen.has(target)) continue;
+    await readWithIncludes(target, parts, here, seen, where);
+  }
+  seen.add(abs);
+  parts.push(part);
+  return part;
+}
+
 export async function loadPipeline(file: string, options: LoadOptions): Promise<ResolvedPipeline> {
-  const main = await readPipelineFile(file);
   // Included pipelines contribute their params and stages; identical stages get identical keys, so their cached results are shared.
   const parts: PipelinePart[] = [];
-  for (const [i, included] of (main.pipeline.include ?? []).entries()) {
-    parts.push(await readPipelineFile(resolve(dirname(file), included), main.source.locate(['include', i])));
-  }
-  parts.push(main);
+  const main = await readWithIncludes(file, parts);
   const diagnostics: Diagnostic[] = [];
   const env = options.env ?? process.env;
+  const redactedEnv = new Proxy({}, { get: (_, name) => (typeof name === 'string' ? `\${env.${name}}` : undefined) }) as NodeJS.ProcessEnv;
   const stageSource = new Map<string, YamlSource>();
   const pipeline: PipelineFile = { ...main.pipeline, stages: {} };
   let fileParams: Record<string, unknown> = {};
+  let recordedFileParams: Record<string, unknown> = {};
   for (const part of parts) {
     fileParams = { ...fileParams, ...(interpolate(part.pipeline.params ?? {}, { params: {}, env }, part.source, ['params'], diagnostics) as object) };
+    recordedFileParams = { ...recordedFileParams, ...(interpolate(part.pipeline.params ?? {}, { params: {}, env: redactedEnv }, part.source, ['params'], []) as object) };
     for (const [name, entry] of Object.entries(part.pipeline.stages)) {
       if (pipeline.stages[name]) {
         diagnostics.push({ where: part.source.locate(['stages', name], true), message: `stage "${name}" is already defined in ${stageSource.get(name)!.file}; rename one of them` });
@@ -91,16 +117,28 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
   }
   const overrides = parseOverrides(options.overrides ?? [], pipeline, diagnostics);
   const interpolatedParams = { ...fileParams, ...coerceParams(overrides.get('params') ?? {}) };
+  const recordedParams = { ...recordedFileParams, ...coerceParams(overrides.get('params') ?? {}) };
   const context = { params: interpolatedParams, env };
+  const recordedContext = { params: recordedParams, env: redactedEnv };
 
   const stages = new Map<string, ResolvedStage>();
   const builtins = builtinStageNames();
+  // Thousands of stages share a few modules: resolve and vet each `uses:` once.
+  const resolvedModules = new Map<string, string>();
+  const refusals = new Map<string, string | undefined>();
   for (const [name, entry] of Object.entries(pipeline.stages)) {
     const source = stageSource.get(name)!;
-    const moduleFile = stageModulePath(entry.uses, options.workspace);
+    const moduleFile = resolvedModules.get(entry.uses) ?? stageModulePath(entry.uses, options.workspace);
+    if (moduleFile) resolvedModules.set(entry.uses, moduleFile);
     if (!moduleFile) {
       const hint = isLocalModuleRef(entry.uses) ? ' (file not found)' : `${didYouMean(entry.uses, builtins)}; built-in stages: ${builtins.join(', ')}`;
       diagnostics.push({ where: source.locate(['stages', name, 'uses']), message: `stage "${name}" uses unknown stage module "${entry.uses}"${hint}` });
+      continue;
+    }
+    if (!refusals.has(moduleFile)) refusals.set(moduleFile, stageModuleRefusal(moduleFile, options.workspace, env));
+    const refusal = refusals.get(moduleFile);
+    if (refusal) {
+      diagnostics.push({ where: source.locate(['stages', name, 'uses']), message: `stage "${name}" uses ${refusal}` });
       continue;
     }
     let definition: StageDefinition;
@@ -117,17 +155,30 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
         diagnostics.push({ where: '--set', message: `stage "${name}" (${entry.uses}) has no param "${key}"${didYouMean(key, known)}` });
       }
     }
+    const where = ['stages', name, 'params'];
+    const spliced: (string | number)[][] = [];
     const params = {
-      ...(interpolate(entry.params ?? {}, context, source, ['stages', name, 'params'], diagnostics) as object),
+      ...(interpolate(entry.params ?? {}, context, source, where, diagnostics, spliced) as object),
       ...coerceOverrides(stageOverrides, definition),
     } as Record<string, unknown>;
-    diagnostics.push(...validateAt(definition.paramsSchema, params, source, ['stages', name, 'params']));
+    const stageDiagnostics = validateAt(definition.paramsSchema, params, source, where);
+    diagnostics.push(...stageDiagnostics);
+    if (!stageDiagnostics.length && definition.checkParams) {
+      const relativeSpliced = spliced.map((path) => path.slice(where.length));
+      for (const problem of definition.checkParams(params, relativeSpliced)) {
+        diagnostics.push({ where: source.locate([...where, ...problem.path]), message: `stage "${name}": ${problem.message}` });
+      }
+    }
+    // Validation filled in schema defaults on `params`; the recorded copy gets the same defaults.
+    const recorded = { ...params, ...(interpolate(entry.params ?? {}, recordedContext, source, where, []) as object) } as Record<string, unknown>;
+    for (const key of Object.keys(stageOverrides)) recorded[key] = params[key];
     stages.set(name, {
       name,
       uses: entry.uses,
       moduleFile,
       definition,
       params,
+      recordedParams: recorded,
       inputs: {},
       outputs: safeOutputs(definition, params),
     });
@@ -139,19 +190,20 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     const source = stageSource.get(name)!;
     const declared = stage.definition.inputs;
     for (const [input, ref] of Object.entries(entry.inputs ?? {})) {
-      const where = source.locate(['stages', name, 'inputs', input]);
+      // Locating a YAML node is a search through the file: only errors pay for it.
+      const where = () => source.locate(['stages', name, 'inputs', input]);
       if (!(input in declared) && !stage.definition.anyInputs) {
         diagnostics.push({ where: source.locate(['stages', name, 'inputs', input], true), message: `stage "${name}" (${entry.uses}) has no input "${input}"${didYouMean(input, Object.keys(declared))}; inputs: ${Object.keys(declared).join(', ') || 'none'}` });
         continue;
       }
       const [from, output] = ref.split('.', 2);
       if (!(from in pipeline.stages)) {
-        diagnostics.push({ where, message: `input "${input}" refers to missing stage "${from}"${didYouMean(from, Object.keys(pipeline.stages))}` });
+        diagnostics.push({ where: where(), message: `input "${input}" refers to missing stage "${from}"${didYouMean(from, Object.keys(pipeline.stages))}` });
         continue;
       }
       const upstream = stages.get(from);
       if (upstream && !upstream.outputs.includes(output)) {
-        diagnostics.push({ where, message: `stage "${from}" has no output "${output}"${didYouMean(output, upstream.outputs)}; outputs: ${upstream.outputs.join(', ')}` });
+        diagnostics.push({ where: where(), message: `stage "${from}" has no output "${output}"${didYouMean(output, upstream.outputs)}; outputs: ${upstream.outputs.join(', ')}` });
         continue;
       }
       stage.inputs[input] = { stage: from, output };
@@ -173,6 +225,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     description: pipeline.description,
     backend: pipeline.backend,
     params: interpolatedParams,
+    recordedParams,
     stages,
   };
 }
@@ -230,7 +283,7 @@ interface InterpolationContext {
 }
 
 /** Replaces `${params.x}` and `${env.X:-default}`; a string that is one reference keeps the value's type. */
-function interpolate(value: unknown, ctx: InterpolationContext, source: YamlSource, path: (string | number)[], diagnostics: Diagnostic[]): unknown {
+function interpolate(value: unknown, ctx: InterpolationContext, source: YamlSource, path: (string | number)[], diagnostics: Diagnostic[], spliced?: (string | number)[][]): unknown {
   if (typeof value === 'string') {
     const lookup = (kind: string, name: string, fallback: string | undefined): unknown => {
       const found = kind === 'params' ? ctx.params[name] : ctx.env[name];
@@ -242,11 +295,12 @@ function interpolate(value: unknown, ctx: InterpolationContext, source: YamlSour
     };
     const whole = /^\$\{(params|env)\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(value);
     if (whole) return lookup(whole[1], whole[2], whole[3]);
+    if (spliced && new RegExp(REF_RE.source).test(value)) spliced.push(path);
     return value.replace(REF_RE, (_, kind: string, name: string, fallback?: string) => String(lookup(kind, name, fallback)));
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, ctx, source, [...path, i], diagnostics));
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, ctx, source, [...path, i], diagnostics, spliced));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, ctx, source, [...path, k], diagnostics)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, ctx, source, [...path, k], diagnostics, spliced)]));
   }
   return value;
 }

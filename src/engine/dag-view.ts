@@ -1,6 +1,8 @@
 /** Renders the stage graph for terminals (layered text), Mermaid and Graphviz. */
 import { topologicalOrder, type DependencyMap } from './dag.js';
 
+const MAX_INDENT = 30;
+
 export type DagFormat = 'text' | 'mermaid' | 'dot';
 
 export interface Edge {
@@ -18,15 +20,22 @@ export function renderDag(deps: DependencyMap, uses: Map<string, string>, edges:
     return ['digraph pipeline {', '  rankdir=TB;', '  node [shape=box, style=rounded];', ...[...deps.keys()].map((n) => `  "${n}" [label="${n}\\n(${uses.get(n)})"];`), ...edges.map((e) => `  "${e.from}" -> "${e.to}" [label="${e.label}"];`), '}'].join('\n');
   }
   const depth = new Map<string, number>();
-  for (const node of topologicalOrder(deps)) depth.set(node, Math.max(-1, ...(deps.get(node) ?? []).map((d) => depth.get(d)!)) + 1);
-  const lines: string[] = [];
-  const layers = Math.max(...depth.values()) + 1;
-  for (let layer = 0; layer < layers; layer++) {
-    for (const [node, d] of depth) {
-      if (d !== layer) continue;
-      const from = deps.get(node) ?? [];
-      lines.push(`${'  '.repeat(layer)}${layer ? '└─ ' : ''}${node} (${uses.get(node)})${from.length ? `  ← ${from.join(', ')}` : ''}`);
-    }
+  const layers: string[][] = [];
+  for (const node of topologicalOrder(deps)) {
+    let d = 0;
+    for (const dep of deps.get(node) ?? []) d = Math.max(d, depth.get(dep)! + 1);
+    depth.set(node, d);
   }
+  // Within a layer, stages keep the pipeline's order.
+  for (const [node, d] of [...deps.keys()].map((n) => [n, depth.get(n)!] as const)) (layers[d] ??= []).push(node);
+  const lines: string[] = [];
+  layers.forEach((nodes, layer) => {
+    for (const node of nodes) {
+      const from = deps.get(node) ?? [];
+      // Deep graphs would indent quadratically: past MAX_INDENT the layer number is shown instead.
+      const indent = layer > MAX_INDENT ? `${'  '.repeat(MAX_INDENT)}[${layer}] ` : '  '.repeat(layer);
+      lines.push(`${indent}${layer ? '└─ ' : ''}${node} (${uses.get(node)})${from.length ? `  ← ${from.join(', ')}` : ''}`);
+    }
+  });
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@ export type RunEvent =
   | { event: 'stage-progress'; stage: string; message: string }
   | { event: 'stage-log'; stage: string; level: 'info' | 'warn'; message: string }
   | { event: 'stage-end'; stage: string; status: StageStatus; key?: string; seconds: number; error?: string; reason?: string }
-  | { event: 'summary'; ok: boolean; runId: string; cancelled?: boolean; stages: Record<string, StageSummary> };
+  | { event: 'summary'; ok: boolean; runId: string; cancelled?: boolean; stages: Record<string, StageSummary>; error?: string };
 
 export interface StageSummary {
   status: StageStatus;

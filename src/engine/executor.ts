@@ -7,21 +7,25 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGraph } from 'p-graph';
 import type { ResolvedPipeline, ResolvedStage } from './config.js';
-import { dependencyMap, upstreamOf } from './dag.js';
+import { dependencyMap, topologicalOrder } from './dag.js';
 import type { EventSink, StageSummary } from './events.js';
 import { environmentKeys } from './environment.js';
-import { KeyCalculator, keyOf, resolvePipelineEnvironments } from './keys.js';
+import { KeyCalculator, keyOf, recordedIngredients, resolvePipelineEnvironments } from './keys.js';
 import { planPipeline } from './plan.js';
 import { writeRunRecord, newRunId, type StageRecord } from './run-record.js';
 import { selectStages, type Selection, type SelectionOptions } from './selection.js';
 import { makeContext, sampleMemory } from './stage-context.js';
-import { ArtifactStore, type Manifest } from './store.js';
+import { ArtifactStore, changedInputs, type Manifest } from './store.js';
+import { Leases, type Lease } from './leases.js';
+import { describeIoError } from '../util/fs.js';
 import { workspacePaths } from './workspace.js';
 import { InternalError, UserInputError, describeError, throwIfCancelled } from '../errors.js';
 
 export interface RunOptions extends SelectionOptions {
   workspace: string;
   dryRun?: boolean;
+  /** Re-hash every file of a cached result before trusting it (a cache hit otherwise checks sizes and stamps). */
+  verifyCache?: boolean;
   concurrency?: number;
   signal?: AbortSignal;
   onEvent: EventSink;
@@ -34,6 +38,8 @@ export interface RunResult {
   cancelled: boolean;
   runId: string;
   stages: Record<string, StageSummary>;
+  /** A run-level problem, such as a run record that could not be written. */
+  error?: string;
 }
 
 /** Stage records and summaries of one run, with the stage-end event each one emits. */
@@ -63,34 +69,54 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
   const ledger = new RunLedger(emit);
   const startedAt = new Date();
 
+  let lease: Lease | undefined;
   if (options.dryRun) {
     await reportPlan(pipeline, options.workspace, selection, ledger);
   } else {
     const paths = workspacePaths(options.workspace);
     const store = new ArtifactStore(paths.artifacts);
+    const leases = new Leases(store.root);
+    lease = await leases.open(runId);
     const keys = new KeyCalculator(options.workspace, store, environments);
-    const runStage = stageRunner({ pipeline, options, selection, store, keys, ledger, logsDir: join(paths.runs, runId) });
+    const runStage = stageRunner({ pipeline, options, selection, store, keys, ledger, logsDir: join(paths.runs, runId), lease, leases });
     await runGraph(pipeline, selection, ledger, runStage, options.concurrency ?? 2, options.signal);
-    await keys.save();
+    await keys.save().catch((err) => {
+      emit({ event: 'stage-log', stage: '', level: 'warn', message: `could not save the data file digest cache: ${(err as Error).message}` });
+    });
   }
 
   const cancelled = options.signal?.aborted ?? false;
-  const ok = !cancelled && ledger.allSucceeded(options.dryRun ?? false);
+  let ok = !cancelled && ledger.allSucceeded(options.dryRun ?? false);
+  let runError: string | undefined;
   if (!options.dryRun) {
-    await writeRunRecord(workspacePaths(options.workspace).runs, runId, {
-      pipeline,
-      workspace: options.workspace,
-      environments: [...environments.values()],
-      startedAt,
-      ok,
-      cancelled,
-      trigger: options.trigger ?? 'cli',
-      options: { force: options.force, only: options.only, from: options.from },
-      stages: ledger.records,
-    });
+    const runs = workspacePaths(options.workspace).runs;
+    try {
+      await writeRunRecord(runs, runId, {
+        pipeline,
+        workspace: options.workspace,
+        environments: [...environments.values()],
+        startedAt,
+        ok,
+        cancelled,
+        trigger: options.trigger ?? 'cli',
+        options: { force: options.force, only: options.only, from: options.from },
+        stages: ledger.records,
+      });
+    } catch (err) {
+      ok = false;
+      runError = `could not write the run record: ${describeIoError(err, join(runs, runId, 'run.json')).message}. Results already published stay in the store; the next run reuses them.`;
+    }
   }
-  emit({ event: 'summary', ok, runId, cancelled, stages: ledger.summaries });
-  return { ok, cancelled, runId, stages: ledger.summaries };
+  await lease?.release();
+  emit({ event: 'summary', ok, runId, cancelled, stages: ledger.summaries, ...(runError ? { error: runError } : {}) });
+  return { ok, cancelled, runId, stages: ledger.summaries, ...(runError ? { error: runError } : {}) };
+}
+
+/** Out-of-space and similar failures while a stage writes: one line naming where, not a stack. */
+function ioFailure(err: unknown, stage: string, dir: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS') return err;
+  return new UserInputError(`stage "${stage}": ${describeIoError(err, dir).message}`);
 }
 
 /** `--dry-run`: each selected stage as cached, or skipped with why it would run. */
@@ -114,10 +140,12 @@ interface StageRunnerDeps {
   keys: KeyCalculator;
   ledger: RunLedger;
   logsDir: string;
+  lease: Lease;
+  leases: Leases;
 }
 
 /** Runs one stage, or links its cached result; upstream results accumulate in `results`. */
-function stageRunner({ pipeline, options, selection, store, keys, ledger, logsDir }: StageRunnerDeps) {
+function stageRunner({ pipeline, options, selection, store, keys, ledger, logsDir, lease, leases }: StageRunnerDeps) {
   const results = new Map<string, Manifest>();
   return async (name: string): Promise<void> => {
     const stage = stageOf(pipeline, name);
@@ -126,18 +154,27 @@ function stageRunner({ pipeline, options, selection, store, keys, ledger, logsDi
     throwIfCancelled(options.signal);
     const ingredients = await keys.ingredients(stage, results);
     const key = keyOf(ingredients);
+    const recorded = recordedIngredients(stage, ingredients);
+    // Hold the key before looking it up, so gc never removes what this run is about to use.
+    lease.hold(key);
+    await leases.waitForDeleter(options.signal);
 
+    let damaged: string | undefined;
     if (!selection.forced.has(name)) {
-      const cached = await store.lookup(key);
-      if (cached) {
-        results.set(name, cached);
+      const cached = await store.check(key, { rehash: options.verifyCache });
+      if (cached.state === 'hit') {
+        results.set(name, cached.manifest);
         await store.link(pipeline.name, name, key);
-        ledger.finish(name, { status: 'cached', key, seconds: seconds(), metrics: cached.metrics, ingredients, uses: stage.uses });
+        ledger.finish(name, { status: 'cached', key, seconds: seconds(), metrics: cached.manifest.metrics, ingredients: recorded, uses: stage.uses });
         return;
       }
+      if (cached.state === 'damaged') {
+        damaged = cached.problems.join('; ');
+        options.onEvent({ event: 'stage-log', stage: name, level: 'warn', message: `cached result ${key.slice(0, 12)} is damaged and will not be used: ${damaged}` });
+      }
     }
-    if (selection.only !== undefined && name !== selection.only) throw notCachedForOnly(pipeline, selection.only, name);
-    const reason = selection.forced.has(name) ? 'forced' : 'no cached result for this key';
+    if (selection.only !== undefined && name !== selection.only) throw notCachedForOnly(pipeline, selection.only, name, damaged !== undefined);
+    const reason = selection.forced.has(name) ? 'forced' : damaged ? 'cached result is damaged; rebuilding it' : 'no cached result for this key';
     options.onEvent({ event: 'stage-start', stage: name, key, reason });
     const logDir = join(logsDir, name);
     await mkdir(logDir, { recursive: true });
@@ -153,20 +190,31 @@ function stageRunner({ pipeline, options, selection, store, keys, ledger, logsDi
         metrics,
         emit: options.onEvent,
       });
-      await stage.definition.run(ctx);
+      try {
+        await stage.definition.run(ctx);
+      } catch (err) {
+        throw ioFailure(err, name, staging.dir);
+      }
       throwIfCancelled(options.signal);
+      const inputs = Object.entries(stage.inputs).map(([input, ref]) => ({ name: input, manifest: results.get(ref.stage)!, output: ref.output }));
+      const tampered = await changedInputs(store, inputs);
+      if (tampered.length) {
+        throw new UserInputError(`stage "${name}" changed its inputs, which belong to the artifact store: ${tampered.join('; ')}; a stage must write only to its outputs. The next run rebuilds the damaged upstream result.`);
+      }
       const manifest = await staging.commit(stage.outputs, {
         pipeline: pipeline.name,
         stage: name,
         uses: stage.uses,
         createdAt: new Date().toISOString(),
         seconds: seconds(),
-        ingredients,
+        ingredients: recorded,
         metrics,
+      }).catch((err) => {
+        throw ioFailure(err, name, staging.dir);
       });
       results.set(name, manifest);
       await store.link(pipeline.name, name, key);
-      ledger.finish(name, { status: 'ran', key, seconds: seconds(), metrics, peakRssBytes: memory.stop(), ingredients, uses: stage.uses });
+      ledger.finish(name, { status: 'ran', key, seconds: seconds(), metrics, peakRssBytes: memory.stop(), ingredients: recorded, uses: stage.uses });
     } catch (err) {
       memory.stop();
       await staging.abort();
@@ -202,15 +250,18 @@ async function runGraph(pipeline: ResolvedPipeline, selection: Selection, ledger
   }]));
   await new PGraph(nodes, edges).run({ concurrency, continue: true }).catch(() => undefined);
 
-  for (const name of selection.selected) {
-    if (ledger.records[name]) continue;
-    const blocker = [...upstreamOf(deps, name)].find((s) => s !== name && ledger.records[s] && ledger.records[s]?.status !== 'ran' && ledger.records[s]?.status !== 'cached');
+  // Stages that never started: name the upstream stage that stopped them (one pass in dependency order).
+  const succeeded = (s: string) => ledger.records[s]?.status === 'ran' || ledger.records[s]?.status === 'cached';
+  for (const name of topologicalOrder(deps)) {
+    if (!selection.selected.has(name) || ledger.records[name]) continue;
+    const upstream = (deps.get(name) ?? []).filter((d) => selection.selected.has(d));
+    const blocker = upstream.find((d) => ledger.records[d] && !succeeded(d)) ?? upstream[0];
     ledger.finish(name, { status: 'skipped', seconds: 0, reason: `not run: upstream "${blocker}" did not complete`, uses: stageOf(pipeline, name).uses });
   }
 }
 
-function notCachedForOnly(pipeline: ResolvedPipeline, only: string, name: string): UserInputError {
-  return new UserInputError(`--only ${only} needs the result of "${name}", which is not cached; run \`inkflow run ${pipeline.file} --from ${name}\` or without --only first`);
+function notCachedForOnly(pipeline: ResolvedPipeline, only: string, name: string, damaged = false): UserInputError {
+  return new UserInputError(`--only ${only} needs the result of "${name}", which is ${damaged ? 'damaged in the store' : 'not cached'}; run \`inkflow run ${pipeline.file} --from ${name}\` or without --only first`);
 }
 
 function stageOf(pipeline: ResolvedPipeline, name: string): ResolvedStage {

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readJsonIfExists, writeJsonAtomic } from '../util/fs.js';
+import { DamagedFileError, readJsonIfExists, writeJsonAtomic } from '../util/fs.js';
 import { sha256, sha256File } from '../util/hash.js';
 import { listFiles } from './store.js';
 
@@ -27,7 +27,8 @@ export class FileDigests {
     const abs = resolve(path);
     const info = await stat(abs).catch(() => undefined);
     if (!info) throw new Error(`data path not found: ${path}`);
-    this.cache ??= (await readJsonIfExists<Record<string, CachedDigest>>(this.cacheFile)) ?? {};
+    if (!info.isDirectory() && !info.isFile()) throw new Error(`data path ${path} is not a regular file or folder (a device, pipe or socket cannot be hashed or loaded)`);
+    this.cache ??= await this.readCache();
     if (!info.isDirectory()) return this.fileDigest(abs, info);
     // Image folders hold thousands of files: stat them concurrently, not one await at a time.
     const files = await listFiles(abs);
@@ -43,8 +44,23 @@ export class FileDigests {
     return sha256(files.map((f, i) => `${f}\0${digests[i]}`).join('\n'));
   }
 
+  /** The remembered digests; a damaged cache file only costs re-hashing, so it is treated as empty and rewritten. */
+  private async readCache(): Promise<Record<string, CachedDigest>> {
+    try {
+      const cache = await readJsonIfExists<Record<string, CachedDigest>>(this.cacheFile);
+      return cache && typeof cache === 'object' && !Array.isArray(cache) ? cache : {};
+    } catch (err) {
+      if (err instanceof DamagedFileError) {
+        this.dirty = true;
+        return {};
+      }
+      throw err;
+    }
+  }
+
   private async fileDigest(abs: string, known?: Stats): Promise<string> {
     const info = known ?? (await stat(abs));
+    if (!info.isFile()) throw new Error(`data path ${abs} is not a regular file (a device, pipe or socket cannot be hashed or loaded)`);
     const hit = this.cache![abs];
     if (hit && hit.size === info.size && hit.mtimeMs === info.mtimeMs && hit.ino === info.ino) return hit.sha256;
     const digest = await sha256File(abs);
@@ -56,7 +72,7 @@ export class FileDigests {
   async save(): Promise<void> {
     if (!this.dirty || !this.cache) return;
     // Merge with what a concurrent run may have saved meanwhile.
-    const onDisk = (await readJsonIfExists<Record<string, CachedDigest>>(this.cacheFile)) ?? {};
+    const onDisk = await this.readCache();
     await writeJsonAtomic(this.cacheFile, { ...onDisk, ...this.cache });
     this.dirty = false;
   }

@@ -79,3 +79,12 @@ export function keyOf(ingredients: KeyIngredients): string {
 export function resolvePipelineEnvironments(pipeline: ResolvedPipeline): Promise<Map<StageEnvironment, ResolvedEnvironment>> {
   return resolveEnvironments([...pipeline.stages.values()].map((s) => s.definition.environment), { backend: pipeline.backend });
 }
+
+/** Ingredients as written to records: environment values the pipeline interpolated are redacted. */
+export function recordedIngredients(stage: ResolvedStage, ingredients: KeyIngredients): KeyIngredients {
+  if (!stage.recordedParams) return ingredients;
+  const real = stage.definition.fileParams?.(stage.params as never) ?? [];
+  const shown = stage.definition.fileParams?.(stage.recordedParams as never) ?? [];
+  const files = Object.fromEntries(Object.entries(ingredients.files).map(([path, digest]) => [shown[real.indexOf(path)] ?? path, digest]));
+  return { ...ingredients, params: stage.recordedParams, files };
+}

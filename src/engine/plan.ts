@@ -6,7 +6,7 @@
  */
 import type { ResolvedPipeline } from './config.js';
 import { dependencyMap, topologicalOrder } from './dag.js';
-import { KeyCalculator, keyOf, resolvePipelineEnvironments } from './keys.js';
+import { KeyCalculator, keyOf, recordedIngredients, resolvePipelineEnvironments } from './keys.js';
 import { listRuns } from './run-record.js';
 import type { Selection } from './selection.js';
 import { ArtifactStore, STANDARD_INGREDIENTS, type KeyIngredients, type Manifest } from './store.js';
@@ -55,10 +55,14 @@ export async function planPipeline(pipeline: ResolvedPipeline, workspace: string
       plans.push({ stage: name, state: 'forced', key, reasons: ['forced'] });
       continue;
     }
-    const cached = await store.lookup(key);
-    if (cached) {
-      results.set(name, cached);
+    const cached = await store.check(key);
+    if (cached.state === 'hit') {
+      results.set(name, cached.manifest);
       plans.push({ stage: name, state: 'cached', key, reasons: [] });
+      continue;
+    }
+    if (cached.state === 'damaged') {
+      plans.push({ stage: name, state: 'stale', key, reasons: [`cached result is damaged and will be rebuilt: ${cached.problems.join('; ')}`] });
       continue;
     }
     const before = previous.get(name);
@@ -66,7 +70,7 @@ export async function planPipeline(pipeline: ResolvedPipeline, workspace: string
       stage: name,
       state: before ? 'stale' : 'new',
       key,
-      reasons: before ? explainChange(before, ingredients) : ['never run in a recorded run'],
+      reasons: before ? explainChange(before, recordedIngredients(stage, ingredients)) : ['never run in a recorded run'],
     });
   }
   await keys.save();

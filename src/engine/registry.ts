@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { StageDefinition } from './stage-api.js';
 import { sha256 } from '../util/hash.js';
@@ -34,6 +34,31 @@ export function stageModulePath(uses: string, workspace: string): string | undef
   }
   const file = join(BUILTIN_DIR, `${uses}${BUILTIN_EXT}`);
   return existsSync(file) ? file : undefined;
+}
+
+/**
+ * Why a local stage module may not be loaded, or undefined when it may: stage
+ * code runs with the user's permissions as soon as it is imported (during
+ * `validate` too), so only modules inside the workspace, or inside a folder
+ * listed in INKFLOW_STAGE_PATHS, are imported.
+ */
+export function stageModuleRefusal(file: string, workspace: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (file.startsWith(BUILTIN_DIR)) return undefined;
+  const real = realpathSync(file);
+  const allowed = [workspace, ...(env.INKFLOW_STAGE_PATHS ?? '').split(delimiter).filter(Boolean)].map((dir) => {
+    try {
+      return realpathSync(resolve(workspace, dir));
+    } catch {
+      return resolve(workspace, dir);
+    }
+  });
+  if (allowed.some((dir) => isInside(real, dir))) return undefined;
+  return `${file} is outside the workspace ${workspace}; stage code runs as you when it is loaded, so only modules inside the workspace are used. Move it into the workspace, or allow its folder with INKFLOW_STAGE_PATHS=${dirname(real)}`;
+}
+
+export function isInside(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 export interface LoadedStage {
@@ -87,7 +112,19 @@ const SOURCE_RE = /\.[cm]?[jt]s$/;
  * transitively, so editing a helper (or a data file such as compiled kernels) a
  * stage uses invalidates the stage's cache.
  */
-export async function moduleCodeHash(entry: string): Promise<string> {
+export function moduleCodeHash(entry: string): Promise<string> {
+  // Once per module per process: a pipeline of 100,000 stages of one module reads its code once.
+  let hash = codeHashes.get(entry);
+  if (!hash) {
+    hash = computeCodeHash(entry);
+    codeHashes.set(entry, hash);
+  }
+  return hash;
+}
+
+const codeHashes = new Map<string, Promise<string>>();
+
+async function computeCodeHash(entry: string): Promise<string> {
   const seen = new Map<string, string>();
   const queue = [entry];
   while (queue.length) {

@@ -7,7 +7,7 @@ import type { StageStatus } from './events.js';
 import type { KeyIngredients } from './store.js';
 import { describeEnvironment, type EnvironmentDescription } from './environment.js';
 import type { ResolvedEnvironment } from './stage-api.js';
-import { readJsonIfExists, writeJsonAtomic } from '../util/fs.js';
+import { DamagedFileError, readJsonIfExists, writeJsonAtomic } from '../util/fs.js';
 
 export interface StageRecord {
   status: StageStatus;
@@ -69,8 +69,8 @@ export async function writeRunRecord(
     cancelled: run.cancelled,
     trigger: run.trigger,
     options: run.options,
-    params: run.pipeline.params,
-    stageParams: Object.fromEntries([...run.pipeline.stages].map(([n, s]) => [n, s.params])),
+    params: run.pipeline.recordedParams ?? run.pipeline.params,
+    stageParams: Object.fromEntries([...run.pipeline.stages].map(([n, s]) => [n, s.recordedParams ?? s.params])),
     stages: run.stages,
     environment: describeEnvironment(run.workspace, run.environments),
   };
@@ -78,12 +78,25 @@ export async function writeRunRecord(
   return record;
 }
 
-export async function listRuns(runsDir: string): Promise<RunRecord[]> {
+const warnDamaged = (message: string) => process.stderr.write(`inkflow: warning: ${message}\n`);
+
+/** Every readable run record, oldest first; a damaged record is skipped with a warning naming its file. */
+export async function listRuns(runsDir: string, onDamaged: (message: string) => void = warnDamaged): Promise<RunRecord[]> {
   const ids = (await readdir(runsDir).catch(() => [] as string[])).sort();
   const runs: RunRecord[] = [];
   for (const id of ids) {
-    const record = await readJsonIfExists<RunRecord>(join(runsDir, id, 'run.json'));
-    if (record) runs.push(record);
+    const file = join(runsDir, id, 'run.json');
+    try {
+      const record = await readJsonIfExists<RunRecord>(file);
+      if (!record) continue;
+      if (typeof record !== 'object' || typeof record.runId !== 'string' || !record.stages || typeof record.stages !== 'object') {
+        throw new DamagedFileError(file, 'not an inkflow run record');
+      }
+      runs.push(record);
+    } catch (err) {
+      if (!(err instanceof DamagedFileError)) throw err;
+      onDamaged(`${err.message}; skipped (delete ${join(runsDir, id)} if the run does not matter)`);
+    }
   }
   return runs;
 }

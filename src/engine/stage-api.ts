@@ -68,6 +68,12 @@ export interface StageDefinition<P = unknown> {
    * enters the cache key, so changed data reruns the stage.
    */
   fileParams?: ParamsFunction<P, string[]>;
+  /**
+   * Problems only the stage can see in its resolved params, reported at validation
+   * with the YAML location of `path`. `spliced` lists the param paths where a
+   * `${params.x}` or `${env.X}` value was spliced into a longer string.
+   */
+  checkParams?: (params: P, spliced: readonly (readonly (string | number)[])[]) => { path: readonly (string | number)[]; message: string }[];
   run(ctx: StageContext<P>): Promise<void>;
 }
 

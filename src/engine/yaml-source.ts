@@ -1,5 +1,5 @@
 import type { Diagnostic } from '../errors.js';
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Document, type Node } from 'yaml';
 
 /** A parsed YAML file that can turn a path inside it into `file:line:col`. */
 export class YamlSource {
@@ -7,11 +7,29 @@ export class YamlSource {
   private readonly lines = new LineCounter();
 
   constructor(readonly file: string, text: string) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
+    // The yaml library's own unique-key check compares every key with every other (quadratic in a
+    // 100,000-stage file); duplicateKeys() does the same check with a set.
+    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: false, prettyErrors: false });
   }
 
   syntaxErrors(): Diagnostic[] {
-    return this.doc.errors.map((e) => ({ where: this.at(e.pos[0]), message: e.message.split('\n')[0] }));
+    const errors = this.doc.errors.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0] }));
+    return [...errors, ...this.duplicateKeys()].sort((a, b) => a.offset - b.offset).map((e) => ({ where: this.at(e.offset), message: e.message }));
+  }
+
+  private duplicateKeys(): { offset: number; message: string }[] {
+    const found: { offset: number; message: string }[] = [];
+    visit(this.doc, {
+      Map(_, map) {
+        const seen = new Set<unknown>();
+        for (const pair of map.items) {
+          if (!isScalar(pair.key)) continue;
+          if (seen.has(pair.key.value)) found.push({ offset: pair.key.range?.[0] ?? 0, message: 'Map keys must be unique' });
+          seen.add(pair.key.value);
+        }
+      },
+    });
+    return found;
   }
 
   at(offset: number): string {

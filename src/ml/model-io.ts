@@ -3,6 +3,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tf } from './tf.js';
 import type { LayersModel, io } from '@tensorflow/tfjs';
+import { DamagedFileError, readJson } from '../util/fs.js';
+import { UserInputError } from '../errors.js';
 
 export async function saveModel(tf: Tf, model: LayersModel, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -24,7 +26,12 @@ export async function saveModel(tf: Tf, model: LayersModel, dir: string): Promis
 }
 
 export async function loadModel(tf: Tf, dir: string): Promise<LayersModel> {
-  const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+  const json = await readJson<{ modelTopology?: unknown; weightsManifest?: unknown }>(join(dir, 'model.json')).catch((err) => {
+    throw new UserInputError(`${err instanceof DamagedFileError ? err.message : `${join(dir, 'model.json')}: ${(err as Error).message}`}; save or convert the model again`);
+  });
+  if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new UserInputError(`${join(dir, 'model.json')}: not a tfjs layers model (needs modelTopology and weightsManifest); save or convert the model again`);
+  }
   const buffers = await Promise.all((json.weightsManifest as { paths: string[] }[]).flatMap((g) => g.paths).map((p) => readFile(join(dir, p))));
   const weightData = tf.io.concatenateArrayBuffers(buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
   const weightSpecs = (json.weightsManifest as { weights: io.WeightsManifestEntry[] }[]).flatMap((g) => g.weights);

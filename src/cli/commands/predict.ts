@@ -16,9 +16,9 @@ export async function predictCommand(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   if (!values.model || !positionals.length) throw new UsageError(`predict needs --model and at least one image\n\n${HELP}`);
-  const recognizer = await Recognizer.open(values.model, { labelsPath: values.labels });
   const files = await collectImages(positionals);
   if (!files.length) throw new UsageError(`predict: no PNG or JPEG images in ${positionals.join(', ')}`);
+  const recognizer = await Recognizer.open(values.model, { labelsPath: values.labels });
   let failures = 0;
   for (let start = 0; start < files.length; start += 256) {
     const chunk = files.slice(start, start + 256);

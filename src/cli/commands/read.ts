@@ -29,10 +29,10 @@ export async function readCommand(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   if (!values.model || !positionals.length) throw new UsageError(`read needs --model and at least one image\n\n${HELP}`);
+  const files = await collectImages(positionals);
+  if (!files.length) throw new UsageError(`read: no PNG or JPEG images in ${positionals.join(', ')}`);
   const modelPath = modelFolder(await findModel(values.model));
   if (isLineModel(modelPath)) {
-    const files = await collectImages(positionals);
-    if (!files.length) throw new UsageError(`read: no PNG or JPEG images in ${positionals.join(', ')}`);
     const layout = values.layout ?? 'auto';
     if (!['auto', 'line', 'page'].includes(layout)) throw new UsageError(`read: --layout must be auto, line or page (got ${layout})`);
     const beam = integerOption('read', 'beam', values.beam, { min: 1 }) ?? 10;
@@ -41,7 +41,7 @@ export async function readCommand(args: string[]): Promise<number> {
   const recognizer = await Recognizer.open(values.model, { labelsPath: values.labels });
   const lexicon = values.lexicon ? new Lexicon(await loadWords(values.words)) : undefined;
   let failures = 0;
-  for (const file of await collectImages(positionals)) {
+  for (const file of files) {
     try {
       const result = readImage(recognizer, await readGrayImage(file), lexicon);
       if (values.json) process.stdout.write(JSON.stringify({ file, ...result }) + '\n');

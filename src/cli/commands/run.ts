@@ -12,6 +12,8 @@ const HELP = `usage: inkflow run <pipeline.yaml> [options]
   --from <stage>                  rerun a stage and everything downstream of it
   --force                         ignore the cache
   --dry-run                       print what would run and why, run nothing
+  --verify-cache                  re-hash cached results before reusing them (a cache hit
+                                  otherwise checks each file's size and modification stamp)
   --concurrency <n>               stages run at once (default 2)
   --json                          newline-delimited JSON events on stdout
   --plain                         plain lines even on a terminal`;
@@ -23,6 +25,7 @@ export async function runCommand(args: string[]): Promise<number> {
     from: { type: 'string' },
     force: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
+    'verify-cache': { type: 'boolean' },
     concurrency: { type: 'string' },
     json: { type: 'boolean' },
     plain: { type: 'boolean' },
@@ -53,6 +56,7 @@ export async function runCommand(args: string[]): Promise<number> {
     only: values.only,
     from: values.from,
     dryRun: values['dry-run'],
+    verifyCache: values['verify-cache'],
     concurrency,
     signal: controller.signal,
     onEvent: (event) => {
@@ -64,6 +68,7 @@ export async function runCommand(args: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
   });
   await reporter.done();
+  if (values.json && result.error) process.stderr.write(`inkflow: ${result.error}\n`);
   if (live) {
     for (const f of failures) process.stderr.write(`\nstage "${f.stage}" failed:\n${f.error}\n`);
   }
