@@ -1,5 +1,6 @@
 /** The labels artifact (`write-labels.labels`): JSON from class index to class name, e.g. {"0": "a", …}. */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { DamagedFileError, readJson } from '../util/fs.js';
 import { UserInputError } from '../errors.js';
 
 export async function writeLabels(file: string, classes: readonly string[]): Promise<void> {
@@ -10,9 +11,10 @@ export async function writeLabels(file: string, classes: readonly string[]): Pro
 export async function readLabels(file: string): Promise<string[]> {
   let mapping: unknown;
   try {
-    mapping = JSON.parse(await readFile(file, 'utf8'));
+    mapping = await readJson(file);
   } catch (err) {
-    throw new UserInputError(`${file}: not a labels file: ${(err as Error).message}`);
+    if (err instanceof DamagedFileError) throw new UserInputError(`${err.message}; expected JSON like {"0": "a", "1": "b"}`);
+    throw new UserInputError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'labels file not found' : (err as Error).message}`);
   }
   if (!mapping || typeof mapping !== 'object' || Array.isArray(mapping)) throw new UserInputError(`${file}: expected a JSON object such as {"0": "a", "1": "b"}`);
   const entries = Object.entries(mapping);

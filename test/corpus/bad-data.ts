@@ -6,8 +6,8 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { encodeNpy } from '../../dist/src/data/npy.js';
-import { encodeNpz } from '../../dist/src/data/npz.js';
+import { encodeNpy } from '../../src/data/npy.js';
+import { encodeNpz } from '../helpers.js';
 
 export interface BadDataCase {
   name: string;

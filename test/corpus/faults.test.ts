@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { appendFile, chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { CLI, DATA_DIR, FIXTURES, inkflow, runJson, workspace } from '../helpers.js';
+import { CLI, DATA_DIR, FIXTURES, inkflow, ROOT, runJson, workspace } from '../helpers.js';
 
 const DEMO = `name: demo
 stages:
@@ -399,6 +399,9 @@ describe.skipIf(!canMount)('a full disk (5 MB tmpfs)', () => {
     await execa('mount', ['-t', 'tmpfs', '-o', 'size=5m', 'tmpfs', mount]);
     try {
       await cp(join(FIXTURES, 'stages'), join(mount, 'stages'), { recursive: true });
+      // The fixture stages import inkflow as an installed project would.
+      await mkdir(join(mount, 'node_modules'));
+      await symlink(ROOT, join(mount, 'node_modules', 'inkflow'), 'dir');
       await writeFile(join(mount, 'stages/big.ts'), `import { statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 export default {
