@@ -90,6 +90,7 @@ export default defineStage<TrainLinesParams>({
       trainLineModel(tf, model, meta, train, validation, options, tensorboard, {
         progress: (m) => ctx.progress.update(m),
         log: (m) => ctx.log.info(m),
+        epoch: (epoch, metrics) => ctx.reportEpoch(epoch, metrics),
         signal: ctx.signal,
       }),
     );
