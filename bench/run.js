@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages,linespeed,lines,read,ui] [--cold] [--workspace DIR]`
+// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages,linespeed,lines,read,ui,sweep,runs] [--cold] [--workspace DIR]`
 // Measures inkflow's speed and result targets; writes bench/results.json and prints a table.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
@@ -12,7 +12,7 @@ const CLI = join(ROOT, 'bin', 'inkflow.js');
 const PY = join(ROOT, '.venv', 'bin', 'python');
 const DATA = process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data');
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'ui', 'verify', 'deep'];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'ui', 'verify', 'deep', 'sweep', 'runs'];
 const cold = args.includes('--cold');
 // Where finished runs are read from (their records and artifacts): this checkout unless --workspace says otherwise.
 const WORKSPACE = args.includes('--workspace') ? args[args.indexOf('--workspace') + 1] : ROOT;
@@ -255,6 +255,84 @@ if (only.includes('ui')) {
     if (ui.letter_prediction_ms === undefined) add('playground: letter prediction in the browser', 'n/a', '', '≤ 20 ms (needs a saved model: run pipelines/quick.yaml)');
     else add(`playground: letter prediction in the browser (tfjs ${ui.letter_prediction_backend}, median of 50)`, ui.letter_prediction_ms.toFixed(1), 'ms', '≤ 20 ms', ui.letter_prediction_ms <= 20);
   }
+}
+
+if (only.includes('sweep')) {
+  // The same four learning rates of quick.yaml, each way in a fresh workspace: one sweep 2 at a time, and four `inkflow run`s one after another.
+  const env = { ...process.env, INKFLOW_DATA_DIR: DATA };
+  const rates = ['3e-4', '1e-3', '3e-3', '1e-2'];
+  const fresh = () => {
+    const ws = mkdtempSync(join(tmpdir(), 'inkflow-sweep-bench-'));
+    cpSync(join(ROOT, 'pipelines'), join(ws, 'pipelines'), { recursive: true });
+    return ws;
+  };
+  const wall = (fn) => { const t = process.hrtime.bigint(); fn(); return Number(process.hrtime.bigint() - t) / 1e9; };
+  const seqWs = fresh();
+  log(`4 sequential runs of quick.yaml in ${seqWs}`);
+  const each = rates.map((lr) => wall(() => run('node', [CLI, 'run', 'pipelines/quick.yaml', '--plain', '--set', `train.learning_rate=${lr}`], { cwd: seqWs, env })));
+  const sequential = each.reduce((a, b) => a + b, 0);
+  const sweepWs = fresh();
+  log(`the same 4 variants as one sweep, 2 at a time, in ${sweepWs}`);
+  const sweep = wall(() => run('node', [CLI, 'exp', 'run', 'pipelines/quick.yaml', '--set', `train.learning_rate=${rates.join(',')}`, '--jobs', '2'], { cwd: sweepWs, env }));
+  // Overhead: the sweep again with every stage cached, one at a time, against a cached `inkflow run`.
+  const cachedSweep = wall(() => run('node', [CLI, 'exp', 'run', 'pipelines/quick.yaml', '--set', `train.learning_rate=${rates.join(',')}`, '--jobs', '1'], { cwd: sweepWs, env }));
+  const cachedRun = timeIt(() => run('node', [CLI, 'run', 'pipelines/quick.yaml', '--plain', '--set', `train.learning_rate=${rates[0]}`], { cwd: sweepWs, env }), 3);
+  const overhead = cachedSweep / rates.length - cachedRun;
+  Object.assign(results.results, { sweep_seconds: sweep, sweep_sequential_seconds: sequential, sweep_first_run_seconds: each[0], sweep_overhead_seconds: overhead });
+  add('quick.yaml: one cold run (the first of the four)', each[0].toFixed(1), 's');
+  add('quick.yaml: 4 learning rates with no cache sharing (4 × a cold run)', (4 * each[0]).toFixed(1), 's');
+  add('quick.yaml: 4 learning rates as 4 sequential `inkflow run`s, one workspace', sequential.toFixed(1), 's');
+  add('quick.yaml: 4 learning rates as one `exp run --jobs 2`', sweep.toFixed(1), 's', '< the sequential runs', sweep < sequential);
+  add('exp run overhead per experiment (cached sweep vs a cached run)', overhead.toFixed(2), 's');
+}
+
+if (only.includes('runs')) {
+  // 1,000 run records shaped like quick.yaml's: 16 stages with params, key ingredients, metrics and a training curve.
+  const ws = mkdtempSync(join(tmpdir(), 'inkflow-runs-bench-'));
+  const hex = (i) => i.toString(16).padStart(8, '0').repeat(8);
+  const stageNames = ['load-train', 'load-test', 'sample-train', 'sample-test', 'normalize-train', 'normalize-validation', 'normalize-test', 'reshape-train', 'reshape-validation', 'reshape-test', 'build-model', 'train', 'evaluate', 'save-hdf5', 'write-labels', 'visualize'];
+  let bytes = 0;
+  for (let i = 0; i < 1000; i++) {
+    const lr = [3e-4, 1e-3, 3e-3, 1e-2][i % 4];
+    const batch = [32, 64, 128][i % 3];
+    const stageParams = Object.fromEntries(stageNames.map((s) => [s, s === 'train'
+      ? { epochs: 3, batch_size: batch, learning_rate: lr, lr_decay: 1, sampling: 'shuffle', seed: 7, reduce_lr: { enabled: true, monitor: 'val_loss', factor: 0.5, patience: 1, min_lr: 1e-5, min_delta: 1e-4, cooldown: 0 }, early_stopping: { enabled: true, monitor: 'val_loss', patience: 3, min_delta: 1e-4, restore_best_weights: true } }
+      : { frame: true, seed: 7, shape: [28, 28, 1] }]));
+    const accuracy = 0.5 + (0.4 * ((i * 7919) % 1000)) / 1000;
+    const stages = Object.fromEntries(stageNames.map((s, k) => [s, {
+      status: s === 'train' || s === 'evaluate' ? 'ran' : 'cached',
+      uses: s.replace(/-(train|test|validation)$/, ''),
+      key: hex(i * 31 + k),
+      seconds: 1.5,
+      peakRssBytes: 4e8,
+      metrics: s === 'train' ? { epochs: 3, loss: 1 - accuracy, accuracy, val_accuracy: accuracy - 0.02, val_loss: 1.1 - accuracy, images_per_second: 1500 } : s === 'evaluate' ? { accuracy, balanced800_accuracy: accuracy - 0.01, loss: 1 - accuracy } : { count: 3000 },
+      ...(s === 'train' ? { epochs: [1, 2, 3].map((e) => ({ epoch: e, loss: 2 / e, accuracy: (accuracy * e) / 3, val_loss: 2.1 / e, val_accuracy: (accuracy * e) / 3 - 0.02, learning_rate: lr })) } : {}),
+      ingredients: { format: 1, uses: s, version: 1, code: hex(k + 7), params: stageParams[s], inputs: { dataset: hex(i + k + 1) }, files: {}, backend: 'wasm' },
+    }]));
+    const runId = `2026-01-01T00-00-00-000-${String(i).padStart(6, '0')}`;
+    const started = 1767225600000 + i * 60000;
+    const record = {
+      runId, pipeline: 'quick', pipelineFile: '/work/pipelines/quick.yaml', startedAt: new Date(started).toISOString(), finishedAt: new Date(started + 45000).toISOString(), ok: true, cancelled: false, trigger: 'cli',
+      experiment: { sweep: `sweep-${Math.floor(i / 4)}`, name: `learning_rate=${lr} batch_size=${batch}`, overrides: { 'train.learning_rate': lr, 'train.batch_size': batch } },
+      options: {}, params: { data_dir: '/data', seed: 7 }, stageParams, stages, environment: { node: process.version, platform: 'linux', arch: 'x64', cpus: 2, backend: 'wasm' },
+    };
+    const text = JSON.stringify(record, null, 2);
+    bytes += text.length;
+    mkdirSync(join(ws, 'logs', 'runs', runId), { recursive: true });
+    writeFileSync(join(ws, 'logs', 'runs', runId, 'run.json'), text);
+  }
+  // The first listing indexes records written without the index (as after an upgrade); later ones read the index.
+  const firstListing = timeIt(() => run('node', [CLI, 'runs'], { cwd: ws }), 1);
+  const table = timeIt(() => run('node', [CLI, 'runs'], { cwd: ws }), 5);
+  const query = timeIt(() => run('node', [CLI, 'runs', '--where', 'train.learning_rate < 1e-3 and balanced800_accuracy > 0.8', '--sort', 'balanced800_accuracy:desc', '--md'], { cwd: ws }), 5);
+  Object.assign(results.results, { runs_table_seconds: table, runs_query_seconds: query, runs_first_listing_seconds: firstListing });
+  add(`\`inkflow runs\` over 1,000 run records (${(bytes / 1000 / 1024).toFixed(0)} KB each; whole process)`, table.toFixed(3), 's', '≤ 0.5 s', table <= 0.5);
+  add('`inkflow runs --where … --sort … --md` over the same', query.toFixed(3), 's', '≤ 0.5 s', query <= 0.5);
+  add('the first `inkflow runs` over 1,000 records not yet in the index', firstListing.toFixed(3), 's');
+  // Wall time on a shared machine includes waiting for a core: the process's own CPU time says what it costs.
+  const cpu = median(Array.from({ length: 5 }, () => run('/usr/bin/time', ['-f', '%U %S', 'node', CLI, 'runs'], { cwd: ws }).stderr.trim().split('\n').pop().split(' ').map(Number).reduce((a, b) => a + b, 0)));
+  results.results.runs_table_cpu_seconds = cpu;
+  add('CPU time (user + sys) of that `inkflow runs` process', cpu.toFixed(2), 's', '', undefined);
 }
 
 function duBytes(...dirs) {

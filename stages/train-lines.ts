@@ -43,6 +43,7 @@ export default defineStage<LineTrainOptions>({
       trainLineModel(tf, model, meta, train, validation, p, tensorboard, {
         progress: (m) => ctx.progress.update(m),
         log: (m) => ctx.log.info(m),
+        epoch: (epoch, metrics) => ctx.reportEpoch(epoch, metrics),
         signal: ctx.signal,
       }),
     );

@@ -122,6 +122,7 @@ export default defineStage<Static<typeof trainParams>>({
       signal: ctx.signal,
       progress: (message) => ctx.progress.update(message),
       log: (message) => ctx.log.info(message),
+      epoch: (epoch, metrics) => ctx.reportEpoch(epoch, metrics),
     }));
     ctx.recordMetrics(historyMetrics(history));
     await writeTrainingHistory(ctx.output('history'), { epochs: history, best_epoch: bestEpoch, backend: stageBackend(ctx) });

@@ -44,7 +44,7 @@ stages:
     expect(r.exitCode).toBe(1);
     const lines = r.stderr.split('\n');
     // The schema pass stops at the unknown top-level key before stage checks run.
-    expect(lines).toContain('p.yaml:17:5: unknown key "extra" in stages.d; allowed: uses, description, params, inputs');
+    expect(lines).toContain('p.yaml:17:5: unknown key "extra" in stages.d; allowed: uses, description, params, inputs, resources, mutex');
     const fixed = await workspace({ 'p.yaml': (await import('node:fs')).readFileSync(`${ws}/p.yaml`, 'utf8').replace('    extra: 1\n', '') });
     const r2 = await inkflow(fixed, ['validate', 'p.yaml']);
     expect(r2.exitCode).toBe(1);

@@ -14,6 +14,7 @@ import { YamlSource } from './yaml-source.js';
 import { ConfigError, type Diagnostic } from '../errors.js';
 import { didYouMean } from '../util/text.js';
 import { findCycle } from './dag.js';
+import type { ResourceRequest } from './resources.js';
 
 export interface ResolvedStage {
   name: string;
@@ -26,6 +27,8 @@ export interface ResolvedStage {
   /** Input name → upstream stage and output. */
   inputs: Record<string, { stage: string; output: string }>;
   outputs: readonly string[];
+  /** What the stage needs while it runs; not part of its cache key. */
+  resources: ResourceRequest;
 }
 
 export interface ResolvedPipeline {
@@ -181,6 +184,7 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
       recordedParams: recorded,
       inputs: {},
       outputs: safeOutputs(definition, params),
+      resources: { ...entry.resources, ...(entry.mutex ? { mutex: entry.mutex } : {}) },
     });
   }
 

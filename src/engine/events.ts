@@ -6,8 +6,9 @@ export type RunEvent =
   | { event: 'stage-start'; stage: string; key: string; reason: string }
   | { event: 'stage-progress'; stage: string; message: string }
   | { event: 'stage-log'; stage: string; level: 'info' | 'warn'; message: string }
+  | { event: 'stage-epoch'; stage: string; epoch: number; metrics: Record<string, number> }
   | { event: 'stage-end'; stage: string; status: StageStatus; key?: string; seconds: number; error?: string; reason?: string }
-  | { event: 'summary'; ok: boolean; runId: string; cancelled?: boolean; stages: Record<string, StageSummary>; error?: string };
+  | { event: 'summary'; ok: boolean; runId: string; cancelled?: boolean; stopped?: string; stages: Record<string, StageSummary>; error?: string };
 
 export interface StageSummary {
   status: StageStatus;

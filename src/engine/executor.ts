@@ -12,7 +12,10 @@ import type { EventSink, StageSummary } from './events.js';
 import { environmentKeys } from './environment.js';
 import { KeyCalculator, keyOf, recordedIngredients, resolvePipelineEnvironments } from './keys.js';
 import { planPipeline } from './plan.js';
-import { writeRunRecord, newRunId, type StageRecord } from './run-record.js';
+import { writeRunRecord, newRunId, type ExperimentTag, type StageRecord } from './run-record.js';
+import { acquireLock } from './locks.js';
+import { ResourceLedger } from './resources.js';
+import type { EpochMetrics } from './stage-api.js';
 import { selectStages, type Selection, type SelectionOptions } from './selection.js';
 import { makeContext, sampleMemory } from './stage-context.js';
 import { ArtifactStore, changedInputs, type Manifest } from './store.js';
@@ -31,11 +34,20 @@ export interface RunOptions extends SelectionOptions {
   onEvent: EventSink;
   /** Extra fields for the run record (e.g. that a schedule started it). */
   trigger?: string;
+  /** The experiment this run is a variant of, recorded in the run record. */
+  experiment?: ExperimentTag;
+}
+
+/** Abort a run with this reason to stop it on purpose (early termination): the record says why, and it is not "cancelled". */
+export class RunStop extends Error {
+  override name = 'RunStop';
 }
 
 export interface RunResult {
   ok: boolean;
   cancelled: boolean;
+  /** Why the run was stopped on purpose (see RunStop). */
+  stopped?: string;
   runId: string;
   stages: Record<string, StageSummary>;
   /** A run-level problem, such as a run record that could not be written. */
@@ -46,10 +58,14 @@ export interface RunResult {
 class RunLedger {
   readonly records: Record<string, StageRecord> = {};
   readonly summaries: Record<string, StageSummary> = {};
+  /** Per-epoch metrics each stage reported, kept in its record even when it failed or was stopped. */
+  readonly curves = new Map<string, EpochMetrics[]>();
 
   constructor(private readonly emit: EventSink) {}
 
   finish(name: string, record: StageRecord): void {
+    const curve = this.curves.get(name);
+    if (curve?.length) record.epochs = curve;
     this.records[name] = { ...record, startedAt: new Date(Date.now() - record.seconds * 1000).toISOString() };
     this.summaries[name] = { status: record.status, key: record.key ?? '', seconds: record.seconds };
     this.emit({ event: 'stage-end', stage: name, status: record.status, key: record.key, seconds: record.seconds, error: record.error, reason: record.reason });
@@ -78,15 +94,16 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
     const leases = new Leases(store.root);
     lease = await leases.open(runId);
     const keys = new KeyCalculator(options.workspace, store, environments);
-    const runStage = stageRunner({ pipeline, options, selection, store, keys, ledger, logsDir: join(paths.runs, runId), lease, leases });
+    const runStage = stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks: paths.locks, logsDir: join(paths.runs, runId), lease, leases });
     await runGraph(pipeline, selection, ledger, runStage, options.concurrency ?? 2, options.signal);
     await keys.save().catch((err) => {
       emit({ event: 'stage-log', stage: '', level: 'warn', message: `could not save the data file digest cache: ${(err as Error).message}` });
     });
   }
 
-  const cancelled = options.signal?.aborted ?? false;
-  let ok = !cancelled && ledger.allSucceeded(options.dryRun ?? false);
+  const stopped = stopReason(options.signal);
+  const cancelled = (options.signal?.aborted ?? false) && !stopped;
+  let ok = !cancelled && !stopped && ledger.allSucceeded(options.dryRun ?? false);
   let runError: string | undefined;
   if (!options.dryRun) {
     const runs = workspacePaths(options.workspace).runs;
@@ -98,7 +115,9 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
         startedAt,
         ok,
         cancelled,
+        stopReason: stopped,
         trigger: options.trigger ?? 'cli',
+        experiment: options.experiment,
         options: { force: options.force, only: options.only, from: options.from },
         stages: ledger.records,
       });
@@ -108,8 +127,9 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
     }
   }
   await lease?.release();
-  emit({ event: 'summary', ok, runId, cancelled, stages: ledger.summaries, ...(runError ? { error: runError } : {}) });
-  return { ok, cancelled, runId, stages: ledger.summaries, ...(runError ? { error: runError } : {}) };
+  const extra = { ...(stopped ? { stopped } : {}), ...(runError ? { error: runError } : {}) };
+  emit({ event: 'summary', ok, runId, cancelled, ...extra, stages: ledger.summaries });
+  return { ok, cancelled, ...extra, runId, stages: ledger.summaries };
 }
 
 /** Out-of-space and similar failures while a stage writes: one line naming where, not a stack. */
@@ -117,6 +137,10 @@ function ioFailure(err: unknown, stage: string, dir: string): unknown {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS') return err;
   return new UserInputError(`stage "${stage}": ${describeIoError(err, dir).message}`);
+}
+
+function stopReason(signal: AbortSignal | undefined): string | undefined {
+  return signal?.reason instanceof RunStop ? signal.reason.message : undefined;
 }
 
 /** `--dry-run`: each selected stage as cached, or skipped with why it would run. */
@@ -139,14 +163,17 @@ interface StageRunnerDeps {
   store: ArtifactStore;
   keys: KeyCalculator;
   ledger: RunLedger;
+  runId: string;
+  locks: string;
   logsDir: string;
   lease: Lease;
   leases: Leases;
 }
 
 /** Runs one stage, or links its cached result; upstream results accumulate in `results`. */
-function stageRunner({ pipeline, options, selection, store, keys, ledger, logsDir, lease, leases }: StageRunnerDeps) {
+function stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks, logsDir, lease, leases }: StageRunnerDeps) {
   const results = new Map<string, Manifest>();
+  const resources = new ResourceLedger(locks);
   return async (name: string): Promise<void> => {
     const stage = stageOf(pipeline, name);
     const t0 = performance.now();
@@ -160,34 +187,64 @@ function stageRunner({ pipeline, options, selection, store, keys, ledger, logsDi
     await leases.waitForDeleter(options.signal);
 
     let damaged: string | undefined;
-    if (!selection.forced.has(name)) {
+    const reuseCached = async (): Promise<boolean> => {
+      if (selection.forced.has(name)) return false;
       const cached = await store.check(key, { rehash: options.verifyCache });
-      if (cached.state === 'hit') {
-        results.set(name, cached.manifest);
-        await store.link(pipeline.name, name, key);
-        ledger.finish(name, { status: 'cached', key, seconds: seconds(), metrics: cached.manifest.metrics, ingredients: recorded, uses: stage.uses });
-        return;
-      }
-      if (cached.state === 'damaged') {
+      if (cached.state === 'damaged' && damaged === undefined) {
         damaged = cached.problems.join('; ');
         options.onEvent({ event: 'stage-log', stage: name, level: 'warn', message: `cached result ${key.slice(0, 12)} is damaged and will not be used: ${damaged}` });
       }
-    }
+      if (cached.state !== 'hit') return false;
+      results.set(name, cached.manifest);
+      await store.link(pipeline.name, name, key);
+      ledger.finish(name, { status: 'cached', key, seconds: seconds(), metrics: cached.manifest.metrics, ingredients: recorded, uses: stage.uses });
+      return true;
+    };
+    if (await reuseCached()) return;
     if (selection.only !== undefined && name !== selection.only) throw notCachedForOnly(pipeline, selection.only, name, damaged !== undefined);
     const reason = selection.forced.has(name) ? 'forced' : damaged ? 'cached result is damaged; rebuilding it' : 'no cached result for this key';
+    // Runs in other processes (a sweep's variants) may be computing this very key: wait and reuse their result.
+    const releaseKey = await acquireLock(join(locks, 'keys', key), {
+      signal: options.signal,
+      onWait: () => options.onEvent({ event: 'stage-progress', stage: name, message: 'waiting: another run is computing this same result' }),
+    });
+    try {
+      if (await reuseCached()) return;
+      const needs = stage.resources;
+      const releaseResources = needs.cpu || needs.mutex
+        ? await resources.acquire(`${pipeline.name}/${name} (pid ${process.pid})`, needs, {
+          signal: options.signal,
+          onWait: (blockers) => options.onEvent({ event: 'stage-progress', stage: name, message: `waiting for ${needs.mutex ? `mutex "${needs.mutex}"` : `${needs.cpu} cpu`}: held by ${blockers}` }),
+        })
+        : async () => undefined;
+      try {
+        await execute(name, stage, key, reason, recorded, seconds);
+      } finally {
+        await releaseResources();
+      }
+    } finally {
+      await releaseKey();
+    }
+  };
+
+  async function execute(name: string, stage: ResolvedStage, key: string, reason: string, ingredients: Manifest['ingredients'], seconds: () => number): Promise<void> {
     options.onEvent({ event: 'stage-start', stage: name, key, reason });
     const logDir = join(logsDir, name);
     await mkdir(logDir, { recursive: true });
     const staging = await store.begin(key);
     const metrics: Record<string, number> = {};
     const memory = sampleMemory();
+    const curve: EpochMetrics[] = [];
+    ledger.curves.set(name, curve);
     try {
       const ctx = makeContext(stage, staging.outputPath.bind(staging), results, store, {
         workspace: options.workspace,
         logDir,
         environment: keys.environmentOf(stage),
+        runId,
         signal: options.signal ?? new AbortController().signal,
         metrics,
+        curve,
         emit: options.onEvent,
       });
       try {
@@ -207,20 +264,20 @@ function stageRunner({ pipeline, options, selection, store, keys, ledger, logsDi
         uses: stage.uses,
         createdAt: new Date().toISOString(),
         seconds: seconds(),
-        ingredients: recorded,
+        ingredients,
         metrics,
       }).catch((err) => {
         throw ioFailure(err, name, staging.dir);
       });
       results.set(name, manifest);
       await store.link(pipeline.name, name, key);
-      ledger.finish(name, { status: 'ran', key, seconds: seconds(), metrics, peakRssBytes: memory.stop(), ingredients: recorded, uses: stage.uses });
+      ledger.finish(name, { status: 'ran', key, seconds: seconds(), metrics, peakRssBytes: memory.stop(), ingredients, uses: stage.uses });
     } catch (err) {
       memory.stop();
       await staging.abort();
       throw err;
     }
-  };
+  }
 }
 
 /** Runs the selected stages in dependency order, `concurrency` at a time; a failure stops only what depends on it. */
@@ -241,7 +298,7 @@ async function runGraph(pipeline: ResolvedPipeline, selection: Selection, ledger
         ledger.finish(name, {
           status: cancelled ? 'skipped' : 'failed',
           seconds: (performance.now() - t0) / 1000,
-          error: cancelled ? 'cancelled' : describeError(err),
+          error: cancelled ? (stopReason(signal) ? `stopped: ${stopReason(signal)}` : 'cancelled') : describeError(err),
           uses: stageOf(pipeline, name).uses,
         });
         throw err;

@@ -12,6 +12,10 @@ export const stageEntrySchema = StrictObject({
   description: Type.Optional(Type.String()),
   params: Type.Optional(AnyObject()),
   inputs: Type.Optional(NamedMap(Type.String({ pattern: OUTPUT_REF_PATTERN }))),
+  resources: Type.Optional(StrictObject({
+    cpu: Type.Optional(Type.Integer({ minimum: 1, description: 'cores the stage keeps busy; runs in parallel share the machine\'s cores' })),
+  })),
+  mutex: Type.Optional(Type.String({ pattern: STAGE_NAME_PATTERN, description: 'stages naming the same group never run at the same time, in any process of this workspace' })),
 });
 
 export const pipelineSchema = StrictObject({

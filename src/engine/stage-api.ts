@@ -45,7 +45,18 @@ export interface StageContext<P> {
   readonly progress: StageProgress;
   /** Numbers worth comparing between runs; recorded in the run record. */
   recordMetrics(metrics: Record<string, number>): void;
+  /**
+   * Metrics of one pass of an iterative stage (1, 2, ...), reported while it runs:
+   * they form the stage's curve in the run record, reach live reporters, and let an
+   * experiment runner stop a run that is falling behind (the signal then aborts).
+   */
+  reportEpoch(epoch: number, metrics: Record<string, number>): void;
+  /** The id of the run this stage belongs to. */
+  readonly runId: string;
 }
+
+/** One point of a stage's curve. */
+export type EpochMetrics = { epoch: number } & Record<string, number>;
 
 export interface StageDefinition<P = unknown> {
   description: string;

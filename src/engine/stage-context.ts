@@ -3,7 +3,7 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedStage } from './config.js';
 import type { EventSink } from './events.js';
-import type { StageContext } from './stage-api.js';
+import type { EpochMetrics, StageContext } from './stage-api.js';
 import type { ArtifactStore, Manifest } from './store.js';
 import { InternalError } from '../errors.js';
 
@@ -11,6 +11,8 @@ export interface ContextEnv {
   workspace: string;
   logDir: string;
   environment: Readonly<Record<string, string>>;
+  runId: string;
+  curve: EpochMetrics[];
   signal: AbortSignal;
   metrics: Record<string, number>;
   emit: EventSink;
@@ -48,6 +50,11 @@ export function makeContext(
     log: { info: log('info'), warn: log('warn') },
     progress: { update: (message) => env.emit({ event: 'stage-progress', stage: stage.name, message }) },
     recordMetrics: (m) => Object.assign(env.metrics, m),
+    reportEpoch: (epoch, m) => {
+      env.curve.push({ ...m, epoch } as EpochMetrics);
+      env.emit({ event: 'stage-epoch', stage: stage.name, epoch, metrics: m });
+    },
+    runId: env.runId,
   };
 }
 

@@ -5,6 +5,8 @@ export interface WorkspacePaths {
   artifacts: string;
   logs: string;
   runs: string;
+  /** Cross-process locks: one per stage key being computed, and the resource ledger. */
+  locks: string;
 }
 
 export function workspacePaths(workspace: string): WorkspacePaths {
@@ -12,5 +14,6 @@ export function workspacePaths(workspace: string): WorkspacePaths {
     artifacts: join(workspace, 'artifacts'),
     logs: join(workspace, 'logs'),
     runs: join(workspace, 'logs', 'runs'),
+    locks: join(workspace, '.inkflow', 'locks'),
   };
 }

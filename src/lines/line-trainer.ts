@@ -70,6 +70,8 @@ export interface LineEpochRecord {
 export interface LineTrainHooks {
   progress(message: string): void;
   log(message: string): void;
+  /** Each finished epoch's metrics, for live curves and early termination. */
+  epoch?(epoch: number, metrics: Record<string, number>): void;
   signal: AbortSignal;
 }
 
@@ -131,6 +133,8 @@ export async function trainLineModel(tf: Tf, model: LayersModel, meta: LineModel
     const record: LineEpochRecord = { epoch, loss: lossSum / seen, learning_rate: lr, seconds, lines_per_second: seen / seconds };
     if (validation && validation.lines.length) Object.assign(record, validate(runner, validation, encoder));
     history.push(record);
+    const { epoch: _, seconds: _s, lines_per_second: _r, ...curvePoint } = record;
+    hooks.epoch?.(epoch, curvePoint as Record<string, number>);
     await writer.scalars(epoch, { loss: record.loss, learning_rate: lr, ...(record.val_cer !== undefined ? { val_cer: record.val_cer, val_loss: record.val_loss! } : {}) });
     hooks.log(`epoch ${epoch}: ctc ${record.loss.toFixed(3)}${record.val_cer !== undefined ? ` val_ctc ${record.val_loss!.toFixed(3)} val_cer ${(100 * record.val_cer).toFixed(2)} %` : ''} lr ${lr.toExponential(2)} (${seconds.toFixed(0)} s, ${record.lines_per_second.toFixed(1)} lines/s)`);
     const metrics = record as unknown as Record<string, number>;

@@ -57,6 +57,8 @@ export interface FitOptions {
   progress(message: string): void;
   /** A line for the log, one per epoch and per schedule change. */
   log(message: string): void;
+  /** Each finished epoch's metrics, for live curves and early termination. */
+  epoch?(epoch: number, metrics: Record<string, number>): void;
   /** What `size` counts, for progress and throughput ("img" for images, "lines"). */
   unit?: string;
 }
@@ -109,6 +111,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       ...(options.validate ? await options.validate() : {}),
     };
     history.push(record);
+    const { epoch: _, seconds: _s, images_per_second: _r, ...curvePoint } = record as unknown as Record<string, number>;
+    options.epoch?.(epoch, curvePoint);
     await options.tensorboard?.scalars(epoch, scalarsOf(record));
     options.log(epochLine(record, unit));
 

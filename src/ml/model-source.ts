@@ -29,6 +29,8 @@ export async function findModel(path: string): Promise<ModelLocation> {
   if (keras) return { format: 'keras', file: join(path, keras) };
   const sub = MODEL_SUBFOLDERS.find((s) => entries.includes(s));
   if (sub) return findModel(join(path, sub));
+  // A promoted model, models/<name>: its `current` version.
+  if (entries.includes('current')) return findModel(join(path, 'current'));
   throw new UserInputError(`${path}: no model here (looked for model.json, *.h5, and ${MODEL_SUBFOLDERS.map((s) => `${s}/`).join(', ')})`);
 }
 

@@ -1,7 +1,9 @@
 /** A trained letter model plus its class names, applied to real image crops preprocessed like training data. */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { frameGlyph, inkImage, type GrayImage } from '../data/framing.js';
-import { loadModelFrom, outputClasses } from './model-source.js';
+import { findModel, loadModelFrom, outputClasses } from './model-source.js';
+import { stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { readLabels } from '../artifacts/labels.js';
 import { loadTf, type Tf } from './tf.js';
 import { resolveBackendName, type BackendName } from './backend-name.js';
@@ -18,9 +20,10 @@ export class Recognizer {
 
   /** `backend` defaults to what INKFLOW_BACKEND or the machine offers; stages pass the one their run resolved. */
   static async open(modelPath: string, options: { labelsPath?: string; backend?: BackendName } = {}): Promise<Recognizer> {
-    const { labelsPath } = options;
     const tf = await loadTf(options.backend ?? resolveBackendName('auto'));
     const model = await loadModelFrom(tf, modelPath);
+    // A promoted model (models/<name>/vN) keeps its labels beside the model folder.
+    const labelsPath = options.labelsPath ?? (await promotedLabels(modelPath));
     const k = outputClasses(model);
     const classes = labelsPath
       ? await readLabels(labelsPath)
@@ -57,4 +60,10 @@ export class Recognizer {
       return { letter: row[0].letter, confidence: row[0].probability, top: row.slice(0, topK) };
     });
   }
+}
+
+async function promotedLabels(modelPath: string): Promise<string | undefined> {
+  const location = await findModel(modelPath);
+  const candidate = join(dirname(location.format === 'tfjs' ? location.dir : location.file), 'labels.json');
+  return (await stat(candidate).catch(() => undefined))?.isFile() ? candidate : undefined;
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadPipeline, type ResolvedPipeline } from '../../engine/config.js';
+import type { ResolvedPipeline } from '../../engine/config.js';
 import { UsageError } from '../../errors.js';
 
 export function workspaceRoot(): string {
@@ -9,6 +9,8 @@ export function workspaceRoot(): string {
 export async function pipelineFromArgs(command: string, positionals: string[], overrides: string[] = []): Promise<ResolvedPipeline> {
   const file = positionals[0];
   if (!file) throw new UsageError(`${command}: name a pipeline file, e.g. \`inkflow ${command} pipelines/letters.yaml\``);
+  // Loaded here, not at the top: commands that only read records (runs, exp ls) start without the config validator.
+  const { loadPipeline } = await import('../../engine/config.js');
   return loadPipeline(file, { workspace: workspaceRoot(), overrides });
 }
 

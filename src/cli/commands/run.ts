@@ -1,4 +1,5 @@
-import { runPipeline } from '../../engine/executor.js';
+import { runPipeline, RunStop } from '../../engine/executor.js';
+import type { ExperimentTag } from '../../engine/run-record.js';
 import type { RunEvent } from '../../engine/events.js';
 import { integerOption, parseCommandArgs } from '../args.js';
 import { EXIT } from '../report-error.js';
@@ -16,6 +17,7 @@ const HELP = `usage: inkflow run <pipeline.yaml> [options]
                                   otherwise checks each file's size and modification stamp)
   --concurrency <n>               stages run at once (default 2)
   --json                          newline-delimited JSON events on stdout
+  --experiment <json>             tag the run record as a variant of a sweep (set by \`inkflow exp\`)
   --plain                         plain lines even on a terminal`;
 
 export async function runCommand(args: string[]): Promise<number> {
@@ -29,6 +31,7 @@ export async function runCommand(args: string[]): Promise<number> {
     concurrency: { type: 'string' },
     json: { type: 'boolean' },
     plain: { type: 'boolean' },
+    experiment: { type: 'string' },
   }, HELP);
   if (!parsed) return 0;
   const { values, positionals } = parsed;
@@ -48,6 +51,18 @@ export async function runCommand(args: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Started by an experiment runner: it may stop this run early, and if it dies, so does this run.
+  const onMessage = (message: { stop?: string; cancel?: boolean }) => {
+    if (message?.stop) controller.abort(new RunStop(message.stop));
+    else if (message?.cancel) controller.abort(new Error('cancelled by the experiment runner'));
+  };
+  const onDisconnect = () => controller.abort(new Error('the experiment runner that started this run exited'));
+  if (process.send) {
+    // The runner reads our stdout; if it died, writing there must not crash the run before its record is written.
+    process.stdout.on('error', () => undefined);
+    process.on('message', onMessage);
+    process.on('disconnect', onDisconnect);
+  }
 
   const failures: Extract<RunEvent, { event: 'stage-end' }>[] = [];
   const result = await runPipeline(pipeline, {
@@ -59,6 +74,7 @@ export async function runCommand(args: string[]): Promise<number> {
     verifyCache: values['verify-cache'],
     concurrency,
     signal: controller.signal,
+    experiment: values.experiment ? (JSON.parse(values.experiment) as ExperimentTag) : undefined,
     onEvent: (event) => {
       if (event.event === 'stage-end' && event.status === 'failed') failures.push(event);
       reporter.sink(event);
@@ -66,6 +82,9 @@ export async function runCommand(args: string[]): Promise<number> {
   }).finally(() => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('message', onMessage);
+    process.off('disconnect', onDisconnect);
+    if (process.connected) process.disconnect();
   });
   await reporter.done();
   if (values.json && result.error) process.stderr.write(`inkflow: ${result.error}\n`);

@@ -1,56 +1,65 @@
 import { workspacePaths } from '../../engine/workspace.js';
-import { findRun, listRuns, type RunRecord } from '../../engine/run-record.js';
+import { findRun, listRunSummaries, type RunRecord } from '../../engine/run-record.js';
+import { flatMetrics, flatParams, renderTable, runTable, TableQueryError } from '../../exp/run-table.js';
 import { canonicalJson } from '../../util/hash.js';
-import { parseCommandArgs } from '../args.js';
+import { integerOption, parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';
 import { table, workspaceRoot } from './common.js';
 
-const HELP = `usage: inkflow runs [--pipeline <name>] [--json]
-       inkflow runs diff <run-a> <run-b>     (ids, unique prefixes, or latest, latest~1, ...)`;
+const HELP = `usage: inkflow runs [options]
+       inkflow runs diff <run> <run> [<run>...]   (ids, unique prefixes, or latest, latest~1, ...)
+
+A table of runs: the params that differ across the listed runs, and every metric.
+  --pipeline <name>     only runs of this pipeline
+  --sweep <id>          only the variants of one sweep (\`inkflow exp run\` prints its id)
+  --where <expr>        e.g. 'train.learning_rate < 1e-3 and balanced800_accuracy > 0.93';
+                        names may drop their stage when unique; quote names with "-": 'build-model.seed'
+  --sort <name>         sort by a column; name:desc (or --sort=-name) for descending
+  --only-changed        also hide metrics that are the same in every run
+  --last <n>            only the n most recent runs (after filtering)
+  --md | --csv | --json   output format (default: aligned text)`;
 
 export async function runsCommand(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs('runs', args, { pipeline: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+  const parsed = parseCommandArgs('runs', args, {
+    pipeline: { type: 'string' },
+    sweep: { type: 'string' },
+    where: { type: 'string' },
+    sort: { type: 'string' },
+    'only-changed': { type: 'boolean' },
+    last: { type: 'string' },
+    md: { type: 'boolean' },
+    csv: { type: 'boolean' },
+    json: { type: 'boolean' },
+  }, HELP);
   if (!parsed) return 0;
+  const { values } = parsed;
   const runsDir = workspacePaths(workspaceRoot()).runs;
-  const [sub, a, b] = parsed.positionals;
+  const [sub, ...refs] = parsed.positionals;
   if (sub === 'diff') {
-    if (!a || !b) throw new UsageError(`runs diff needs two run ids\n\n${HELP}`);
-    const diff = diffRuns(await findRun(runsDir, a), await findRun(runsDir, b));
-    process.stdout.write(parsed.values.json ? JSON.stringify(diff) + '\n' : renderDiff(diff) + '\n');
+    if (refs.length < 2) throw new UsageError(`runs diff needs at least two run ids\n\n${HELP}`);
+    const runs = await Promise.all(refs.map((ref) => findRun(runsDir, ref)));
+    const diff = diffManyRuns(runs);
+    process.stdout.write(values.json ? JSON.stringify(runs.length === 2 ? diffRuns(runs[0], runs[1]) : diff) + '\n' : renderDiff(diff) + '\n');
     return 0;
   }
   if (sub) throw new UsageError(`runs: unknown subcommand "${sub}"\n\n${HELP}`);
-  const runs = (await listRuns(runsDir)).filter((r) => !parsed.values.pipeline || r.pipeline === parsed.values.pipeline);
-  if (parsed.values.json) {
-    process.stdout.write(JSON.stringify(runs.map(({ runId, pipeline, ok, startedAt, stages }) => ({ runId, pipeline, ok, startedAt, stages }))) + '\n');
-    return 0;
-  }
+  const runs = (await listRunSummaries(runsDir)).filter((r) => (!values.pipeline || r.pipeline === values.pipeline) && (!values.sweep || r.experiment?.sweep === values.sweep));
   if (!runs.length) {
-    process.stdout.write('no runs recorded yet\n');
+    process.stdout.write(values.json ? '[]\n' : 'no runs recorded yet\n');
     return 0;
   }
-  const rows = [['RUN', 'PIPELINE', 'RESULT', 'RAN', 'CACHED', 'SECONDS', 'METRICS']];
-  for (const r of runs) {
-    const stages = Object.values(r.stages);
-    const seconds = (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000;
-    const metrics = Object.entries(flatMetrics(r)).slice(0, 3).map(([k, v]) => `${k}=${format(v)}`).join(' ');
-    rows.push([r.runId, r.pipeline, r.cancelled ? 'cancelled' : r.ok ? 'ok' : 'failed', String(stages.filter((s) => s.status === 'ran').length), String(stages.filter((s) => s.status === 'cached').length), seconds.toFixed(1), metrics]);
+  let result;
+  try {
+    result = runTable(runs, { where: values.where, sort: values.sort, onlyChanged: values['only-changed'] });
+  } catch (err) {
+    if (err instanceof TableQueryError) throw new UsageError(err.message);
+    throw err;
   }
-  process.stdout.write(table(rows) + '\n');
+  const last = integerOption('runs', 'last', values.last, { min: 1 });
+  if (last) result.rows = result.rows.slice(-last);
+  const format = values.json ? 'json' : values.csv ? 'csv' : values.md ? 'md' : 'text';
+  process.stdout.write((result.rows.length || format !== 'text' ? renderTable(result, format) : 'no run matches') + '\n');
   return 0;
-}
-
-function flatMetrics(run: RunRecord): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [stage, record] of Object.entries(run.stages)) for (const [k, v] of Object.entries(record.metrics ?? {})) out[`${stage}.${k}`] = v;
-  return out;
-}
-
-function flatParams(run: RunRecord): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(run.params)) out[`params.${k}`] = v;
-  for (const [stage, params] of Object.entries(run.stageParams)) for (const [k, v] of Object.entries(params)) out[`${stage}.${k}`] = v;
-  return out;
 }
 
 export interface RunDiff {
@@ -60,32 +69,54 @@ export interface RunDiff {
   metrics: { name: string; a?: number; b?: number; change?: number }[];
 }
 
+/** Two runs: what changed and by how much (the shape `runs diff --json` prints for two runs). */
 export function diffRuns(a: RunRecord, b: RunRecord): RunDiff {
-  const pa = flatParams(a);
-  const pb = flatParams(b);
-  const params = [...new Set([...Object.keys(pa), ...Object.keys(pb)])]
-    .filter((k) => canonicalJson(pa[k]) !== canonicalJson(pb[k]))
-    .map((name) => ({ name, a: pa[name], b: pb[name] }));
-  const ma = flatMetrics(a);
-  const mb = flatMetrics(b);
-  const metrics = [...new Set([...Object.keys(ma), ...Object.keys(mb)])].sort().map((name) => ({
-    name,
-    a: ma[name],
-    b: mb[name],
-    change: ma[name] !== undefined && mb[name] !== undefined ? mb[name] - ma[name] : undefined,
-  }));
-  return { a: a.runId, b: b.runId, params, metrics };
+  const many = diffManyRuns([a, b]);
+  return {
+    a: a.runId,
+    b: b.runId,
+    params: many.params.map((p) => ({ name: p.name, a: p.values[0], b: p.values[1] })),
+    metrics: many.metrics.map((m) => ({ name: m.name, a: m.values[0], b: m.values[1], change: m.values[0] !== undefined && m.values[1] !== undefined ? m.values[1] - m.values[0] : undefined })),
+  };
+}
+
+export interface ManyRunDiff {
+  runs: string[];
+  params: { name: string; values: unknown[] }[];
+  metrics: { name: string; values: (number | undefined)[] }[];
+}
+
+/** N runs: the params that are not the same in all of them, and every metric. */
+export function diffManyRuns(runs: RunRecord[]): ManyRunDiff {
+  const params = runs.map(flatParams);
+  const metrics = runs.map(flatMetrics);
+  return {
+    runs: runs.map((r) => r.runId),
+    params: [...new Set(params.flatMap(Object.keys))]
+      .filter((k) => new Set(params.map((p) => canonicalJson(p[k] ?? null))).size > 1)
+      .map((name) => ({ name, values: params.map((p) => p[name]) })),
+    metrics: [...new Set(metrics.flatMap(Object.keys))].sort().map((name) => ({ name, values: metrics.map((m) => m[name]) })),
+  };
 }
 
 function format(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
   return v === undefined ? '-' : JSON.stringify(v);
 }
 
-function renderDiff(diff: RunDiff): string {
-  const out = [`A = ${diff.a}`, `B = ${diff.b}`, ''];
-  out.push(diff.params.length ? table([['PARAM', 'A', 'B'], ...diff.params.map((p) => [p.name, format(p.a), format(p.b)])]) : 'params: identical');
+function renderDiff(diff: ManyRunDiff): string {
+  const labels = diff.runs.map((_, i) => String.fromCharCode(65 + (i % 26)) + (i >= 26 ? String(Math.floor(i / 26)) : ''));
+  const two = diff.runs.length === 2;
+  const out = [...diff.runs.map((id, i) => `${labels[i]} = ${id}`), ''];
+  out.push(diff.params.length ? table([['PARAM', ...labels], ...diff.params.map((p) => [p.name, ...p.values.map(format)])]) : 'params: identical');
   out.push('');
-  out.push(diff.metrics.length ? table([['METRIC', 'A', 'B', 'CHANGE'], ...diff.metrics.map((m) => [m.name, format(m.a), format(m.b), m.change === undefined ? '' : (m.change >= 0 ? '+' : '') + format(m.change)])]) : 'metrics: none recorded');
+  const change = (values: (number | undefined)[]) => {
+    if (values[0] === undefined || values[1] === undefined) return '';
+    const d = values[1] - values[0];
+    return (d >= 0 ? '+' : '') + format(d);
+  };
+  out.push(diff.metrics.length
+    ? table([['METRIC', ...labels, ...(two ? ['CHANGE'] : [])], ...diff.metrics.map((m) => [m.name, ...m.values.map(format), ...(two ? [change(m.values)] : [])])])
+    : 'metrics: none recorded');
   return out.join('\n');
 }
