@@ -190,7 +190,7 @@ export async function loadImageFolder(dir: string, options: { size: number; incl
     try {
       gray = await readGrayImage(files[i].file);
     } catch (err) {
-      fail(files[i].file, `cannot decode image: ${(err as Error).message.replace(`${files[i].file}: `, '')}`);
+      fail(files[i].file, (err as Error).message.replace(`${files[i].file}: `, ''));
     }
     out.set(frameGlyph(inkImage(gray, options.invert), size), i * size * size);
     if (i % 200 === 0) options.onProgress?.(i, files.length);
