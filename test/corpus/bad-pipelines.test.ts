@@ -31,7 +31,8 @@ describe('bad pipelines: a named error, nothing run, a clean store', () => {
     const ws = await workspace({
       'base.yaml': 'name: base\nparams: { word: deep }\nstages:\n  root: { uses: ./stages/emit.ts, params: { text: "${params.word}" } }\n',
       'mid.yaml': 'name: mid\ninclude: [base.yaml]\nstages:\n  middle: { uses: ./stages/emit.ts, inputs: { upstream: root.text } }\n',
-      'side.yaml': 'name: side\ninclude: [base.yaml]\nstages:\n  side: { uses: ./stages/emit.ts, inputs: { upstream: root.text } }\n',
+      // side differs from middle: two identical stages share one computation (the second is a cache hit).
+      'side.yaml': 'name: side\ninclude: [base.yaml]\nstages:\n  side: { uses: ./stages/emit.ts, inputs: { upstream: root.text }, params: { text: side } }\n',
       'top.yaml': 'name: top\ninclude: [mid.yaml, side.yaml]\nstages:\n  top: { uses: ./stages/emit.ts, inputs: { upstream: middle.text, other: side.text } }\n',
     });
     const r = await runJson(ws, ['top.yaml']);
