@@ -14,7 +14,7 @@ import { loadModelFrom, outputClasses } from '../src/ml/model-source.js';
 import { balancedDraw, gatherImages, oneHot, predictAll, samplesByClass } from '../src/ml/batches.js';
 import { classificationReport } from '../src/ml/metrics.js';
 import { augmentBatch } from '../src/ml/augment.js';
-import { CLASSIFIER_MONITORS } from '../src/ml/callbacks.js';
+import { CLASSIFIER_MONITORS, earlyStoppingParams, reduceLrParams } from '../src/ml/callbacks.js';
 import { fit, historyMetrics } from '../src/ml/fit.js';
 import { writeTrainingHistory } from '../src/artifacts/training-history.js';
 import { SummaryWriter } from '../src/ml/tensorboard.js';
@@ -33,22 +33,8 @@ export const trainParams = StrictObject({
     description: 'shuffle: every sample once per epoch; balanced: as many draws, every class equally likely (with replacement), for a class-balanced test distribution',
   }),
   seed: Type.Integer({ default: 0 }),
-  reduce_lr: StrictObject({
-    enabled: Type.Boolean({ default: true }),
-    monitor,
-    factor: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5 }),
-    patience: Type.Integer({ minimum: 0, default: 1 }),
-    min_lr: Type.Number({ minimum: 0, default: 1e-5 }),
-    min_delta: Type.Number({ minimum: 0, default: 1e-4 }),
-    cooldown: Type.Integer({ minimum: 0, default: 0 }),
-  }, { default: {} }),
-  early_stopping: StrictObject({
-    enabled: Type.Boolean({ default: true }),
-    monitor,
-    patience: Type.Integer({ minimum: 0, default: 3 }),
-    min_delta: Type.Number({ minimum: 0, default: 1e-4 }),
-    restore_best_weights: Type.Boolean({ default: true }),
-  }, { default: {} }),
+  reduce_lr: reduceLrParams({ patience: 1, min_delta: 1e-4 }, { monitor }),
+  early_stopping: earlyStoppingParams({ patience: 3, min_delta: 1e-4 }, { monitor }),
   augment: Type.Optional(StrictObject({
     shift: Type.Number({ minimum: 0, maximum: 0.5, default: 0.1 }),
     rotate: Type.Number({ minimum: 0, maximum: 45, default: 10 }),

@@ -11,26 +11,8 @@ import type { RunEvent } from '../src/engine/events.js';
 import { pipelineStatus } from '../src/engine/status.js';
 import { ConfigError, UserInputError } from '../src/errors.js';
 import { readdirSync } from 'node:fs';
-import { DATA_DIR, ROOT, workspace } from './helpers.js';
+import { DATA_DIR, ROOT, workspace, DEMO_PIPELINE as PIPELINE } from './helpers.js';
 
-const PIPELINE = `name: demo
-params: { greeting: hello }
-stages:
-  a:
-    uses: ./stages/emit.ts
-    params: { text: "\${params.greeting}" }
-  b:
-    uses: ./stages/emit.ts
-    inputs: { upstream: a.text }
-    params: { text: b }
-  c:
-    uses: ./stages/emit.ts
-    params: { text: c, data: data.txt }
-  d:
-    uses: ./stages/emit.ts
-    inputs: { upstream: b.text, other: c.text }
-    params: { text: d }
-`;
 
 async function run(ws: string, overrides: string[] = [], options: Partial<RunOptions> = {}) {
   const pipeline = await loadPipeline(join(ws, 'p.yaml'), { workspace: ws, overrides });

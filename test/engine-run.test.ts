@@ -2,26 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readdir, readFile, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { CLI, DATA_DIR, inkflow, runJson, workspace } from './helpers.js';
+import { CLI, DATA_DIR, inkflow, runJson, workspace, DEMO_PIPELINE as PIPELINE } from './helpers.js';
 
-const PIPELINE = `name: demo
-params: { greeting: hello }
-stages:
-  a:
-    uses: ./stages/emit.ts
-    params: { text: "\${params.greeting}" }
-  b:
-    uses: ./stages/emit.ts
-    inputs: { upstream: a.text }
-    params: { text: b }
-  c:
-    uses: ./stages/emit.ts
-    params: { text: c, data: data.txt }
-  d:
-    uses: ./stages/emit.ts
-    inputs: { upstream: b.text, other: c.text }
-    params: { text: d }
-`;
 
 async function demo() {
   return workspace({ 'p.yaml': PIPELINE, 'data.txt': 'v1\n' });

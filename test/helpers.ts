@@ -52,3 +52,23 @@ export async function runJson(cwd: string, args: string[], env: Record<string, s
 export function encodeNpz(members: Record<string, Uint8Array>, compress = false): Uint8Array {
   return zipSync(Object.fromEntries(Object.entries(members).map(([k, v]) => [`${k}.npy`, [v, { level: compress ? 6 : 0 }]])));
 }
+
+/** A four-stage diamond of the fixture stage (a → b, c → d) with a pipeline param and a data file param. */
+export const DEMO_PIPELINE = `name: demo
+params: { greeting: hello }
+stages:
+  a:
+    uses: ./stages/emit.ts
+    params: { text: "\${params.greeting}" }
+  b:
+    uses: ./stages/emit.ts
+    inputs: { upstream: a.text }
+    params: { text: b }
+  c:
+    uses: ./stages/emit.ts
+    params: { text: c, data: data.txt }
+  d:
+    uses: ./stages/emit.ts
+    inputs: { upstream: b.text, other: c.text }
+    params: { text: d }
+`;

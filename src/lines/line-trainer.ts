@@ -7,7 +7,7 @@
 import type { LayersModel, Tensor, Tensor3D } from '@tensorflow/tfjs';
 import type { Tf } from '../ml/tf.js';
 import { throwIfCancelled } from '../errors.js';
-import { EarlyStopping, ReduceLrOnPlateau } from '../ml/callbacks.js';
+import { EarlyStopping, earlyStoppingParams, ReduceLrOnPlateau, reduceLrParams } from '../ml/callbacks.js';
 import { SummaryWriter } from '../ml/tensorboard.js';
 import { rng } from '../util/random.js';
 import { ctcLoss, ctcLossAndGradient, minimumFrames } from './ctc-loss.js';
@@ -39,20 +39,8 @@ export const lineTrainParams = StrictObject({
     stretch: fraction(0.5, DEFAULT_LINE_AUGMENT.stretch),
     stroke: fraction(1, DEFAULT_LINE_AUGMENT.stroke),
   }, { default: {} }),
-  reduce_lr: StrictObject({
-    enabled: Type.Boolean({ default: true }),
-    factor: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5 }),
-    patience: Type.Integer({ minimum: 0, default: 2 }),
-    min_lr: Type.Number({ minimum: 0, default: 1e-5 }),
-    min_delta: Type.Number({ minimum: 0, default: 0.001 }),
-    cooldown: Type.Integer({ minimum: 0, default: 0 }),
-  }, { default: {} }),
-  early_stopping: StrictObject({
-    enabled: Type.Boolean({ default: true }),
-    patience: Type.Integer({ minimum: 0, default: 4 }),
-    min_delta: Type.Number({ minimum: 0, default: 0.001 }),
-    restore_best_weights: Type.Boolean({ default: true }),
-  }, { default: {} }),
+  reduce_lr: reduceLrParams({ patience: 2, min_delta: 0.001 }),
+  early_stopping: earlyStoppingParams({ patience: 4, min_delta: 0.001 }),
 });
 
 export type LineTrainOptions = Static<typeof lineTrainParams>;

@@ -1,4 +1,6 @@
 /** Keras-style ReduceLROnPlateau and EarlyStopping, as plain state machines over epoch metrics. */
+import { StrictObject, Type } from '../engine/schema.js';
+import type { TProperties } from '@sinclair/typebox';
 /** What a letter classifier's callbacks may watch. */
 export const CLASSIFIER_MONITORS = ['val_loss', 'val_accuracy', 'loss', 'accuracy'] as const;
 export type Monitor = (typeof CLASSIFIER_MONITORS)[number] | 'val_cer' | 'val_wer';
@@ -64,4 +66,28 @@ export class EarlyStopping {
     }
     return { improved: false, stop: ++this.wait >= this.options.patience };
   }
+}
+
+/** The params of ReduceLrOnPlateau as a stage declares them (plus `extra`, e.g. a monitor choice). */
+export function reduceLrParams<T extends TProperties = Record<never, never>>(defaults: { patience: number; min_delta: number }, extra: T = {} as T) {
+  return StrictObject({
+    enabled: Type.Boolean({ default: true }),
+    ...extra,
+    factor: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5 }),
+    patience: Type.Integer({ minimum: 0, default: defaults.patience }),
+    min_lr: Type.Number({ minimum: 0, default: 1e-5 }),
+    min_delta: Type.Number({ minimum: 0, default: defaults.min_delta }),
+    cooldown: Type.Integer({ minimum: 0, default: 0 }),
+  }, { default: {} });
+}
+
+/** The params of EarlyStopping as a stage declares them (plus `extra`, e.g. a monitor choice). */
+export function earlyStoppingParams<T extends TProperties = Record<never, never>>(defaults: { patience: number; min_delta: number }, extra: T = {} as T) {
+  return StrictObject({
+    enabled: Type.Boolean({ default: true }),
+    ...extra,
+    patience: Type.Integer({ minimum: 0, default: defaults.patience }),
+    min_delta: Type.Number({ minimum: 0, default: defaults.min_delta }),
+    restore_best_weights: Type.Boolean({ default: true }),
+  }, { default: {} });
 }
