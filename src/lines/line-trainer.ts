@@ -10,7 +10,8 @@ import { throwIfCancelled } from '../errors.js';
 import { EarlyStopping, earlyStoppingParams, ReduceLrOnPlateau, reduceLrParams } from '../ml/callbacks.js';
 import { SummaryWriter } from '../ml/tensorboard.js';
 import { rng } from '../util/random.js';
-import { ctcLoss, ctcLossAndGradient, minimumFrames } from './ctc-loss.js';
+import { ctcLoss, minimumFrames } from './ctc-loss.js';
+import { ctcLogLikelihood } from './ctc-align.js';
 import { CharsetEncoder } from './charset.js';
 import { lineImage, type LineDataset } from './line-dataset.js';
 import { assembleBatch, widthBuckets } from './line-batches.js';
@@ -167,9 +168,10 @@ function validate(runner: LineModelRunner, ds: LineDataset, encoder: CharsetEnco
     counts.push(cer(text, greedyDecode(out.logProbs, out.frames, out.K, encoder.charset.characters).text));
     const { labels, unknown } = encoder.encode(text);
     if (unknown.length) return;
-    const r = ctcLossAndGradient(out.logProbs, [1, out.frames, out.K], { labels: [labels], frames: [out.frames] });
-    if (!r.infeasible) {
-      lossSum += r.losses[0]!;
+    // The validation loss needs only the forward probability, not the loss's gradient.
+    const logP = ctcLogLikelihood(out.logProbs, out.frames, out.K, labels);
+    if (Number.isFinite(logP)) {
+      lossSum -= logP;
       counted++;
     }
   });
