@@ -16,6 +16,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   predict: { summary: 'recognize letters in image crops with a trained model', load: async () => (await import('./commands/predict.js')).predictCommand },
   read: { summary: 'read handwritten phrases in images as text', load: async () => (await import('./commands/read.js')).readCommand },
   schedule: { summary: 'rerun a pipeline on a cron schedule', load: async () => (await import('./commands/schedule.js')).scheduleCommand },
+  worker: { summary: 'run stages for `run --executor bullmq` from a Redis queue', load: async () => (await import('./commands/worker.js')).workerCommand },
+  workers: { summary: 'the stage queue\'s depth and what each worker runs', load: async () => (await import('./commands/worker.js')).workersCommand },
   ui: { summary: 'serve the local web dashboard: runs, pipelines, models, playground', load: async () => (await import('./commands/ui.js')).uiCommand },
 };
 

@@ -37,6 +37,10 @@ export interface ResolvedPipeline {
   description?: string;
   /** The pipeline file's `backend:`, passed to stage environments as is (the ML layer decides what it means). */
   backend?: string;
+  /** The pipeline file's `executor:` (where stages run), passed to the command that runs it. */
+  executor?: string;
+  /** The `--set` overrides it was loaded with, so a worker can load the very same pipeline. */
+  overrides: readonly string[];
   params: Record<string, unknown>;
   /** The params as written to run records: environment values replaced by `${env.NAME}`. */
   recordedParams?: Record<string, unknown>;
@@ -228,6 +232,8 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
     file: resolve(file),
     description: pipeline.description,
     backend: pipeline.backend,
+    ...(pipeline.executor ? { executor: pipeline.executor } : {}),
+    overrides: options.overrides ?? [],
     params: interpolatedParams,
     recordedParams,
     stages,

@@ -3,7 +3,6 @@
  * known, cache hits are linked, misses run in a staging directory and are published.
  * `--dry-run` asks src/engine/plan.ts instead, the same answer `inkflow status` gives.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGraph } from 'p-graph';
 import type { ResolvedPipeline, ResolvedStage } from './config.js';
@@ -14,11 +13,11 @@ import { KeyCalculator, keyOf, recordedIngredients, resolvePipelineEnvironments 
 import { planPipeline } from './plan.js';
 import { writeRunRecord, newRunId, type ExperimentTag, type StageRecord } from './run-record.js';
 import { acquireLock } from './locks.js';
-import { ResourceLedger } from './resources.js';
 import type { EpochMetrics } from './stage-api.js';
 import { selectStages, type Selection, type SelectionOptions } from './selection.js';
-import { makeContext, sampleMemory } from './stage-context.js';
-import { ArtifactStore, changedInputs, type Manifest } from './store.js';
+import { ArtifactStore, type Manifest } from './store.js';
+import { InProcessExecutor } from './in-process-executor.js';
+import type { StageExecutor } from './stage-executor.js';
 import { Leases, type Lease } from './leases.js';
 import { describeIoError } from '../util/fs.js';
 import { workspacePaths } from './workspace.js';
@@ -36,6 +35,8 @@ export interface RunOptions extends SelectionOptions {
   trigger?: string;
   /** The experiment this run is a variant of, recorded in the run record. */
   experiment?: ExperimentTag;
+  /** Where stages that must be computed run (default: in this process); the caller closes it. */
+  executor?: StageExecutor;
 }
 
 /** Abort a run with this reason to stop it on purpose (early termination): the record says why, and it is not "cancelled". */
@@ -94,7 +95,8 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
     const leases = new Leases(store.root);
     lease = await leases.open(runId);
     const keys = new KeyCalculator(options.workspace, store, environments);
-    const runStage = stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks: paths.locks, logsDir: join(paths.runs, runId), lease, leases });
+    const executor = options.executor ?? new InProcessExecutor(paths.locks);
+    const runStage = stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks: paths.locks, logsDir: join(paths.runs, runId), lease, leases, executor });
     await runGraph(pipeline, selection, ledger, runStage, options.concurrency ?? 2, options.signal);
     await keys.save().catch((err) => {
       emit({ event: 'stage-log', stage: '', level: 'warn', message: `could not save the data file digest cache: ${(err as Error).message}` });
@@ -119,6 +121,7 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
         trigger: options.trigger ?? 'cli',
         experiment: options.experiment,
         options: { force: options.force, only: options.only, from: options.from },
+        ...(options.executor ? { executor: { kind: options.executor.kind, ...options.executor.describe?.() } } : {}),
         stages: ledger.records,
       });
     } catch (err) {
@@ -130,13 +133,6 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
   const extra = { ...(stopped ? { stopped } : {}), ...(runError ? { error: runError } : {}) };
   emit({ event: 'summary', ok, runId, cancelled, ...extra, stages: ledger.summaries });
   return { ok, cancelled, ...extra, runId, stages: ledger.summaries };
-}
-
-/** Out-of-space and similar failures while a stage writes: one line naming where, not a stack. */
-function ioFailure(err: unknown, stage: string, dir: string): unknown {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS') return err;
-  return new UserInputError(`stage "${stage}": ${describeIoError(err, dir).message}`);
 }
 
 function stopReason(signal: AbortSignal | undefined): string | undefined {
@@ -168,12 +164,12 @@ interface StageRunnerDeps {
   logsDir: string;
   lease: Lease;
   leases: Leases;
+  executor: StageExecutor;
 }
 
 /** Runs one stage, or links its cached result; upstream results accumulate in `results`. */
-function stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks, logsDir, lease, leases }: StageRunnerDeps) {
+function stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks, logsDir, lease, leases, executor }: StageRunnerDeps) {
   const results = new Map<string, Manifest>();
-  const resources = new ResourceLedger(locks);
   return async (name: string): Promise<void> => {
     const stage = stageOf(pipeline, name);
     const t0 = performance.now();
@@ -210,73 +206,45 @@ function stageRunner({ pipeline, options, selection, store, keys, ledger, runId,
     });
     try {
       if (await reuseCached()) return;
-      const needs = stage.resources;
-      const releaseResources = needs.cpu || needs.mutex
-        ? await resources.acquire(`${pipeline.name}/${name} (pid ${process.pid})`, needs, {
-          signal: options.signal,
-          onWait: (blockers) => options.onEvent({ event: 'stage-progress', stage: name, message: `waiting for ${needs.mutex ? `mutex "${needs.mutex}"` : `${needs.cpu} cpu`}: held by ${blockers}` }),
-        })
-        : async () => undefined;
-      try {
-        await execute(name, stage, key, reason, recorded, seconds);
-      } finally {
-        await releaseResources();
-      }
+      await execute(name, stage, key, reason, recorded, ingredients, seconds);
     } finally {
       await releaseKey();
     }
   };
 
-  async function execute(name: string, stage: ResolvedStage, key: string, reason: string, ingredients: Manifest['ingredients'], seconds: () => number): Promise<void> {
-    options.onEvent({ event: 'stage-start', stage: name, key, reason });
-    const logDir = join(logsDir, name);
-    await mkdir(logDir, { recursive: true });
-    const staging = await store.begin(key);
-    const metrics: Record<string, number> = {};
-    const memory = sampleMemory();
+  async function execute(name: string, stage: ResolvedStage, key: string, reason: string, ingredients: Manifest['ingredients'], keyIngredients: Manifest['ingredients'], seconds: () => number): Promise<void> {
     const curve: EpochMetrics[] = [];
     ledger.curves.set(name, curve);
-    try {
-      const ctx = makeContext(stage, staging.outputPath.bind(staging), results, store, {
-        workspace: options.workspace,
-        logDir,
-        environment: keys.environmentOf(stage),
-        runId,
-        signal: options.signal ?? new AbortController().signal,
-        metrics,
-        curve,
-        emit: options.onEvent,
-      });
-      try {
-        await stage.definition.run(ctx);
-      } catch (err) {
-        throw ioFailure(err, name, staging.dir);
-      }
-      throwIfCancelled(options.signal);
-      const inputs = Object.entries(stage.inputs).map(([input, ref]) => ({ name: input, manifest: results.get(ref.stage)!, output: ref.output }));
-      const tampered = await changedInputs(store, inputs);
-      if (tampered.length) {
-        throw new UserInputError(`stage "${name}" changed its inputs, which belong to the artifact store: ${tampered.join('; ')}; a stage must write only to its outputs. The next run rebuilds the damaged upstream result.`);
-      }
-      const manifest = await staging.commit(stage.outputs, {
-        pipeline: pipeline.name,
-        stage: name,
-        uses: stage.uses,
-        createdAt: new Date().toISOString(),
-        seconds: seconds(),
-        ingredients,
-        metrics,
-      }).catch((err) => {
-        throw ioFailure(err, name, staging.dir);
-      });
-      results.set(name, manifest);
-      await store.link(pipeline.name, name, key);
-      ledger.finish(name, { status: 'ran', key, seconds: seconds(), metrics, peakRssBytes: memory.stop(), ingredients, uses: stage.uses });
-    } catch (err) {
-      memory.stop();
-      await staging.abort();
-      throw err;
-    }
+    const outcome = await executor.run({
+      pipeline,
+      stage,
+      key,
+      reason,
+      ingredients,
+      keyIngredients,
+      upstream: results,
+      environment: keys.environmentOf(stage),
+      workspace: options.workspace,
+      store,
+      runId,
+      logDir: join(logsDir, name),
+      signal: options.signal ?? new AbortController().signal,
+      emit: options.onEvent,
+      curve,
+      seconds,
+    });
+    results.set(name, outcome.manifest);
+    await store.link(pipeline.name, name, key);
+    ledger.finish(name, {
+      status: 'ran',
+      key,
+      seconds: seconds(),
+      metrics: outcome.metrics,
+      ...(outcome.peakRssBytes !== undefined ? { peakRssBytes: outcome.peakRssBytes } : {}),
+      ingredients,
+      uses: stage.uses,
+      ...(outcome.placement ? { ranOn: outcome.placement } : {}),
+    });
   }
 }
 

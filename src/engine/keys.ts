@@ -88,3 +88,12 @@ export function recordedIngredients(stage: ResolvedStage, ingredients: KeyIngred
   const files = Object.fromEntries(Object.entries(ingredients.files).map(([path, digest]) => [shown[real.indexOf(path)] ?? path, digest]));
   return { ...ingredients, params: stage.recordedParams, files };
 }
+
+/**
+ * A short digest of each ingredient field (code, params, files, inputs, backend...):
+ * two machines compare these to say which part of a stage differs between them
+ * without sending the values themselves (params may hold secrets).
+ */
+export function ingredientFingerprint(ingredients: KeyIngredients): Record<string, string> {
+  return Object.fromEntries(Object.entries(ingredients).map(([field, value]) => [field, sha256(canonicalJson(value)).slice(0, 16)]));
+}

@@ -23,6 +23,7 @@ export const pipelineSchema = StrictObject({
   description: Type.Optional(Type.String()),
   include: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'pipeline files whose params and stages this one builds on' })),
   backend: Type.Optional(StringEnum(['auto', 'tensorflow', 'wasm', 'cpu'], { description: 'passed to stage environments; the tfjs layer reads it' })),
+  executor: Type.Optional(StringEnum(['in-process', 'bullmq'], { description: 'where stages run: in the run\'s process, or on workers through a BullMQ queue (the Redis URL comes from --redis or INKFLOW_REDIS_URL)' })),
   params: Type.Optional(AnyObject()),
   stages: NamedMap(stageEntrySchema, { namePattern: STAGE_NAME_PATTERN, minProperties: 1 }),
 });

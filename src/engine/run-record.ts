@@ -7,6 +7,7 @@ import type { StageStatus } from './events.js';
 import type { KeyIngredients } from './store.js';
 import { describeEnvironment, type EnvironmentDescription } from './environment.js';
 import type { EpochMetrics, ResolvedEnvironment } from './stage-api.js';
+import type { StagePlacement } from './stage-executor.js';
 import { DamagedFileError, readJsonIfExists, writeJsonAtomic } from '../util/fs.js';
 
 export interface StageRecord {
@@ -23,6 +24,8 @@ export interface StageRecord {
   /** Per-epoch metrics the stage reported while it ran (kept even when it failed or was stopped). */
   epochs?: EpochMetrics[];
   ingredients?: KeyIngredients;
+  /** Where the stage ran, when a worker ran it (absent: in the run's own process). */
+  ranOn?: StagePlacement;
 }
 
 /** Which experiment a run belongs to, when a sweep or the queue started it. */
@@ -52,6 +55,8 @@ export interface RunRecord {
   stageParams: Record<string, Record<string, unknown>>;
   stages: Record<string, StageRecord>;
   environment: EnvironmentDescription;
+  /** How stages were run when not in the run's own process (kind, queue, depth); never credentials. */
+  executor?: Record<string, unknown>;
 }
 
 /** Sortable by time, unique across concurrent runs. */
@@ -74,6 +79,7 @@ export async function writeRunRecord(
     experiment?: ExperimentTag;
     options: Record<string, unknown>;
     stages: Record<string, StageRecord>;
+    executor?: Record<string, unknown>;
   },
 ): Promise<RunRecord> {
   const record: RunRecord = {
@@ -92,6 +98,7 @@ export async function writeRunRecord(
     stageParams: Object.fromEntries([...run.pipeline.stages].map(([n, s]) => [n, s.recordedParams ?? s.params])),
     stages: run.stages,
     environment: describeEnvironment(run.workspace, run.environments),
+    ...(run.executor ? { executor: run.executor } : {}),
   };
   await writeJsonAtomic(join(runsDir, runId, 'run.json'), record);
   await appendToIndex(runsDir, record);

@@ -5,6 +5,21 @@ import { integerOption, parseCommandArgs } from '../args.js';
 import { EXIT } from '../report-error.js';
 import { jsonReporter, listrReporter, plainReporter, type Reporter } from '../reporters.js';
 import { pipelineFromArgs, workspaceRoot } from './common.js';
+import { remoteFromArgs } from './remote-option.js';
+import { UsageError } from '../../errors.js';
+import type { StageExecutor } from '../../engine/stage-executor.js';
+
+/** The queue to workers, connected before anything runs, so a Redis out of reach is the first thing said. */
+async function bullmqExecutor(values: { redis?: string; 'redis-timeout'?: string; attempts?: string; remote?: string }): Promise<StageExecutor> {
+  const { redisUrlFrom } = await import('../../distributed/redis-url.js');
+  const redisUrl = redisUrlFrom(values.redis, 'run --executor bullmq');
+  const timeout = integerOption('run', 'redis-timeout', values['redis-timeout'], { min: 1 }) ?? 20;
+  const attempts = integerOption('run', 'attempts', values.attempts, { min: 1 }) ?? 3;
+  const workspace = workspaceRoot();
+  const remote = await remoteFromArgs(workspace, values.remote, 'run');
+  const { BullmqExecutor } = await import('../../distributed/bullmq-executor.js');
+  return BullmqExecutor.connect({ redisUrl, workspace, remote, attempts, redisTimeoutMs: timeout * 1000 });
+}
 
 const HELP = `usage: inkflow run <pipeline.yaml> [options]
 
@@ -15,7 +30,12 @@ const HELP = `usage: inkflow run <pipeline.yaml> [options]
   --dry-run                       print what would run and why, run nothing
   --verify-cache                  re-hash cached results before reusing them (a cache hit
                                   otherwise checks each file's size and modification stamp)
-  --concurrency <n>               stages run at once (default 2)
+  --concurrency <n>               stages run at once (default 2; 8 with --executor bullmq)
+  --executor <in-process|bullmq>  where stages run (default: the pipeline's \`executor:\`, else in-process);
+                                  bullmq sends each ready stage to \`inkflow worker\`s through Redis
+  --redis <url>                   the workers' Redis (or INKFLOW_REDIS_URL), for --executor bullmq
+  --redis-timeout <s>             fail the run when Redis is out of reach this long (default 20)
+  --attempts <n>                  tries per stage on workers, with backoff (default 3)
   --json                          newline-delimited JSON events on stdout
   --experiment <json>             tag the run record as a variant of a sweep (set by \`inkflow exp\`)
   --plain                         plain lines even on a terminal`;
@@ -32,11 +52,21 @@ export async function runCommand(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     plain: { type: 'boolean' },
     experiment: { type: 'string' },
+    executor: { type: 'string' },
+    redis: { type: 'string' },
+    'redis-timeout': { type: 'string' },
+    attempts: { type: 'string' },
+    remote: { type: 'string' },
   }, HELP);
   if (!parsed) return 0;
   const { values, positionals } = parsed;
-  const concurrency = integerOption('run', 'concurrency', values.concurrency, { min: 1 });
+  let concurrency = integerOption('run', 'concurrency', values.concurrency, { min: 1 });
   const pipeline = await pipelineFromArgs('run', positionals, values.set ?? []);
+  const executorKind = values.executor ?? pipeline.executor ?? 'in-process';
+  if (executorKind !== 'in-process' && executorKind !== 'bullmq') throw new UsageError(`run: --executor is in-process or bullmq, not "${executorKind}"`);
+  const distributed = executorKind === 'bullmq' && !values['dry-run'];
+  if (distributed) concurrency ??= 8;
+  const executor = distributed ? await bullmqExecutor(values) : undefined;
   const stages = [...pipeline.stages.keys()];
   const live = !values.json && process.stderr.isTTY && !values.plain && !values['dry-run'] && !process.env.CI;
   const reporter: Reporter = values.json ? jsonReporter() : live ? await listrReporter(stages) : plainReporter();
@@ -74,6 +104,7 @@ export async function runCommand(args: string[]): Promise<number> {
     verifyCache: values['verify-cache'],
     concurrency,
     signal: controller.signal,
+    executor,
     experiment: values.experiment ? (JSON.parse(values.experiment) as ExperimentTag) : undefined,
     onEvent: (event) => {
       if (event.event === 'stage-end' && event.status === 'failed') failures.push(event);
@@ -86,6 +117,7 @@ export async function runCommand(args: string[]): Promise<number> {
     process.off('disconnect', onDisconnect);
     if (process.connected) process.disconnect();
   });
+  await executor?.close?.();
   await reporter.done();
   if (values.json && result.error) process.stderr.write(`inkflow: ${result.error}\n`);
   if (live) {

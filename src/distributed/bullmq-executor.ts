@@ -1,0 +1,286 @@
+/**
+ * The runner's side of distributed execution: each stage the engine must compute becomes
+ * one BullMQ job, enqueued when its inputs are ready (the engine's own DAG decides when,
+ * not a BullMQ flow). A worker computes it and uploads the result to the remote cache;
+ * this side waits, streams the worker's progress and logs into the run's events, and
+ * takes the result from the remote into the local store.
+ *
+ * Nothing waits for ever: job states are polled beside the event stream (a restarted,
+ * emptied Redis loses both jobs and events: lost jobs are queued again), and a Redis out
+ * of reach for longer than `redisTimeoutMs` fails every waiting stage with its URL.
+ */
+import { appendFile, mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
+import { Job, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ingredientFingerprint } from '../engine/keys.js';
+import type { RemoteCache } from '../engine/remote-cache.js';
+import type { StageExecutor, StageOutcome, StageTask } from '../engine/stage-executor.js';
+import { CancelledError, UserInputError } from '../errors.js';
+import { commandClient, connectionOptions, connectOrExplain, watchHealth, withDeadline } from './connection.js';
+import { CANCEL_CHANNEL, CANCEL_TTL_SECONDS, cancelKey, PREFIX, QUEUE, type ProgressMessage, type StageJobData, type StageJobReturn } from './protocol.js';
+import { redactRedisUrl } from './redis-url.js';
+
+export interface BullmqExecutorOptions {
+  redisUrl: string;
+  workspace: string;
+  /** Where workers upload results; without one, runner and workers must share the workspace folder. */
+  remote?: RemoteCache;
+  /** Tries per stage (a failure or a lost worker) before the stage fails; default 3. */
+  attempts?: number;
+  /** First retry delay, doubled each time; default 1 s. */
+  backoffMs?: number;
+  /** How long Redis may be out of reach before the run fails; default 20 s. */
+  redisTimeoutMs?: number;
+}
+
+interface Pending {
+  jobId: string;
+  data: StageJobData;
+  task: StageTask;
+  resolve: (value: StageJobReturn) => void;
+  reject: (err: Error) => void;
+  started: boolean;
+}
+
+const POLL_MS = 1000;
+
+export class BullmqExecutor implements StageExecutor {
+  readonly kind = 'bullmq';
+  private readonly pending = new Map<string, Pending>();
+  private broken: Error | undefined;
+  private peakDepth = 0;
+  private enqueued = 0;
+  private readonly poller: NodeJS.Timeout;
+  private readonly health: { stop(): void };
+  private polling = false;
+  private readonly cancels = new Set<Promise<void>>();
+
+  private constructor(
+    private readonly options: BullmqExecutorOptions,
+    private readonly queue: Queue,
+    private readonly events: QueueEvents,
+    private readonly client: Redis,
+  ) {
+    events.on('progress', ({ jobId, data }) => this.onProgress(jobId, data as unknown as ProgressMessage));
+    events.on('active', ({ jobId }) => {
+      const p = this.pending.get(jobId);
+      if (p) p.started = true;
+    });
+    events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, { state: 'completed', value: parseReturn(returnvalue) }));
+    events.on('failed', ({ jobId, failedReason }) => void this.checkFailed(jobId, failedReason));
+    events.on('error', () => undefined);
+    queue.on('error', () => undefined);
+    this.poller = setInterval(() => void this.poll(), POLL_MS);
+    this.poller.unref();
+    this.health = watchHealth(client, {
+      timeoutMs: options.redisTimeoutMs ?? 20_000,
+      onLost: (downMs, lastError) => this.fail(new UserInputError(
+        `lost the connection to Redis at ${this.url} for ${Math.round(downMs / 1000)} s (${lastError}); ` +
+        `the stages queued or running there did not finish. Check that Redis is up and rerun: finished stages are cached.`,
+      )),
+      onBack: () => void this.poll(),
+    });
+  }
+
+  /** Connects to Redis (or fails saying it cannot reach it) and starts listening before any job is sent. */
+  static async connect(options: BullmqExecutorOptions): Promise<BullmqExecutor> {
+    const client = commandClient(options.redisUrl, true);
+    await connectOrExplain(client, options.redisUrl);
+    const queue = new Queue(QUEUE, { prefix: PREFIX, connection: connectionOptions(options.redisUrl, false) });
+    const events = new QueueEvents(QUEUE, { prefix: PREFIX, connection: connectionOptions(options.redisUrl, true) });
+    const url = redactRedisUrl(options.redisUrl);
+    await withDeadline(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), 10_000, () => `Redis at ${url} did not answer within 10 s`);
+    return new BullmqExecutor(options, queue, events, client);
+  }
+
+  private get url(): string {
+    return redactRedisUrl(this.options.redisUrl);
+  }
+
+  describe(): Record<string, unknown> {
+    return { redis: this.url, queue: `${PREFIX}:${QUEUE}`, jobs: this.enqueued, peakQueueDepth: this.peakDepth, ...(this.options.remote ? { remote: this.options.remote.description } : {}) };
+  }
+
+  async run(task: StageTask): Promise<StageOutcome> {
+    if (this.broken) throw this.broken;
+    const { stage, signal } = task;
+    const pipelineFile = relative(task.workspace, task.pipeline.file);
+    if (pipelineFile.startsWith('..') || isAbsolute(pipelineFile)) {
+      throw new UserInputError(`${task.pipeline.file} is outside the workspace ${task.workspace}: workers find the pipeline by its path in the workspace, so keep it inside`);
+    }
+    const inputKeys = Object.fromEntries(Object.values(stage.inputs).map((ref) => [ref.stage, task.upstream.get(ref.stage)!.key]));
+    const data: StageJobData = {
+      pipelineFile,
+      overrides: task.pipeline.overrides,
+      stage: stage.name,
+      key: task.key,
+      inputKeys,
+      fingerprint: ingredientFingerprint(task.keyIngredients),
+      runId: task.runId,
+      runner: { host: hostname(), pid: process.pid },
+    };
+    const jobId = `${task.runId}-${stage.name}`;
+    signal.throwIfAborted();
+    const result = new Promise<StageJobReturn>((resolve, reject) => this.pending.set(jobId, { jobId, data, task, resolve, reject, started: false }));
+    const onAbort = () => {
+      const cancelling = this.cancel(jobId);
+      this.cancels.add(cancelling);
+      void cancelling.finally(() => this.cancels.delete(cancelling));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.enqueue(jobId, data);
+      const depth = await this.queue.getWaitingCount().catch(() => 0);
+      this.peakDepth = Math.max(this.peakDepth, depth);
+      task.emit({ event: 'stage-progress', stage: stage.name, message: `queued for a worker (${depth} waiting in ${this.url})` });
+      const done = await result;
+      return await this.collect(task, jobId, done);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.pending.delete(jobId);
+    }
+  }
+
+  private async enqueue(jobId: string, data: StageJobData): Promise<void> {
+    await withDeadline(this.queue.add('stage', data, {
+      jobId,
+      attempts: this.options.attempts ?? 3,
+      backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 },
+      removeOnComplete: { age: 3600 },
+      removeOnFail: { age: 24 * 3600 },
+    }), 10_000, () => `could not queue stage "${data.stage}" in Redis at ${this.url} within 10 s`);
+    this.enqueued++;
+  }
+
+  /** The worker's result, taken into the local store (from the remote, or the shared workspace). */
+  private async collect(task: StageTask, jobId: string, done: StageJobReturn): Promise<StageOutcome> {
+    const { store, key, stage } = task;
+    if (done.key !== key) throw new UserInputError(`the worker ${done.worker} answered for key ${done.key.slice(0, 12)}, not ${key.slice(0, 12)}`);
+    let manifest = await store.lookup(key);
+    if (!manifest && this.options.remote) {
+      task.emit({ event: 'stage-progress', stage: stage.name, message: `fetching the result from ${this.options.remote.description}` });
+      if (await this.options.remote.fetch(key, store, { signal: task.signal })) manifest = await store.lookup(key);
+    }
+    if (!manifest) {
+      throw new UserInputError(this.options.remote
+        ? `stage "${stage.name}" ran on ${done.host} (${done.worker}) but its result ${key.slice(0, 12)} is not in ${this.options.remote.description}`
+        : `stage "${stage.name}" ran on ${done.host} (${done.worker}) but its result is not in ${task.workspace}: runner and workers on different machines need a shared remote cache (--remote)`);
+    }
+    const job = await Job.fromId(this.queue, jobId).catch(() => undefined);
+    return {
+      manifest,
+      metrics: done.metrics,
+      ...(done.peakRssBytes !== undefined ? { peakRssBytes: done.peakRssBytes } : {}),
+      placement: {
+        host: done.host,
+        worker: done.worker,
+        attempts: Math.max(1, job?.attemptsStarted ?? 1),
+        queuedSeconds: job?.processedOn && job.timestamp ? Math.max(0, (job.processedOn - job.timestamp) / 1000) : 0,
+        ...(done.reused ? { reused: true } : {}),
+      },
+    };
+  }
+
+  private onProgress(jobId: string, message: ProgressMessage): void {
+    const p = this.pending.get(jobId);
+    if (!p || !message || !Array.isArray(message.events)) return;
+    p.started = true;
+    const { task } = p;
+    for (const event of message.events) {
+      if (event.stage !== task.stage.name) continue;
+      if (event.event === 'stage-start') {
+        task.emit({ ...event, reason: `${task.reason}; on ${message.host} (worker ${message.worker})` });
+      } else {
+        if (event.event === 'stage-epoch') task.curve.push({ ...event.metrics, epoch: event.epoch });
+        task.emit(event);
+      }
+      if (event.event === 'stage-log') {
+        void mkdir(task.logDir, { recursive: true })
+          .then(() => appendFile(join(task.logDir, 'stage.log'), `${new Date().toISOString()} ${event.level} [${message.host} ${message.worker}] ${event.message}\n`))
+          .catch(() => undefined);
+      }
+    }
+  }
+
+  private settle(jobId: string, outcome: { state: 'completed'; value: StageJobReturn } | { state: 'failed'; reason: string }): void {
+    const p = this.pending.get(jobId);
+    if (!p) return;
+    this.pending.delete(jobId);
+    if (outcome.state === 'completed') p.resolve(outcome.value);
+    else p.reject(new UserInputError(outcome.reason));
+  }
+
+  /** The 'failed' event also fires for a try that will be retried: only a job in the failed set has failed. */
+  private async checkFailed(jobId: string, reason: string): Promise<void> {
+    const p = this.pending.get(jobId);
+    if (!p) return;
+    const job = await Job.fromId(this.queue, jobId).catch(() => undefined);
+    const state = await job?.getState().catch(() => undefined);
+    if (state === 'failed') this.settle(jobId, { state: 'failed', reason: job?.failedReason || reason });
+    else p.task.emit({ event: 'stage-log', stage: p.task.stage.name, level: 'warn', message: `try ${job?.attemptsMade ?? '?'} failed, retrying: ${reason.split('\n')[0]}` });
+  }
+
+  /** Missed events (a reconnect) and lost jobs (Redis restarted empty) are found here. */
+  private async poll(): Promise<void> {
+    if (this.polling || this.broken || !this.pending.size) return;
+    this.polling = true;
+    try {
+      for (const p of [...this.pending.values()]) {
+        const job = await Job.fromId<StageJobData, StageJobReturn>(this.queue, p.jobId);
+        if (!this.pending.has(p.jobId)) continue;
+        if (!job) {
+          if (p.task.signal.aborted) continue;
+          p.task.emit({ event: 'stage-log', stage: p.task.stage.name, level: 'warn', message: `its job vanished from Redis at ${this.url} (did Redis restart empty?); queued again` });
+          await this.enqueue(p.jobId, p.data);
+          continue;
+        }
+        const state = await job.getState();
+        if (state === 'completed') this.settle(p.jobId, { state: 'completed', value: parseReturn(job.returnvalue) });
+        else if (state === 'failed') this.settle(p.jobId, { state: 'failed', reason: job.failedReason });
+      }
+    } catch {
+      // Redis is out of reach: the health watch decides when that fails the run.
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Ctrl-C: a queued job is removed; a running one is told to abort its stage on its worker. */
+  private async cancel(jobId: string): Promise<void> {
+    const p = this.pending.get(jobId);
+    if (!p) return;
+    this.pending.delete(jobId);
+    p.reject(new CancelledError());
+    await withDeadline((async () => {
+      await this.client.set(cancelKey(jobId), '1', 'EX', CANCEL_TTL_SECONDS);
+      const removed = await this.queue.remove(jobId).catch(() => 0);
+      if (!removed) await this.client.publish(CANCEL_CHANNEL, jobId);
+    })(), 3000, () => 'cancel timed out').catch(() => undefined);
+  }
+
+  private fail(err: Error): void {
+    this.broken = err;
+    for (const p of [...this.pending.values()]) {
+      this.pending.delete(p.jobId);
+      p.reject(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.cancels);
+    clearInterval(this.poller);
+    this.health.stop();
+    // Closing politely needs Redis; when it is gone, drop the connections instead of waiting.
+    const polite = Promise.all([this.events.close(), this.queue.close(), this.client.quit()]);
+    await withDeadline(polite, 2000, () => 'close timed out').catch(async () => {
+      this.client.disconnect();
+      await Promise.all([this.events.disconnect(), this.queue.disconnect()]).catch(() => undefined);
+    });
+  }
+}
+
+function parseReturn(value: unknown): StageJobReturn {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as StageJobReturn;
+}

@@ -1,0 +1,68 @@
+/**
+ * Where a stage runs. The runner (executor.ts) keeps the DAG, the cache keys, the locks
+ * and the run record, and hands each stage that must be computed to a StageExecutor:
+ * the in-process one below by default, or one that sends it elsewhere (src/distributed
+ * sends it to workers through a queue). The engine knows nothing of how others do it.
+ */
+import type { ResolvedPipeline, ResolvedStage } from './config.js';
+import type { EventSink } from './events.js';
+import type { EpochMetrics } from './stage-api.js';
+import type { ArtifactStore, KeyIngredients, Manifest } from './store.js';
+
+/** One stage whose result is not cached, with everything needed to compute it. */
+export interface StageTask {
+  pipeline: ResolvedPipeline;
+  stage: ResolvedStage;
+  key: string;
+  /** Why it runs (shown to the user). */
+  reason: string;
+  /** The key's ingredients as written to the manifest (environment values redacted). */
+  ingredients: KeyIngredients;
+  /** The ingredients as keyed: may hold environment values, so never written anywhere (see ingredientFingerprint). */
+  keyIngredients: KeyIngredients;
+  /** Results of the stages run so far, by stage name: this stage's inputs are among them. */
+  upstream: ReadonlyMap<string, Manifest>;
+  /** The key entries of the stage's environment. */
+  environment: Readonly<Record<string, string>>;
+  workspace: string;
+  store: ArtifactStore;
+  runId: string;
+  /** This stage's log folder in this run. */
+  logDir: string;
+  signal: AbortSignal;
+  emit: EventSink;
+  /** Where the stage's per-epoch metrics go as they arrive. */
+  curve: EpochMetrics[];
+  /** Seconds since the runner started on this stage (for the manifest). */
+  seconds: () => number;
+}
+
+/** Where a stage ran, when it was not this process. */
+export interface StagePlacement {
+  host: string;
+  /** The worker's id (host, pid and a suffix). */
+  worker: string;
+  /** Tries it took (a retry after a failure or a lost worker counts). */
+  attempts: number;
+  /** Seconds the stage waited in the queue before its last try started. */
+  queuedSeconds: number;
+  /** The worker found the result already computed (its store or the remote): nothing ran. */
+  reused?: boolean;
+}
+
+export interface StageOutcome {
+  /** The published result, present in the runner's store. */
+  manifest: Manifest;
+  metrics: Record<string, number>;
+  peakRssBytes?: number;
+  placement?: StagePlacement;
+}
+
+export interface StageExecutor {
+  /** Shown in the run record: "in-process", "bullmq". */
+  readonly kind: string;
+  run(task: StageTask): Promise<StageOutcome>;
+  /** Facts for the run record (queue, depth); no credentials. */
+  describe?(): Record<string, unknown>;
+  close?(): Promise<void>;
+}
