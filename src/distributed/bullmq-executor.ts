@@ -19,7 +19,8 @@ import type { RemoteCache } from '../engine/remote-cache.js';
 import type { StageExecutor, StageOutcome, StageTask } from '../engine/stage-executor.js';
 import { CancelledError, UserInputError } from '../errors.js';
 import { commandClient, connectionOptions, connectOrExplain, watchHealth, withDeadline } from './connection.js';
-import { CANCEL_CHANNEL, CANCEL_TTL_SECONDS, cancelKey, PREFIX, QUEUE, type ProgressMessage, type StageJobData, type StageJobReturn } from './protocol.js';
+import { CANCEL_CHANNEL, CANCEL_TTL_SECONDS, cancelKey, PREFIX, QUEUE, RUNNER_TTL_SECONDS, runnerKey, type ProgressMessage, type StageJobData, type StageJobReturn } from './protocol.js';
+import { randomBytes } from 'node:crypto';
 import { redactRedisUrl } from './redis-url.js';
 
 export interface BullmqExecutorOptions {
@@ -56,6 +57,8 @@ export class BullmqExecutor implements StageExecutor {
   private readonly health: { stop(): void };
   private polling = false;
   private readonly cancels = new Set<Promise<void>>();
+  private readonly id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly beat: NodeJS.Timeout;
 
   private constructor(
     private readonly options: BullmqExecutorOptions,
@@ -80,8 +83,15 @@ export class BullmqExecutor implements StageExecutor {
         `lost the connection to Redis at ${this.url} for ${Math.round(downMs / 1000)} s (${lastError}); ` +
         `the stages queued or running there did not finish. Check that Redis is up and rerun: finished stages are cached.`,
       )),
-      onBack: () => void this.poll(),
+      onBack: () => void this.heartbeat().then(() => this.poll()),
     });
+    this.beat = setInterval(() => void this.heartbeat(), 5000);
+    this.beat.unref();
+  }
+
+  /** Workers drop jobs whose runner has no live entry. */
+  private heartbeat(): Promise<unknown> {
+    return this.client.set(runnerKey(this.id), '1', 'EX', RUNNER_TTL_SECONDS).catch(() => undefined);
   }
 
   /** Connects to Redis (or fails saying it cannot reach it) and starts listening before any job is sent. */
@@ -92,7 +102,9 @@ export class BullmqExecutor implements StageExecutor {
     const events = new QueueEvents(QUEUE, { prefix: PREFIX, connection: connectionOptions(options.redisUrl, true) });
     const url = redactRedisUrl(options.redisUrl);
     await withDeadline(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), 10_000, () => `Redis at ${url} did not answer within 10 s`);
-    return new BullmqExecutor(options, queue, events, client);
+    const executor = new BullmqExecutor(options, queue, events, client);
+    await executor.heartbeat();
+    return executor;
   }
 
   private get url(): string {
@@ -119,11 +131,13 @@ export class BullmqExecutor implements StageExecutor {
       inputKeys,
       fingerprint: ingredientFingerprint(task.keyIngredients),
       runId: task.runId,
-      runner: { host: hostname(), pid: process.pid },
+      runner: { host: hostname(), pid: process.pid, id: this.id },
     };
     const jobId = `${task.runId}-${stage.name}`;
     signal.throwIfAborted();
     const result = new Promise<StageJobReturn>((resolve, reject) => this.pending.set(jobId, { jobId, data, task, resolve, reject, started: false }));
+    // Settled (cancelled, Redis lost) perhaps before it is awaited below.
+    result.catch(() => undefined);
     const onAbort = () => {
       const cancelling = this.cancel(jobId);
       this.cancels.add(cancelling);
@@ -233,6 +247,7 @@ export class BullmqExecutor implements StageExecutor {
         if (!job) {
           if (p.task.signal.aborted) continue;
           p.task.emit({ event: 'stage-log', stage: p.task.stage.name, level: 'warn', message: `its job vanished from Redis at ${this.url} (did Redis restart empty?); queued again` });
+          await this.heartbeat();
           await this.enqueue(p.jobId, p.data);
           continue;
         }
@@ -270,13 +285,16 @@ export class BullmqExecutor implements StageExecutor {
 
   async close(): Promise<void> {
     await Promise.all(this.cancels);
+    clearInterval(this.beat);
+    await withDeadline(this.client.del(runnerKey(this.id)), 1000, () => '').catch(() => undefined);
     clearInterval(this.poller);
     this.health.stop();
     // Closing politely needs Redis; when it is gone, drop the connections instead of waiting.
     const polite = Promise.all([this.events.close(), this.queue.close(), this.client.quit()]);
     await withDeadline(polite, 2000, () => 'close timed out').catch(async () => {
       this.client.disconnect();
-      await Promise.all([this.events.disconnect(), this.queue.disconnect()]).catch(() => undefined);
+      // BullMQ's disconnect may never settle without Redis; bounded, so the run still ends with its own exit code.
+      await withDeadline(Promise.all([this.events.disconnect(), this.queue.disconnect()]), 1000, () => 'disconnect timed out').catch(() => undefined);
     });
   }
 }

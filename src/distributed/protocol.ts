@@ -12,7 +12,7 @@ export const QUEUE = 'stages';
 
 export interface StageJobData extends StageJobSpec {
   /** For messages: who is waiting for this stage. */
-  runner: { host: string; pid: number };
+  runner: { host: string; pid: number; id: string };
 }
 
 export interface StageJobReturn {
@@ -41,6 +41,10 @@ export const CANCEL_CHANNEL = `${PREFIX}:cancel`;
 /** Set (with a TTL) beside the publish, for a worker that picks the job up just after. */
 export const cancelKey = (jobId: string) => `${PREFIX}:cancelled:${jobId}`;
 export const CANCEL_TTL_SECONDS = 24 * 3600;
+
+/** Each runner refreshes its entry while alive: a worker drops the jobs of a runner that is gone (killed, crashed). */
+export const runnerKey = (id: string) => `${PREFIX}:runners:${id}`;
+export const RUNNER_TTL_SECONDS = 15;
 
 /** Each worker refreshes its entry while alive; it expires when the worker dies. */
 export const workerKey = (id: string) => `${PREFIX}:workers:${id}`;

@@ -16,7 +16,7 @@ import { workspacePaths } from '../engine/workspace.js';
 import { CancelledError, ConfigError, describeError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
 import { commandClient, connectionOptions, connectOrExplain } from './connection.js';
-import { CANCEL_CHANNEL, cancelKey, PREFIX, QUEUE, workerKey, WORKER_TTL_SECONDS, type ForwardedEvent, type ProgressMessage, type StageJobData, type StageJobReturn, type WorkerInfo } from './protocol.js';
+import { CANCEL_CHANNEL, cancelKey, PREFIX, QUEUE, runnerKey, workerKey, WORKER_TTL_SECONDS, type ForwardedEvent, type ProgressMessage, type StageJobData, type StageJobReturn, type WorkerInfo } from './protocol.js';
 import { redactRedisUrl } from './redis-url.js';
 
 export interface WorkerOptions {
@@ -59,6 +59,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const data = job.data;
     const label = `run ${data.runId} stage ${data.stage}`;
     if (await client.exists(cancelKey(jobId))) throw new UnrecoverableError('cancelled by the runner before it started');
+    if (!(await client.exists(runnerKey(data.runner.id)))) {
+      options.say(`${label}: dropped: its runner (pid ${data.runner.pid} on ${data.runner.host}) is gone`);
+      throw new UnrecoverableError(`its runner (pid ${data.runner.pid} on ${data.runner.host}) is gone`);
+    }
     running.set(jobId, { jobId, pipeline: data.pipelineFile, stage: data.stage, runId: data.runId, since: new Date().toISOString() });
     void heartbeat();
     const abort = new AbortController();

@@ -152,16 +152,20 @@ export interface RunSummary {
   stageParams: Record<string, Record<string, unknown>>;
   /** `stage.metric` → value. */
   metrics: Record<string, number>;
+  /** Hosts whose workers ran stages of this run (absent when all ran in the run's process). */
+  hosts?: string[];
 }
 
 export function summarizeRun(r: RunRecord): RunSummary {
   const metrics: Record<string, number> = {};
   for (const [stage, record] of Object.entries(r.stages)) for (const [k, v] of Object.entries(record.metrics ?? {})) metrics[`${stage}.${k}`] = v;
+  const hosts = [...new Set(Object.values(r.stages).flatMap((s) => (s.ranOn ? [s.ranOn.host] : [])))].sort();
   return {
     runId: r.runId, pipeline: r.pipeline, startedAt: r.startedAt, finishedAt: r.finishedAt, ok: r.ok, cancelled: r.cancelled,
     ...(r.stopReason ? { stopReason: r.stopReason } : {}),
     ...(r.experiment ? { experiment: r.experiment } : {}),
     params: r.params ?? {}, stageParams: r.stageParams ?? {}, metrics,
+    ...(hosts.length ? { hosts } : {}),
   };
 }
 

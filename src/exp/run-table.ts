@@ -61,6 +61,7 @@ export function runTable(runs: RunSummary[], options: TableOptions = {}): RunTab
     pipeline: r.pipeline,
     result: runStatus(r),
     experiment: r.experiment?.name,
+    'ran on': r.hosts?.join(' '),
     seconds: Number(((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)),
   }) as Record<string, Cell>);
   const cell: Lookup = (i, name) => (name in base[i] ? base[i][name] : name in runs[i].metrics ? runs[i].metrics[name] : (params[i][name] as Cell));
@@ -76,6 +77,7 @@ export function runTable(runs: RunSummary[], options: TableOptions = {}): RunTab
     { name: 'pipeline', kind: 'run' },
     { name: 'result', kind: 'run' },
     ...(order.some((i) => base[i].experiment) ? [{ name: 'experiment', kind: 'run' as const }] : []),
+    ...(order.some((i) => base[i]['ran on']) ? [{ name: 'ran on', kind: 'run' as const }] : []),
     { name: 'seconds', kind: 'run' },
     ...paramNames.filter(varies).map((name) => ({ name, kind: 'param' as const })),
     ...metricNames.filter((m) => !options.onlyChanged || varies(m)).map((name) => ({ name, kind: 'metric' as const })),
