@@ -19,6 +19,16 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
+/** Package imports (bare specifiers such as `bullmq`) of each file. */
+function packageImports(roots: string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const file of roots.flatMap((r) => sourceFiles(join(ROOT, r)))) {
+    const specs = ts.preProcessFile(ts.sys.readFile(file) ?? '', true, true).importedFiles.map((f) => f.fileName).filter((s) => !s.startsWith('.') && !s.startsWith('node:'));
+    out.set(relative(ROOT, file), [...new Set(specs)]);
+  }
+  return out;
+}
+
 /** Relative imports (static, type-only and dynamic `import()`) of each file, as repo-relative paths. */
 function importGraph(roots: string[]): ImportGraph {
   const graph: ImportGraph = new Map();
@@ -71,7 +81,9 @@ function importCircles(graph: ImportGraph): string[][] {
   return circles;
 }
 
-const ENGINE_MUST_NOT_IMPORT = ['src/ml/', 'src/data/', 'src/phrases/', 'src/viz/', 'src/lines/', 'src/cli/', 'stages/'];
+const ENGINE_MUST_NOT_IMPORT = ['src/ml/', 'src/data/', 'src/phrases/', 'src/viz/', 'src/lines/', 'src/cli/', 'src/distributed/', 'stages/'];
+/** Queues and their servers sit behind the engine's StageExecutor interface. */
+const ENGINE_MUST_NOT_USE = ['bullmq', 'ioredis'];
 
 function engineViolations(graph: ImportGraph): string[] {
   return [...graph]
@@ -91,6 +103,13 @@ describe('architecture', () => {
     expect(engineViolations(graph)).toEqual([]);
   });
 
+  it('keeps queue and Redis libraries out of the engine', () => {
+    const uses = [...packageImports(['src/engine'])].flatMap(([file, specs]) => specs.filter((s) => ENGINE_MUST_NOT_USE.some((p) => s === p || s.startsWith(`${p}/`))).map((s) => `${file} -> ${s}`));
+    expect(uses).toEqual([]);
+    // The check sees package imports where there are some.
+    expect(packageImports(['src/distributed']).get('src/distributed/worker.ts')).toContain('bullmq');
+  });
+
   it('has no import circles', () => {
     expect(importCircles(graph)).toEqual([]);
   });
@@ -99,9 +118,9 @@ describe('architecture', () => {
     const bad: ImportGraph = new Map([
       ['src/cli/main.ts', ['src/cli/commands/run.ts']],
       ['src/cli/commands/run.ts', ['src/cli/main.ts']],
-      ['src/engine/executor.ts', ['src/ml/backend-name.ts']],
+      ['src/engine/executor.ts', ['src/ml/backend-name.ts', 'src/distributed/worker.ts']],
     ]);
     expect(importCircles(bad)).toEqual([['src/cli/commands/run.ts', 'src/cli/main.ts']]);
-    expect(engineViolations(bad)).toEqual(['src/engine/executor.ts -> src/ml/backend-name.ts']);
+    expect(engineViolations(bad)).toEqual(['src/engine/executor.ts -> src/ml/backend-name.ts', 'src/engine/executor.ts -> src/distributed/worker.ts']);
   });
 });

@@ -133,6 +133,36 @@ describe('stages on BullMQ workers', () => {
     await stopWorkers();
   });
 
+  it('spreads a sweep over the workers with exp run --executor bullmq', async () => {
+    const ws = await workspace({
+      'p.yaml': `name: sweep
+stages:
+  shared:
+    uses: ./stages/emit.ts
+    params: { text: shared }
+  variant:
+    uses: ./stages/curve.ts
+    inputs: { upstream: shared.text }
+    params: { rate: 1, epochs: 3, epoch_ms: 300 }
+`,
+    });
+    const [w1, w2] = [await started(ws), await started(ws)];
+    const sweep = await inkflow(ws, ['exp', 'run', 'p.yaml', '--set', 'variant.rate=1,2,3,4', '--jobs', '4', '--executor', 'bullmq', '--redis', redis.url, '--json'], ENV);
+    expect(sweep.exitCode, sweep.all).toBe(0);
+    const ends = sweep.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.event === 'experiment-end');
+    expect(ends.map((e) => e.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    const records = await Promise.all(ends.map((e) => runRecord(ws, e.runId)));
+    expect(records.map((r) => r.stages.variant.metrics.score).sort((a, b) => a - b)).toEqual([3, 6, 9, 12]);
+    // Epochs streamed back from the workers form each run's curve.
+    expect(records.every((r) => r.stages.variant.epochs.length === 3)).toBe(true);
+    const used = new Set(records.map((r) => r.stages.variant.ranOn.worker));
+    expect(used).toEqual(new Set([w1.id, w2.id]));
+    // The shared stage ran once, on a worker; the other variants found it cached.
+    expect(records.filter((r) => r.stages.shared.status === 'ran')).toHaveLength(1);
+    expectNoSecrets(sweep.all);
+    await stopWorkers();
+  });
+
   it('refuses a stage whose key comes out differently on the worker, naming what differs', async () => {
     const runner = await workspace({ 'p.yaml': DEMO_PIPELINE, 'data.txt': 'the runner\'s data\n' });
     const elsewhere = await workspace({ 'p.yaml': DEMO_PIPELINE, 'data.txt': 'other data on the worker\'s machine\n' });

@@ -34,6 +34,8 @@ export interface ExperimentResult {
 export interface RunnerOptions {
   workspace: string;
   jobs: number;
+  /** Extra `inkflow run` arguments for every experiment, e.g. `--executor bullmq --redis <url>` to spread stages over workers. */
+  runArgs?: readonly string[];
   signal?: AbortSignal;
   stopper?: MedianStopper;
   /** Every engine event of every experiment, as it happens. */
@@ -59,7 +61,7 @@ export async function runExperiments(experiments: Experiment[], options: RunnerO
 export function runExperiment(experiment: Experiment, options: Omit<RunnerOptions, 'jobs'>): Promise<ExperimentResult> {
   options.onStart?.(experiment);
   const tag = { sweep: experiment.sweep, name: experiment.variant.name, overrides: experiment.variant.overrides };
-  const child = fork(cliPath(), ['run', experiment.pipeline, ...setArgs(experiment.variant.overrides), '--json', '--experiment', JSON.stringify(tag)], {
+  const child = fork(cliPath(), ['run', experiment.pipeline, ...setArgs(experiment.variant.overrides), ...(options.runArgs ?? []), '--json', '--experiment', JSON.stringify(tag)], {
     cwd: options.workspace,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...process.env, INKFLOW_WORKSPACE: options.workspace },

@@ -29,6 +29,9 @@ const HELP = `usage: inkflow exp <command>
       --goal <g>        maximize (default) or minimize
       --method <m> --seed <n> --max-runs <n>   override the sweep file's
       --json            one JSON line per engine event of every variant, then the summary
+      --executor bullmq --redis <url> [--remote <name>]
+                        send the variants' stages to \`inkflow worker\`s (see \`inkflow run --help\`);
+                        --jobs then says how many variants feed the queue at once
   exp start [-j <n>]    work off the queue, n at a time, until it is empty
   exp ls [--json]       the queue: queued, running and finished experiments
   exp cancel <id|sweep>... | --all    cancel queued experiments; running ones are stopped
@@ -80,6 +83,9 @@ async function expRun(args: string[]): Promise<number> {
     seed: { type: 'string' },
     'max-runs': { type: 'string' },
     json: { type: 'boolean' },
+    executor: { type: 'string' },
+    redis: { type: 'string' },
+    remote: { type: 'string' },
   }, HELP);
   if (!parsed) return 0;
   const { values, positionals } = parsed;
@@ -146,6 +152,7 @@ async function expRun(args: string[]): Promise<number> {
   const results = await runExperiments(experiments, {
     workspace,
     jobs,
+    runArgs: executorArgs(values),
     signal: controller.signal,
     stopper: spec.early_terminate && new MedianStopper(spec.early_terminate),
     ...progress,
@@ -155,6 +162,14 @@ async function expRun(args: string[]): Promise<number> {
   else process.stdout.write(summary.text + '\n');
   if (controller.signal.aborted) return 130;
   return results.every((r) => r.status === 'ok' || r.status === 'stopped') ? 0 : 1;
+}
+
+/** `--executor`, `--redis`, `--remote` as given, passed on to each variant's `inkflow run`. */
+function executorArgs(values: { executor?: string; redis?: string; remote?: string }): string[] {
+  if (values.executor && values.executor !== 'bullmq' && values.executor !== 'in-process') throw new UsageError(`exp run: --executor is in-process or bullmq, not "${values.executor}"`);
+  // The URL may carry a password: the variants get it in their environment, not on a command line `ps` shows.
+  if (values.redis) process.env.INKFLOW_REDIS_URL = values.redis;
+  return [...(values.executor ? ['--executor', values.executor] : []), ...(values.remote ? ['--remote', values.remote] : [])];
 }
 
 async function summarize(sweep: string, results: ExperimentResult[], workspace: string, metric: string | undefined, goal: Goal | undefined) {
