@@ -1,8 +1,13 @@
-/** Brings an existing model (a Keras .h5 or a tfjs folder) into the pipeline, e.g. to evaluate it or fine-tune it. */
+/**
+ * Brings an existing model (a Keras .h5 or a tfjs folder) into the pipeline, e.g.
+ * to evaluate it or fine-tune it. A line model keeps its line-model.json, so
+ * train-lines can fine-tune it on a user's own lines.
+ */
 import { resolve } from 'node:path';
 import { defineStage, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
-import { loadModelFrom } from '../src/ml/model-source.js';
+import { findModel, loadModelFrom, modelFolder } from '../src/ml/model-source.js';
+import { isLineModel, loadLineModel, saveLineModel } from '../src/lines/line-model-artifact.js';
 import { saveModel, summarize } from '../src/ml/model-io.js';
 
 const importModelParams = StrictObject({
@@ -11,7 +16,7 @@ const importModelParams = StrictObject({
 
 export default defineStage<Static<typeof importModelParams>>({
   description: 'import a Keras .h5 or tfjs model as a pipeline model',
-  version: 1,
+  version: 2,
   environment: numericEnvironment,
   paramsSchema: importModelParams,
   inputs: {},
@@ -19,11 +24,15 @@ export default defineStage<Static<typeof importModelParams>>({
   fileParams: (p) => [p.path],
   async run(ctx) {
     const tf = await loadStageTf(ctx);
-    const model = await loadModelFrom(tf, resolve(ctx.workspace, ctx.params.path));
+    const path = resolve(ctx.workspace, ctx.params.path);
+    const folder = modelFolder(await findModel(path));
+    const line = isLineModel(folder) ? await loadLineModel(tf, folder) : undefined;
+    const model = line?.model ?? (await loadModelFrom(tf, path));
     const { params } = summarize(model);
-    ctx.log.info(`imported ${ctx.params.path}: ${model.layers.length} layers, ${params} parameters`);
+    ctx.log.info(`imported ${line ? 'line model' : 'model'} ${ctx.params.path}: ${model.layers.length} layers, ${params} parameters`);
     ctx.recordMetrics({ parameters: params });
-    await saveModel(tf, model, ctx.output('model'));
+    if (line) await saveLineModel(tf, model, line.meta, ctx.output('model'));
+    else await saveModel(tf, model, ctx.output('model'));
     model.dispose();
   },
 });

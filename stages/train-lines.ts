@@ -4,7 +4,8 @@
  * CER, TensorBoard, seeded. Starts from any line model, so it also fine-tunes
  * a trained one on a user's own hand.
  */
-import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { writeTrainingHistory } from '../src/artifacts/training-history.js';
 import { basename, join } from 'node:path';
 import { defineStage } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
@@ -17,7 +18,7 @@ import { withSeededMathRandom } from '../src/util/random.js';
 
 export default defineStage<LineTrainOptions>({
   description: 'train a line model with CTC (augmentation, LR reduction and early stopping on validation CER, TensorBoard)',
-  version: 1,
+  version: 2,
   environment: numericEnvironment,
   paramsSchema: lineTrainParams,
   inputs: {
@@ -52,9 +53,9 @@ export default defineStage<LineTrainOptions>({
       epochs: history.length,
       loss: history[history.length - 1]!.loss,
       ...(best.val_cer !== undefined ? { val_cer: best.val_cer, val_loss: best.val_loss! } : {}),
-      lines_per_second: history.reduce((s, e) => s + e.lines_per_second, 0) / history.length,
+      lines_per_second: history.reduce((s, e) => s + e.images_per_second, 0) / history.length,
     });
-    await writeFile(ctx.output('history'), JSON.stringify({ epochs: history, best_epoch: bestEpoch, backend: stageBackend(ctx) }, null, 2));
+    await writeTrainingHistory(ctx.output('history'), { epochs: history, best_epoch: bestEpoch, backend: stageBackend(ctx) });
     await saveLineModel(tf, model, meta, ctx.output('model'));
     await mkdir(join(ctx.logDir, 'tensorboard'), { recursive: true });
     for (const f of await readdir(tensorboard)) await copyFile(join(tensorboard, f), join(ctx.logDir, 'tensorboard', basename(f)));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DATA_DIR, encodeNpz, runJson, workspace } from './helpers.js';
 import { readDataset } from '../src/data/dataset.js';
 import { encodeNpy } from '../src/data/npy.js';
-import { frameGlyph } from '../src/data/framing.js';
+import { frameGlyph, orderStatistics } from '../src/data/framing.js';
 
 const loadPipeline = (params: string) => `name: data\nstages:\n  load:\n    uses: load\n    params: ${params}\n`;
 
@@ -208,5 +208,21 @@ describe('balanced sampling', () => {
     const again = new Int32Array(30000);
     balancedDraw(again, byClass, rng(7));
     expect(again).toEqual(order);
+  });
+});
+
+describe('orderStatistics', () => {
+  it('finds the exact k-th value and maximum that sorting finds, on paper-like and continuous images', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const paperLike = Float32Array.from({ length: 5001 }, () => (random() < 0.7 ? 0 : Math.round(random() * 255)));
+    const continuous = Float32Array.from({ length: 4000 }, () => random() * 255);
+    const nearIntegers = Float32Array.from({ length: 3000 }, () => Math.round(random() * 3) + (random() - 0.5) * 1e-4);
+    for (const values of [paperLike, continuous, nearIntegers, Float32Array.of(255, 255, 0)]) {
+      const sorted = Float32Array.from(values).sort();
+      for (const k of [0, values.length >> 1, values.length - 1]) {
+        expect(orderStatistics(values, k)).toEqual({ kth: sorted[k], max: sorted[sorted.length - 1] });
+      }
+    }
   });
 });

@@ -109,6 +109,28 @@ describe('line pipeline on real lines', () => {
     expect(Object.values(again.statuses).every((s) => s === 'cached')).toBe(true);
   }, 120_000);
 
+  it('a line model on disk (Keras .h5 + line-model.json) is imported and fine-tuned', async () => {
+    await writeFile(join(ws, 'own-hand.yaml'), `
+name: own-hand
+stages:
+  own-lines:
+    uses: load-lines
+    params: { path: ${LINES}/lines.tsv, split: [train], limit: 48, height: 16, seed: 1 }
+  start:
+    uses: import-model
+    params: { path: artifacts/lines-small/save/keras }
+  fine-tune:
+    uses: train-lines
+    inputs: { model: start.model, dataset: own-lines.dataset }
+    params: { epochs: 1, batch_size: 4, steps_per_epoch: 2, learning_rate: 0.0003 }
+`);
+    const tuned = await runJson(ws, ['own-hand.yaml']);
+    expect(tuned.summary.ok, tuned.result.all).toBe(true);
+    const imported = await readFile(join(ws, 'artifacts', 'own-hand', 'start', 'model', 'line-model.json'), 'utf8');
+    expect(JSON.parse(imported)).toEqual(JSON.parse(await readFile(out('save', 'keras', 'line-model.json'), 'utf8')));
+    expect(existsSync(join(ws, 'artifacts', 'own-hand', 'fine-tune', 'model', 'line-model.json'))).toBe(true);
+  }, 120_000);
+
   it('reads a line image and a page with the trained line model', async () => {
     const model = out('save', 'tfjs');
     const line = await inkflow(ws, ['read', '--model', model, join(LINES, 'images', 'imp_wikitexte_0022_01.png')]);

@@ -39,14 +39,50 @@ export function inkImage(img: GrayImage, invert: boolean | 'auto'): GrayImage {
   const n = img.data.length;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = flip ? 255 - img.data[i] : img.data[i];
-  const sorted = Float32Array.from(out).sort();
-  const background = sorted[Math.floor(n * 0.5)];
-  const peak = sorted[n - 1];
+  const { kth: background, max: peak } = orderStatistics(out, Math.floor(n * 0.5));
   // Paper is the typical pixel; anything close to it is noise, not ink.
   const floor = Math.min(background + 0.1 * (peak - background), peak);
   const range = Math.max(peak - floor, 1e-6);
   for (let i = 0; i < n; i++) out[i] = Math.max(0, (out[i] - floor) / range) * 255;
   return { width: img.width, height: img.height, data: out };
+}
+
+/**
+ * The k-th smallest value (0-based) and the largest, exactly, without sorting
+ * the image: intensities lie in 0..255, so a 256-bin histogram finds the bin
+ * holding the k-th value. Paper makes that bin hold most pixels, usually all
+ * equal; only a bin of differing values is sorted.
+ */
+export function orderStatistics(values: Float32Array, k: number): { kth: number; max: number } {
+  const counts = new Uint32Array(256);
+  const lows = new Float32Array(256).fill(Infinity);
+  const highs = new Float32Array(256).fill(-Infinity);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    const b = v <= 0 ? 0 : v >= 255 ? 255 : v | 0;
+    counts[b]!++;
+    if (v < lows[b]!) lows[b] = v;
+    if (v > highs[b]!) highs[b] = v;
+  }
+  let max = -Infinity;
+  for (let b = 255; b >= 0; b--) {
+    if (counts[b]) {
+      max = highs[b]!;
+      break;
+    }
+  }
+  let target = 0;
+  let below = 0;
+  while (below + counts[target]! <= k) below += counts[target++]!;
+  if (lows[target] === highs[target]) return { kth: lows[target]!, max };
+  const inBin = new Float32Array(counts[target]!);
+  let j = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if ((v <= 0 ? 0 : v >= 255 ? 255 : v | 0) === target) inBin[j++] = v;
+  }
+  inBin.sort();
+  return { kth: inBin[k - below]!, max };
 }
 
 export interface Box {

@@ -43,10 +43,11 @@ export function normalizeLine(img: GrayImage, options: NormalizeOptions): LineIm
   if (width > maxWidth) throw new UserInputError(`${where}line is ${width} px wide at height ${height} (over ${maxWidth}); is it several lines side by side? Split it, or raise max_width`);
   const scaled = resample(padded, width, height);
   let peak = 0;
-  for (const v of scaled) if (v > peak) peak = v;
+  for (let i = 0; i < scaled.length; i++) if (scaled[i]! > peak) peak = scaled[i]!;
   const gain = peak > 0 ? 255 / peak : 0;
-  const scale = height / padded.height;
-  return { width, height, data: Uint8Array.from(scaled, (v) => Math.round(v * gain)), source: { x0: box.x0 - margin, scale } };
+  const data = new Uint8Array(scaled.length);
+  for (let i = 0; i < scaled.length; i++) data[i] = Math.round(scaled[i]! * gain);
+  return { width, height, data, source: { x0: box.x0 - margin, scale: height / padded.height } };
 }
 
 interface Box {

@@ -1,6 +1,6 @@
 /** A line model applied to normalized line images: per-line log-probabilities over blank + charset. */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import type { Tf } from '../ml/tf.js';
+import { readOut, type Tf } from '../ml/tf.js';
 import { assembleBatch, inferenceBatches } from './line-batches.js';
 import type { LineImage } from './line-image.js';
 import { classCount } from './charset.js';
@@ -32,9 +32,9 @@ export class LineModelRunner {
     const batches = inferenceBatches(images.map((im) => im.width), options.maxLines ?? 32, options.maxColumns ?? 32 * 1024);
     for (const indices of batches) {
       const batch = assembleBatch(indices.map((i) => images[i]!), this.meta.stride);
-      const values = this.tf.tidy(() => {
+      const values = readOut(this.tf, () => {
         const y = this.model.predict(this.tf.tensor4d(batch.x, batch.shape)) as Tensor;
-        return this.tf.logSoftmax(y.reshape([batch.shape[0], -1, K])).dataSync() as Float32Array;
+        return this.tf.logSoftmax(y.reshape([batch.shape[0], -1, K]));
       });
       const T = values.length / (indices.length * K);
       indices.forEach((i, b) => {

@@ -39,8 +39,11 @@ export interface FitOptions {
   /** The optimizer `trainBatch` steps; its learning rate follows the schedule. */
   optimizer: Optimizer;
   epochs: number;
-  batchesPerEpoch: number;
+  /** Batches in an epoch; a function when it varies (asked after `beginEpoch`). */
+  batchesPerEpoch: number | ((epoch: number) => number);
   learningRate: number;
+  /** Raise the learning rate linearly from 0 over this many first batches. */
+  warmupSteps?: number;
   /** Multiply the learning rate by this after every epoch (1 = no step decay). */
   lrDecay?: number;
   reduceLr?: ReduceLrSettings;
@@ -70,22 +73,28 @@ export interface FitResult {
 }
 
 export async function fit(options: FitOptions): Promise<FitResult> {
-  const { model, epochs, batchesPerEpoch } = options;
+  const { model, epochs } = options;
   const unit = options.unit ?? 'img';
   const reduceLr = options.reduceLr && new ReduceLrOnPlateau(options.reduceLr);
   const early = options.earlyStopping && new EarlyStopping(options.earlyStopping);
   const history: EpochRecord[] = [];
   let bestWeights: Tensor[] | undefined;
   let lr = options.learningRate;
+  const warmup = options.warmupSteps ?? 0;
+  let step = 0;
 
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const started = performance.now();
     options.beginEpoch?.(epoch);
+    const batchesPerEpoch = typeof options.batchesPerEpoch === 'function' ? options.batchesPerEpoch(epoch) : options.batchesPerEpoch;
     let lossSum = 0;
     let seen = 0;
     const metricSums: Record<string, number> = {};
     for (let b = 0; b < batchesPerEpoch; b++) {
       throwIfCancelled(options.signal);
+      step++;
+      if (step <= warmup) setLearningRate(options.optimizer, (lr * step) / warmup);
+      else if (step === warmup + 1 && warmup > 0) setLearningRate(options.optimizer, lr);
       const result = await options.trainBatch(b, epoch);
       if (!Number.isFinite(result.loss)) throw new UserInputError(`loss became ${result.loss} at epoch ${epoch} batch ${b + 1}; lower learning_rate`);
       lossSum += result.loss * result.size;

@@ -5,7 +5,7 @@ import { findModel, loadModelFrom, outputClasses } from './model-source.js';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readLabels } from '../artifacts/labels.js';
-import { loadTf, type Tf } from './tf.js';
+import { loadTf, readOut, type Tf } from './tf.js';
 import { resolveBackendName, type BackendName } from './backend-name.js';
 import { UserInputError } from '../errors.js';
 
@@ -52,7 +52,7 @@ export class Recognizer {
     const side = Math.round(Math.sqrt(inputs[0].length));
     const batch = new Float32Array(inputs.length * inputs[0].length);
     inputs.forEach((x, i) => batch.set(x, i * x.length));
-    const probs = this.tf.tidy(() => (this.model.predict(this.tf.tensor4d(batch, [inputs.length, side, side, 1])) as Tensor).dataSync() as Float32Array);
+    const probs = readOut(this.tf, () => this.model.predict(this.tf.tensor4d(batch, [inputs.length, side, side, 1])) as Tensor);
     const k = this.classes.length;
     return inputs.map((_, i) => {
       const row = Array.from(probs.subarray(i * k, (i + 1) * k)).map((p, c) => ({ letter: this.classes[c], probability: p }));

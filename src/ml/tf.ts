@@ -50,3 +50,17 @@ export function wasmThreadCount(): number {
   if (Number.isInteger(requested) && requested > 0) return requested;
   return Math.max(1, Math.min(8, availableParallelism()));
 }
+
+/**
+ * Runs `compute` in a tidy scope and copies its result out. Return tensors, never
+ * typed arrays, from tf.tidy: it walks whatever its callback returns key by key,
+ * which for a typed array costs a Set insertion per element (seconds per batch).
+ */
+export function readOut(tf: Tf, compute: () => import('@tensorflow/tfjs').Tensor): Float32Array {
+  const result = tf.tidy(compute);
+  try {
+    return result.dataSync() as Float32Array;
+  } finally {
+    result.dispose();
+  }
+}
