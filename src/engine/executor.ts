@@ -17,8 +17,9 @@ import type { EpochMetrics } from './stage-api.js';
 import { selectStages, type Selection, type SelectionOptions } from './selection.js';
 import { ArtifactStore, type Manifest } from './store.js';
 import { InProcessExecutor } from './in-process-executor.js';
-import type { StageExecutor } from './stage-executor.js';
+import type { StageExecutor, StageOutcome } from './stage-executor.js';
 import { Leases, type Lease } from './leases.js';
+import { RemoteRunSync, type RemoteCache } from './remote-cache.js';
 import { describeIoError } from '../util/fs.js';
 import { workspacePaths } from './workspace.js';
 import { InternalError, UserInputError, describeError, throwIfCancelled } from '../errors.js';
@@ -37,6 +38,8 @@ export interface RunOptions extends SelectionOptions {
   experiment?: ExperimentTag;
   /** Where stages that must be computed run (default: in this process); the caller closes it. */
   executor?: StageExecutor;
+  /** A shared cache: stages missing locally are fetched from it, and results computed here uploaded when it is writable. */
+  remote?: RemoteCache;
 }
 
 /** Abort a run with this reason to stop it on purpose (early termination): the record says why, and it is not "cancelled". */
@@ -68,8 +71,9 @@ class RunLedger {
     const curve = this.curves.get(name);
     if (curve?.length) record.epochs = curve;
     this.records[name] = { ...record, startedAt: new Date(Date.now() - record.seconds * 1000).toISOString() };
-    this.summaries[name] = { status: record.status, key: record.key ?? '', seconds: record.seconds };
-    this.emit({ event: 'stage-end', stage: name, status: record.status, key: record.key, seconds: record.seconds, error: record.error, reason: record.reason });
+    const source = record.source ? { source: record.source } : {};
+    this.summaries[name] = { status: record.status, key: record.key ?? '', seconds: record.seconds, ...source };
+    this.emit({ event: 'stage-end', stage: name, status: record.status, key: record.key, seconds: record.seconds, error: record.error, reason: record.reason, ...source });
   }
 
   allSucceeded(allowSkipped: boolean): boolean {
@@ -96,8 +100,10 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
     lease = await leases.open(runId);
     const keys = new KeyCalculator(options.workspace, store, environments);
     const executor = options.executor ?? new InProcessExecutor(paths.locks);
-    const runStage = stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks: paths.locks, logsDir: join(paths.runs, runId), lease, leases, executor });
+    const remote = options.remote ? new RemoteRunSync(options.remote, store, emit, options.signal) : undefined;
+    const runStage = stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks: paths.locks, logsDir: join(paths.runs, runId), lease, leases, executor, remote });
     await runGraph(pipeline, selection, ledger, runStage, options.concurrency ?? 2, options.signal);
+    await remote?.settle();
     await keys.save().catch((err) => {
       emit({ event: 'stage-log', stage: '', level: 'warn', message: `could not save the data file digest cache: ${(err as Error).message}` });
     });
@@ -165,10 +171,11 @@ interface StageRunnerDeps {
   lease: Lease;
   leases: Leases;
   executor: StageExecutor;
+  remote?: RemoteRunSync;
 }
 
 /** Runs one stage, or links its cached result; upstream results accumulate in `results`. */
-function stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks, logsDir, lease, leases, executor }: StageRunnerDeps) {
+function stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks, logsDir, lease, leases, executor, remote }: StageRunnerDeps) {
   const results = new Map<string, Manifest>();
   return async (name: string): Promise<void> => {
     const stage = stageOf(pipeline, name);
@@ -183,17 +190,26 @@ function stageRunner({ pipeline, options, selection, store, keys, ledger, runId,
     await leases.waitForDeleter(options.signal);
 
     let damaged: string | undefined;
+    let askedRemote = false;
     const reuseCached = async (): Promise<boolean> => {
       if (selection.forced.has(name)) return false;
-      const cached = await store.check(key, { rehash: options.verifyCache });
+      let cached = await store.check(key, { rehash: options.verifyCache });
       if (cached.state === 'damaged' && damaged === undefined) {
         damaged = cached.problems.join('; ');
         options.onEvent({ event: 'stage-log', stage: name, level: 'warn', message: `cached result ${key.slice(0, 12)} is damaged and will not be used: ${damaged}` });
       }
+      let source: 'remote' | undefined;
+      if (cached.state !== 'hit' && remote && !askedRemote) {
+        askedRemote = true;
+        if (await remote.fetch(name, key)) {
+          cached = await store.check(key);
+          source = 'remote';
+        }
+      }
       if (cached.state !== 'hit') return false;
       results.set(name, cached.manifest);
       await store.link(pipeline.name, name, key);
-      ledger.finish(name, { status: 'cached', key, seconds: seconds(), metrics: cached.manifest.metrics, ingredients: recorded, uses: stage.uses });
+      ledger.finish(name, { status: 'cached', ...(source ? { source } : {}), key, seconds: seconds(), metrics: cached.manifest.metrics, ingredients: recorded, uses: stage.uses });
       return true;
     };
     if (await reuseCached()) return;
@@ -206,13 +222,15 @@ function stageRunner({ pipeline, options, selection, store, keys, ledger, runId,
     });
     try {
       if (await reuseCached()) return;
-      await execute(name, stage, key, reason, recorded, ingredients, seconds);
+      const outcome = await execute(name, stage, key, reason, recorded, ingredients, seconds);
+      // A worker has uploaded what it computed already.
+      if (!outcome.placement) remote?.publish(name, key);
     } finally {
       await releaseKey();
     }
   };
 
-  async function execute(name: string, stage: ResolvedStage, key: string, reason: string, ingredients: Manifest['ingredients'], keyIngredients: Manifest['ingredients'], seconds: () => number): Promise<void> {
+  async function execute(name: string, stage: ResolvedStage, key: string, reason: string, ingredients: Manifest['ingredients'], keyIngredients: Manifest['ingredients'], seconds: () => number): Promise<StageOutcome> {
     const curve: EpochMetrics[] = [];
     ledger.curves.set(name, curve);
     const outcome = await executor.run({
@@ -245,6 +263,7 @@ function stageRunner({ pipeline, options, selection, store, keys, ledger, runId,
       uses: stage.uses,
       ...(outcome.placement ? { ranOn: outcome.placement } : {}),
     });
+    return outcome;
   }
 }
 

@@ -5,20 +5,19 @@ import { integerOption, parseCommandArgs } from '../args.js';
 import { EXIT } from '../report-error.js';
 import { jsonReporter, listrReporter, plainReporter, type Reporter } from '../reporters.js';
 import { pipelineFromArgs, workspaceRoot } from './common.js';
-import { remoteFromArgs } from './remote-option.js';
+import { openRemoteCache } from '../../remote/open.js';
 import { UsageError } from '../../errors.js';
 import type { StageExecutor } from '../../engine/stage-executor.js';
+import type { RemoteCache } from '../../engine/remote-cache.js';
 
 /** The queue to workers, connected before anything runs, so a Redis out of reach is the first thing said. */
-async function bullmqExecutor(values: { redis?: string; 'redis-timeout'?: string; attempts?: string; remote?: string }): Promise<StageExecutor> {
+async function bullmqExecutor(values: { redis?: string; 'redis-timeout'?: string; attempts?: string }, remote: RemoteCache | undefined): Promise<StageExecutor> {
   const { redisUrlFrom } = await import('../../distributed/redis-url.js');
   const redisUrl = redisUrlFrom(values.redis, 'run --executor bullmq');
   const timeout = integerOption('run', 'redis-timeout', values['redis-timeout'], { min: 1 }) ?? 20;
   const attempts = integerOption('run', 'attempts', values.attempts, { min: 1 }) ?? 3;
-  const workspace = workspaceRoot();
-  const remote = await remoteFromArgs(workspace, values.remote, 'run');
   const { BullmqExecutor } = await import('../../distributed/bullmq-executor.js');
-  return BullmqExecutor.connect({ redisUrl, workspace, remote, attempts, redisTimeoutMs: timeout * 1000 });
+  return BullmqExecutor.connect({ redisUrl, workspace: workspaceRoot(), remote, attempts, redisTimeoutMs: timeout * 1000 });
 }
 
 const HELP = `usage: inkflow run <pipeline.yaml> [options]
@@ -36,6 +35,10 @@ const HELP = `usage: inkflow run <pipeline.yaml> [options]
   --redis <url>                   the workers' Redis (or INKFLOW_REDIS_URL), for --executor bullmq
   --redis-timeout <s>             fail the run when Redis is out of reach this long (default 20)
   --attempts <n>                  tries per stage on workers, with backoff (default 3)
+  --remote <name>                 fetch missing stages from this remote cache, upload new
+                                  results to it (default: the workspace's default_remote)
+  --remote-read-only              fetch from the remote but never write to it (pull requests)
+  --no-remote                     use the local cache only
   --json                          newline-delimited JSON events on stdout
   --experiment <json>             tag the run record as a variant of a sweep (set by \`inkflow exp\`)
   --plain                         plain lines even on a terminal`;
@@ -57,6 +60,8 @@ export async function runCommand(args: string[]): Promise<number> {
     'redis-timeout': { type: 'string' },
     attempts: { type: 'string' },
     remote: { type: 'string' },
+    'remote-read-only': { type: 'boolean' },
+    'no-remote': { type: 'boolean' },
   }, HELP);
   if (!parsed) return 0;
   const { values, positionals } = parsed;
@@ -66,9 +71,12 @@ export async function runCommand(args: string[]): Promise<number> {
   if (executorKind !== 'in-process' && executorKind !== 'bullmq') throw new UsageError(`run: --executor is in-process or bullmq, not "${executorKind}"`);
   const distributed = executorKind === 'bullmq' && !values['dry-run'];
   if (distributed) concurrency ??= 8;
-  const executor = distributed ? await bullmqExecutor(values) : undefined;
   const stages = [...pipeline.stages.keys()];
   const live = !values.json && process.stderr.isTTY && !values.plain && !values['dry-run'] && !process.env.CI;
+  if (values.remote !== undefined && values['no-remote']) throw new UsageError('run: --remote and --no-remote contradict each other');
+  const remote = values['dry-run'] || values['no-remote'] ? undefined : await openRemoteCache(workspaceRoot(), { name: values.remote, readOnly: values['remote-read-only'] });
+  if (remote?.readOnlyBecause) process.stderr.write(`inkflow: warning: ${remote.readOnlyBecause}\n`);
+  const executor = distributed ? await bullmqExecutor(values, remote?.cache) : undefined;
   const reporter: Reporter = values.json ? jsonReporter() : live ? await listrReporter(stages) : plainReporter();
 
   const controller = new AbortController();
@@ -103,6 +111,7 @@ export async function runCommand(args: string[]): Promise<number> {
     dryRun: values['dry-run'],
     verifyCache: values['verify-cache'],
     concurrency,
+    remote: remote?.cache,
     signal: controller.signal,
     executor,
     experiment: values.experiment ? (JSON.parse(values.experiment) as ExperimentTag) : undefined,

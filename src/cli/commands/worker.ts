@@ -3,7 +3,6 @@ import { UsageError } from '../../errors.js';
 import { integerOption, parseCommandArgs } from '../args.js';
 import { EXIT } from '../report-error.js';
 import { table, workspaceRoot } from './common.js';
-import { remoteFromArgs } from './remote-option.js';
 
 const HELP = `usage: inkflow worker --redis redis://host:6379 [options]
 
@@ -41,7 +40,12 @@ export async function workerCommand(args: string[]): Promise<number> {
   const cpu = parseResources(values.resources);
   const stallSeconds = integerOption('worker', 'stall-seconds', values['stall-seconds'], { min: 1 }) ?? 30;
   const workspace = workspaceRoot();
-  const remote = await remoteFromArgs(workspace, values.remote, 'worker');
+  const { openRemoteCache } = await import('../../remote/open.js');
+  const opened = await openRemoteCache(workspace, { name: values.remote });
+  if (opened?.readOnlyBecause || (opened && !opened.cache.writable)) {
+    throw new UsageError(`worker: ${opened.readOnlyBecause ?? `${opened.cache.description} is read-only here`}; a worker uploads what it computes, so it needs a writable remote and a signing key the runners trust`);
+  }
+  const remote = opened?.cache;
   const { startWorker } = await import('../../distributed/worker.js');
   const stamp = () => new Date().toISOString().slice(11, 19);
   const worker = await startWorker({
