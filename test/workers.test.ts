@@ -4,12 +4,14 @@
  * built CLI, and `inkflow run --executor bullmq` runners. Stages are the fixture's
  * sleeping emit stage, so each case takes seconds.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, DATA_DIR, DEMO_PIPELINE, inkflow, runJson, workspace } from './helpers.js';
 import { startRedis, type RedisServer } from './servers/redis.js';
+import { startS3, type S3Server } from './servers/s3.js';
 
 const PASSWORD = 'redis-secret-5f1c9a';
 const AWS_SECRET = 'aws-secret-never-written-7d2e';
@@ -24,8 +26,8 @@ interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-async function startWorker(cwd: string, redisUrl: string, args: string[] = []): Promise<WorkerProcess> {
-  const child = execa('node', [CLI, 'worker', '--redis', redisUrl, '--stall-seconds', '2', ...args], { cwd, reject: false, env: ENV, all: true, buffer: false });
+async function startWorker(cwd: string, redisUrl: string, args: string[] = [], env: Record<string, string> = ENV): Promise<WorkerProcess> {
+  const child = execa('node', [CLI, 'worker', '--redis', redisUrl, '--stall-seconds', '2', ...args], { cwd, reject: false, env, all: true, buffer: false });
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   let rest = '';
@@ -292,5 +294,55 @@ describe('a Redis that goes away', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(`cannot reach Redis at ${redis.url}`);
     expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+});
+
+describe('workers on other machines, sharing results through the S3 remote cache', () => {
+  let redis: RedisServer;
+  let s3: S3Server;
+  let env: Record<string, string>;
+  const workers: WorkerProcess[] = [];
+  beforeAll(async () => {
+    [redis, s3] = await Promise.all([startRedis({ password: PASSWORD }), startS3()]);
+    env = { ...ENV, ...s3.env, XDG_CONFIG_HOME: await mkdtemp(join(tmpdir(), 'inkflow-config-')) };
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await Promise.all([redis?.stop(), s3?.stop()]);
+  });
+
+  it('runs across two workers in their own workspaces with the keys and metrics of a local run; the runner gets every result from the remote', async () => {
+    const files = { 'p.yaml': DEMO_PIPELINE.replace('params: { text: c, data: data.txt }', 'params: { text: c, data: data.txt, delay_ms: 1500 }'), 'data.txt': 'shared data\n' };
+    const local = await workspace(files);
+    const here = await runJson(local, ['p.yaml'], ENV);
+    expect(here.summary.ok).toBe(true);
+
+    const runner = await workspace(files);
+    expect((await inkflow(runner, ['remote', 'keygen'], env)).exitCode).toBe(0);
+    const add = await inkflow(runner, ['remote', 'add', 'team', `s3://${s3.bucket}/cache`, '--endpoint', s3.endpoint, '--path-style', '--default'], env);
+    expect(add.exitCode, add.all).toBe(0);
+    expect((await inkflow(runner, ['remote', 'trust', join(env.XDG_CONFIG_HOME!, 'inkflow', 'keys', 'default.key.pub')], env)).exitCode).toBe(0);
+    // Each worker is a colleague's checkout: the committed config, an empty store.
+    const machines = [await workspace(files), await workspace(files)];
+    for (const m of machines) await cp(join(runner, '.inkflow', 'config.yaml'), join(m, '.inkflow', 'config.yaml'));
+    for (const m of machines) workers.push(await startWorker(m, redis.url, [], env));
+    expect(workers[0]!.lines.join('\n')).toContain('remote "team"');
+
+    const there = await runJson(runner, ['p.yaml', '--executor', 'bullmq', '--redis', redis.url], env);
+    expect(there.summary.ok, there.result.all).toBe(true);
+    for (const stage of ['a', 'b', 'c', 'd']) expect(there.summary.stages[stage]!.key).toBe(here.summary.stages[stage]!.key);
+    const record = await runRecord(runner, there.summary.runId);
+    const localRecord = await runRecord(local, here.summary.runId);
+    for (const stage of ['a', 'b', 'c', 'd']) expect(record.stages[stage].metrics).toEqual(localRecord.stages[stage].metrics);
+    expect(new Set(Object.values(record.stages as Record<string, { ranOn: { worker: string } }>).map((s) => s.ranOn.worker))).toEqual(new Set(workers.map((w) => w.id)));
+    expect(record.executor.remote).toContain('remote "team"');
+    // The runner's store holds every result, fetched from the remote and verified.
+    expect(await readFile(join(runner, 'artifacts', 'demo', 'd', 'text'), 'utf8')).toBe(await readFile(join(local, 'artifacts', 'demo', 'd', 'text'), 'utf8'));
+    expect((await inkflow(runner, ['verify'], env)).exitCode).toBe(0);
+
+    const everything = there.result.all + (await allText(join(runner, 'logs'))) + (await allText(join(runner, '.inkflow'))) +
+      workers.map((w) => w.lines.join('\n')).join('\n') + (await Promise.all(machines.map((m) => allText(join(m, 'logs'))))).join('');
+    expectNoSecrets(everything);
+    expect(everything).not.toContain(s3.secretAccessKey);
   });
 });

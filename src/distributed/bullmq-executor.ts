@@ -134,6 +134,7 @@ export class BullmqExecutor implements StageExecutor {
       runner: { host: hostname(), pid: process.pid, id: this.id },
     };
     const jobId = `${task.runId}-${stage.name}`;
+    await this.shareInputs(task, inputKeys);
     signal.throwIfAborted();
     const result = new Promise<StageJobReturn>((resolve, reject) => this.pending.set(jobId, { jobId, data, task, resolve, reject, started: false }));
     // Settled (cancelled, Redis lost) perhaps before it is awaited below.
@@ -154,6 +155,19 @@ export class BullmqExecutor implements StageExecutor {
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.pending.delete(jobId);
+    }
+  }
+
+  /**
+   * Inputs this runner found in its own store (cached before, or computed here) may be missing
+   * from the remote the worker fetches from: upload them first (what the remote has is skipped).
+   */
+  private async shareInputs(task: StageTask, inputKeys: Record<string, string>): Promise<void> {
+    const remote = this.options.remote;
+    if (!remote) return;
+    for (const key of new Set(Object.values(inputKeys))) {
+      if (!remote.writable) break;
+      await remote.publish(key, task.store, { signal: task.signal, onProgress: (message) => task.emit({ event: 'stage-progress', stage: task.stage.name, message: `sharing inputs: ${message}` }) });
     }
   }
 
