@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, DATA_DIR, DEMO_PIPELINE, inkflow, runJson, workspace } from './helpers.js';
 import { startRedis, type RedisServer } from './servers/redis.js';
 import { startS3, type S3Server } from './servers/s3.js';
+import { runDetails } from '../src/ui/run-details.js';
 
 const PASSWORD = 'redis-secret-5f1c9a';
 const AWS_SECRET = 'aws-secret-never-written-7d2e';
@@ -129,6 +130,10 @@ describe('stages on BullMQ workers', () => {
     // Stage logs streamed back into the runner's events.
     expect(there.events.some((e) => e.event === 'stage-start' && e.stage === 'c' && /on .+ \(worker /.test(e.reason))).toBe(true);
 
+    // The dashboard's run page gets the same: each stage's host and worker, and the queue.
+    const details = await runDetails(record, remote);
+    expect(details.stages.map((st) => st.ranOn?.worker).sort()).toEqual(ranOn.map((r) => r.worker).sort());
+    expect(details.executor).toMatchObject({ kind: 'bullmq', peakQueueDepth: expect.any(Number) });
     const table = await inkflow(remote, ['runs', '--json'], ENV);
     expect(JSON.parse(table.stdout)).toEqual([expect.objectContaining({ run: there.summary.runId, 'ran on': ranOn[0]!.host })]);
     expectNoSecrets(there.result.all + (await allText(join(remote, 'logs'))) + workers.map((w) => w.lines.join('\n')).join('\n'));

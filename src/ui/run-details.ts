@@ -1,4 +1,5 @@
 /** Everything the run page shows, gathered from a run record and the artifact store. */
+import type { StagePlacement } from '../engine/stage-executor.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { join } from 'node:path';
@@ -24,7 +25,9 @@ export interface RunDetails {
   metrics: Record<string, number>;
   environment: unknown;
   timeline: TimelineStage[];
-  stages: { name: string; uses: string; status: string; seconds: number; error?: string; reason?: string; hasLog: boolean }[];
+  stages: { name: string; uses: string; status: string; seconds: number; error?: string; reason?: string; hasLog: boolean; ranOn?: StagePlacement }[];
+  /** How stages were sent to workers (kind, queue, peak depth), when they were. */
+  executor?: Record<string, unknown>;
   epochs: EpochPoint[];
   report?: {
     classes: string[];
@@ -70,7 +73,8 @@ export async function runDetails(record: DashboardRunRecord, workspace: string):
     metrics: flatMetrics(record),
     environment: redact(record.environment ?? {}),
     timeline: timeline(record),
-    stages: Object.entries(record.stages).map(([name, s]) => ({ name, uses: s.uses, status: s.status, seconds: s.seconds, error: s.error, reason: s.reason, hasLog: logStages.has(name) })),
+    stages: Object.entries(record.stages).map(([name, s]) => ({ name, uses: s.uses, status: s.status, seconds: s.seconds, error: s.error, reason: s.reason, hasLog: logStages.has(name), ...(s.ranOn ? { ranOn: s.ranOn } : {}) })),
+    ...(record.executor ? { executor: record.executor } : {}),
     epochs: await epochs(record, store),
     plots: [],
     downloads: [],

@@ -7,7 +7,8 @@ interface Details {
   runId: string; pipeline: string; pipelineFile: string; status: string; startedAt: string; finishedAt: string; trigger: string; stopReason?: string; sweep?: string;
   params: Record<string, unknown>; stageParams: Record<string, Record<string, unknown>>; metrics: Record<string, number>; environment: Record<string, unknown>;
   timeline: TimelineStage[];
-  stages: { name: string; uses: string; status: string; seconds: number; error?: string; reason?: string; hasLog: boolean }[];
+  stages: { name: string; uses: string; status: string; seconds: number; error?: string; reason?: string; hasLog: boolean; ranOn?: { host: string; worker: string; attempts: number; queuedSeconds: number; reused?: boolean } }[];
+  executor?: { kind?: string; redis?: string; queue?: string; jobs?: number; peakQueueDepth?: number; remote?: string };
   epochs: EpochPoint[];
   report?: { classes: string[]; confusion: number[][]; accuracy: number; count: number; perClass: { class: string; precision: number; recall: number; f1: number; support: number }[]; mostConfused: { true: string; predicted: string; count: number }[] };
   lines?: { file: string; truth: string; read: string; charErrors?: number; chars?: number; cer: number; overlay?: string }[];
@@ -85,6 +86,14 @@ function renderDetails(root: HTMLElement, d: Details): void {
   const timeline = h('div', { class: 'chart' });
   root.append(section('Stage timeline', timeline));
   void chart(timeline, timelineSpec(d.timeline, { width: panelWidth(timeline) }));
+  const onWorkers = d.stages.filter((s) => s.ranOn);
+  if (onWorkers.length) {
+    const x = d.executor ?? {};
+    const rows = onWorkers.map((s) => h('tr', {}, h('td', {}, s.name), h('td', {}, s.ranOn!.host), h('td', { class: 'mono' }, s.ranOn!.worker),
+      h('td', { class: 'num' }, s.ranOn!.attempts), h('td', { class: 'num' }, seconds(s.ranOn!.queuedSeconds)), h('td', { class: 'num' }, seconds(s.seconds))));
+    root.append(section(`Where stages ran: ${onWorkers.length} on workers via ${x.kind ?? 'a queue'} (${x.redis ?? ''}, peak queue depth ${x.peakQueueDepth ?? '?'})${x.remote ? `, results through ${x.remote}` : ''}`,
+      h('table', { class: 'data workers' }, h('thead', {}, h('tr', {}, ['stage', 'host', 'worker', 'tries', 'queued', 'took'].map((c) => h('th', {}, c)))), h('tbody', {}, rows))));
+  }
   const failed = d.stages.filter((s) => s.error);
   if (failed.length) root.append(section('Errors', failed.map((s) => h('div', {}, h('h3', {}, s.name), h('pre', { class: 'log' }, s.error!)))));
 
