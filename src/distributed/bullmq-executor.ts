@@ -129,6 +129,7 @@ export class BullmqExecutor implements StageExecutor {
       stage: stage.name,
       key: task.key,
       inputKeys,
+      force: task.forced,
       fingerprint: ingredientFingerprint(task.keyIngredients),
       runId: task.runId,
       runner: { host: hostname(), pid: process.pid, id: this.id },

@@ -16,6 +16,8 @@ export interface StageTask {
   key: string;
   /** Why it runs (shown to the user). */
   reason: string;
+  /** `--force`: compute it even where a result exists (a worker's store, the remote). */
+  forced: boolean;
   /** The key's ingredients as written to the manifest (environment values redacted). */
   ingredients: KeyIngredients;
   /** The ingredients as keyed: may hold environment values, so never written anywhere (see ingredientFingerprint). */

@@ -28,6 +28,8 @@ export interface StageJobSpec {
   key: string;
   /** Keys of the upstream stages whose outputs this stage reads, by stage name. */
   inputKeys: Record<string, string>;
+  /** The runner was told to recompute it (`--force`): results found elsewhere are not reused. */
+  force: boolean;
   /** ingredientFingerprint() of the runner's ingredients, to name what differs on a mismatch. */
   fingerprint: Record<string, string>;
   runId: string;
@@ -79,7 +81,7 @@ export async function runStageJob(pipeline: ResolvedPipeline, spec: StageJobSpec
     const key = keyOf(ingredients);
     if (key !== spec.key) throw mismatch(spec, key, ingredientFingerprint(ingredients), options.workspace);
 
-    const existing = (await store.lookup(key)) ?? (options.remote && (await options.remote.fetch(key, store, { signal: options.signal })) ? await store.lookup(key) : undefined);
+    const existing = spec.force ? undefined : (await store.lookup(key)) ?? (options.remote && (await options.remote.fetch(key, store, { signal: options.signal })) ? await store.lookup(key) : undefined);
     if (existing) return { manifest: existing, metrics: existing.metrics, reused: true, seconds: { fetch: fetchSeconds, run: 0, publish: 0 } };
 
     throwIfCancelled(options.signal);
@@ -90,6 +92,7 @@ export async function runStageJob(pipeline: ResolvedPipeline, spec: StageJobSpec
       stage,
       key,
       reason: `sent by run ${spec.runId}`,
+      forced: spec.force,
       ingredients: recordedIngredients(stage, ingredients),
       keyIngredients: ingredients,
       upstream: results,
@@ -133,6 +136,6 @@ function mismatch(spec: StageJobSpec, key: string, here: Record<string, string>,
   const what = fields.map((f) => ({ code: 'the stage code', params: 'the params', files: 'the data files', inputs: 'the input digests' }[f] ?? `"${f}"`));
   return new KeyMismatchError(
     `stage "${spec.stage}" of ${spec.pipelineFile}: this worker (${hostname()}, ${workspace}) computes key ${key.slice(0, 12)} but the runner expected ${spec.key.slice(0, 12)}; ` +
-    `${what.length ? what.join(', ') : 'the ingredients'} differ between the two machines. Run the worker on the runner's commit, with the same data and backend.`,
+    `${what.length ? what.join(', ') : 'the ingredients'} differ between the two machines. Run the worker on the runner's commit, with the same data and backend (restart a worker after updating its checkout: it keeps the stage code it loaded).`,
   );
 }
