@@ -306,6 +306,7 @@ describe('workers on other machines, sharing results through the S3 remote cache
   let redis: RedisServer;
   let s3: S3Server;
   let env: Record<string, string>;
+  let runner: string;
   const workers: WorkerProcess[] = [];
   beforeAll(async () => {
     [redis, s3] = await Promise.all([startRedis({ password: PASSWORD }), startS3()]);
@@ -322,7 +323,7 @@ describe('workers on other machines, sharing results through the S3 remote cache
     const here = await runJson(local, ['p.yaml'], ENV);
     expect(here.summary.ok).toBe(true);
 
-    const runner = await workspace(files);
+    runner = await workspace(files);
     expect((await inkflow(runner, ['remote', 'keygen'], env)).exitCode).toBe(0);
     const add = await inkflow(runner, ['remote', 'add', 'team', `s3://${s3.bucket}/cache`, '--endpoint', s3.endpoint, '--path-style', '--default'], env);
     expect(add.exitCode, add.all).toBe(0);
@@ -349,5 +350,22 @@ describe('workers on other machines, sharing results through the S3 remote cache
       workers.map((w) => w.lines.join('\n')).join('\n') + (await Promise.all(machines.map((m) => allText(join(m, 'logs'))))).join('');
     expectNoSecrets(everything);
     expect(everything).not.toContain(s3.secretAccessKey);
+  });
+
+  it('says clearly when S3 cannot be reached, and the local cache still works', async () => {
+    await s3.stop();
+    const t0 = Date.now();
+    const forced = await runJson(runner, ['p.yaml', '--executor', 'bullmq', '--redis', redis.url, '--force', '--attempts', '1'], env);
+    expect(forced.summary.ok).toBe(false);
+    const failed = forced.events.filter((e) => e.event === 'stage-end' && e.status === 'failed');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed[0].error).toContain(`cannot reach ${s3.endpoint}`);
+    expect(failed[0].error).toMatch(/^on \S+ \(worker \S+\): remote "team"/);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    // Everything this workspace holds is still a cache hit, S3 or not.
+    const cached = await runJson(runner, ['p.yaml', '--executor', 'bullmq', '--redis', redis.url], env);
+    expect(cached.summary.ok, cached.result.all).toBe(true);
+    expect(cached.statuses).toEqual({ a: 'cached', b: 'cached', c: 'cached', d: 'cached' });
+    expect(cached.result.all + forced.result.all).not.toContain(s3.secretAccessKey);
   });
 });
