@@ -13,6 +13,7 @@ import { CLI, DATA_DIR, DEMO_PIPELINE, inkflow, runJson, workspace } from './hel
 import { startRedis, type RedisServer } from './servers/redis.js';
 import { startS3, type S3Server } from './servers/s3.js';
 import { runDetails } from '../src/ui/run-details.js';
+import { chromiumAvailable, launchChromium } from './browser.js';
 
 const PASSWORD = 'redis-secret-5f1c9a';
 const AWS_SECRET = 'aws-secret-never-written-7d2e';
@@ -168,6 +169,43 @@ stages:
     expect(records.filter((r) => r.stages.shared.status === 'ran')).toHaveLength(1);
     expectNoSecrets(sweep.all);
     await stopWorkers();
+  });
+
+  it.skipIf(!chromiumAvailable())('shows the queue, each worker\'s running stage and where stages ran on the dashboard', async () => {
+    const ws = await workspace({ 'p.yaml': `name: shown\nstages:\n  quick:\n    uses: ./stages/emit.ts\n    params: { text: q }\n  long:\n    uses: ./stages/emit.ts\n    inputs: { upstream: quick.text }\n    params: { text: l, delay_ms: 6000 }\n` });
+    const worker = await started(ws);
+    const ui = execa('node', [CLI, 'ui', '--port', '0'], { cwd: ws, env: { ...ENV, INKFLOW_REDIS_URL: redis.url }, reject: false, buffer: false });
+    const listening = new Promise<string>((resolve, reject) => {
+      let seen = '';
+      ui.stdout!.on('data', (d: Buffer) => {
+        seen += d.toString();
+        const m = /inkflow ui: (http:\/\/\S+)/.exec(seen);
+        if (m) resolve(m[1]!.replace(/\/(\?.*)?$/, ''));
+      });
+      void ui.then((r) => reject(new Error(`ui exited (${r.exitCode}): ${seen}`)));
+    });
+    const browser = await launchChromium();
+    try {
+      const base = await listening;
+      const run = runJson(ws, ['p.yaml', '--executor', 'bullmq', '--redis', redis.url], ENV);
+      await worker.waitFor(/stage long: started/);
+      const page = await browser.context.newPage();
+      await page.goto(`${base}/#/runs`);
+      await page.getByText(/Workers: \d+ live; queue 0 waiting, 1 running/).waitFor({ timeout: 15_000 });
+      await page.getByRole('link', { name: 'long (p.yaml)' }).waitFor();
+      expect(await page.locator('.workers-panel').textContent()).toContain(worker.id);
+      expect(await page.content()).not.toContain(PASSWORD);
+      const { summary } = await run;
+      expect(summary.ok).toBe(true);
+      await page.goto(`${base}/#/run/${summary.runId}`);
+      await page.getByText(/Where stages ran: 2 on workers via bullmq/).waitFor({ timeout: 15_000 });
+      expect(await page.locator('table.workers').textContent()).toContain(worker.id);
+    } finally {
+      await browser.close();
+      ui.kill('SIGTERM');
+      await ui;
+      await stopWorkers();
+    }
   });
 
   it('refuses a stage whose key comes out differently on the worker, naming what differs', async () => {

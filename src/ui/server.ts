@@ -29,6 +29,8 @@ export interface UiOptions {
   token?: string;
   /** Runs the dashboard executes at once (more queue). */
   concurrency?: number;
+  /** The Redis of `inkflow worker`s, for the queue and workers panel. */
+  redisUrl?: string;
 }
 
 const WEB_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
@@ -239,6 +241,16 @@ export function createUiApp(options: UiOptions) {
 
   app.post('/api/jobs/:id/cancel', (c) => (jobs.cancel(c.req.param('id')) ? c.json({ ok: true }) : c.json({ ok: false, error: 'no such running job' }, 404)));
   app.get('/api/jobs', (c) => c.json(jobs.list()));
+  app.get('/api/workers', async (c) => {
+    if (!options.redisUrl) return c.json({ configured: false });
+    const [{ queueStatus }, { redactRedisUrl }] = await Promise.all([import('../distributed/status.js'), import('../distributed/redis-url.js')]);
+    const redis = redactRedisUrl(options.redisUrl);
+    try {
+      return c.json({ configured: true, redis, ...(await queueStatus(options.redisUrl)) });
+    } catch (err) {
+      return c.json({ configured: true, redis, error: (err as Error).message });
+    }
+  });
   app.get('/api/models', async (c) => c.json(await listModels(workspace, records)));
 
   app.post('/api/read', async (c) => {

@@ -10,10 +10,11 @@ Serves the dashboard (runs, run pages, compare, pipelines, playground) for this 
   --port <n>        port (default 4173; 0 picks a free one)
   --host <address>  listen beyond 127.0.0.1 (e.g. 0.0.0.0); needs --token, since the dashboard can start runs
   --token <secret>  require this token (the printed address carries it); "auto" makes a random one
-  --concurrency <n> runs the dashboard executes at once (default 1; more wait in a queue)`;
+  --concurrency <n> runs the dashboard executes at once (default 1; more wait in a queue)
+  --redis <url>     show the stage queue and what each \`inkflow worker\` runs (default: INKFLOW_REDIS_URL, if set)`;
 
 export async function uiCommand(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs('ui', args, { port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, concurrency: { type: 'string' } }, HELP);
+  const parsed = parseCommandArgs('ui', args, { port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, concurrency: { type: 'string' }, redis: { type: 'string' } }, HELP);
   if (!parsed) return 0;
   const { values } = parsed;
   const host = values.host ?? '127.0.0.1';
@@ -23,8 +24,9 @@ export async function uiCommand(args: string[]): Promise<number> {
   const token = values.token === 'auto' ? randomBytes(18).toString('base64url') : values.token;
   if (token !== undefined && token.length < 12) throw new UsageError('ui: --token must be at least 12 characters');
   const concurrency = integerOption('ui', 'concurrency', values.concurrency, { min: 1 }) ?? 1;
+  const redisUrl = values.redis ?? process.env.INKFLOW_REDIS_URL ? (await import('../../distributed/redis-url.js')).redisUrlFrom(values.redis, 'ui') : undefined;
   const { startUiServer } = await import('../../ui/server.js');
-  const ui = await startUiServer({ workspace: workspaceRoot(), host, port, token, concurrency }).catch((err: NodeJS.ErrnoException) => {
+  const ui = await startUiServer({ workspace: workspaceRoot(), host, port, token, concurrency, redisUrl }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE') throw new UsageError(`ui: port ${port} is in use; pick another with --port (0 picks a free one)`);
     throw err;
   });

@@ -38,12 +38,15 @@ export async function runsPage(root: HTMLElement): Promise<() => void> {
   const columnsMenu = h('details', { class: 'columns' }, h('summary', {}, 'Columns'));
   const compareButton = h('button', { class: 'primary', disabled: true, onclick: () => { location.hash = `#/compare?ids=${[...selected].join(',')}`; } }, 'Compare selected');
   const total = h('span', { class: 'muted' });
+  const workersHost = h('div', { class: 'workers-panel' });
   root.replaceChildren(
     h('h1', {}, 'Runs'),
+    workersHost,
     h('div', { class: 'toolbar' }, filter, pipelineSelect, statusSelect, columnsMenu, compareButton, total),
     tableHost,
     pager,
   );
+  workersPanel(workersHost);
   let timer: number | undefined;
   let lastPage: RunPage | undefined;
   filter.addEventListener('input', () => {
@@ -125,4 +128,38 @@ export async function runsPage(root: HTMLElement): Promise<() => void> {
   };
   await load();
   return () => void load();
+}
+
+interface WorkersStatus {
+  configured: boolean;
+  redis?: string;
+  error?: string;
+  counts?: { waiting: number; active: number; delayed: number; failed: number };
+  workers?: { id: string; host: string; concurrency: number; cpu: number; running: { stage: string; pipeline: string; runId: string; since: string }[] }[];
+}
+
+/** The stage queue and each worker's running stages, refreshed every few seconds (only when `inkflow ui` knows a Redis). */
+function workersPanel(host: HTMLElement): void {
+  const draw = (s: WorkersStatus) => {
+    if (!s.configured) return host.replaceChildren();
+    if (s.error) return host.replaceChildren(h('p', { class: 'muted' }, `workers: ${s.error}`));
+    const c = s.counts!;
+    host.replaceChildren(h('details', { open: true },
+      h('summary', {}, `Workers: ${s.workers!.length} live; queue ${c.waiting} waiting, ${c.active} running, ${c.delayed} to retry, ${c.failed} failed (${s.redis})`),
+      s.workers!.length ? h('table', { class: 'data' }, h('thead', {}, h('tr', {}, ['worker', 'host', 'slots', 'running'].map((t) => h('th', {}, t)))),
+        h('tbody', {}, s.workers!.map((w) => h('tr', {}, h('td', { class: 'mono' }, w.id), h('td', {}, w.host), h('td', { class: 'num' }, `${w.running.length}/${w.concurrency}`),
+          h('td', {}, w.running.map((r) => h('a', { href: `#/run/${encodeURIComponent(r.runId)}` }, `${r.stage} (${r.pipeline})`)).flatMap((a, i) => (i ? [', ', a] : [a])).concat(w.running.length ? [] : ['idle'])))))) : h('p', { class: 'muted' }, 'no live workers')));
+  };
+  const tick = async () => {
+    let status: WorkersStatus | undefined;
+    try {
+      status = await api<WorkersStatus>('/api/workers');
+      draw(status);
+    } catch {
+      // The server went away; the runs table says so.
+    }
+    // Polls while the runs page shows it, and only when there is a queue to watch.
+    if (status?.configured && host.isConnected) window.setTimeout(() => void tick(), 3000);
+  };
+  void tick();
 }
