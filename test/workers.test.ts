@@ -284,7 +284,9 @@ ${['one', 'two', 'three'].map((s) => `  ${s}:\n    uses: ./stages/emit.ts\n    p
 
   it('carries on when Redis restarts empty mid-run: lost jobs are queued again', async () => {
     const ws = await workspace({
+      // The pipeline asks for workers itself; the Redis URL comes from the environment.
       'p.yaml': `name: restart
+executor: bullmq
 stages:
   slow:
     uses: ./stages/emit.ts
@@ -296,7 +298,7 @@ stages:
 `,
     });
     const worker = await started(ws);
-    const run = execa('node', [CLI, 'run', 'p.yaml', '--executor', 'bullmq', '--redis', redis.url, '--json'], { cwd: ws, reject: false, env: ENV });
+    const run = execa('node', [CLI, 'run', 'p.yaml', '--json'], { cwd: ws, reject: false, env: { ...ENV, INKFLOW_REDIS_URL: redis.url } });
     await worker.waitFor(/stage slow: started/);
     await redis.restart();
     const result = await run;

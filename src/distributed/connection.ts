@@ -35,12 +35,20 @@ export function commandClient(url: string, failFast = false): Redis {
 
 /** Connects, or fails with a message naming the server and what to do. */
 export async function connectOrExplain(client: Redis, url: string): Promise<void> {
+  // The socket's own error (ECONNREFUSED, NOAUTH) says more than the rejection ("Connection is closed.").
+  let cause: Error | undefined;
+  const onError = (err: Error) => {
+    cause ??= err;
+  };
+  client.on('error', onError);
   try {
     await client.connect();
     await client.ping();
   } catch (err) {
     client.disconnect();
-    throw new UserInputError(`cannot reach Redis at ${redactRedisUrl(url)}: ${(err as Error).message}; start it (\`redis-server\`, see scripts/install-services.sh) or fix --redis / INKFLOW_REDIS_URL`);
+    throw new UserInputError(`cannot reach Redis at ${redactRedisUrl(url)}: ${(cause ?? (err as Error)).message}; start it (\`redis-server\`, see scripts/install-services.sh) or fix --redis / INKFLOW_REDIS_URL`);
+  } finally {
+    client.off('error', onError);
   }
 }
 
