@@ -126,7 +126,7 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
         stopReason: stopped,
         trigger: options.trigger ?? 'cli',
         experiment: options.experiment,
-        options: { force: options.force, only: options.only, from: options.from },
+        options: { force: options.force, only: options.only, from: options.from, ...(options.remote ? { remote: options.remote.description } : {}) },
         ...(options.executor ? { executor: { kind: options.executor.kind, ...options.executor.describe?.() } } : {}),
         stages: ledger.records,
       });

@@ -5,7 +5,7 @@ import { integerOption, parseCommandArgs } from '../args.js';
 import { EXIT } from '../report-error.js';
 import { jsonReporter, listrReporter, plainReporter, type Reporter } from '../reporters.js';
 import { pipelineFromArgs, workspaceRoot } from './common.js';
-import { openRemoteCache } from '../../remote/open.js';
+import { remoteFromArgs } from './remote-option.js';
 import { UsageError } from '../../errors.js';
 import type { StageExecutor } from '../../engine/stage-executor.js';
 import type { RemoteCache } from '../../engine/remote-cache.js';
@@ -37,7 +37,8 @@ const HELP = `usage: inkflow run <pipeline.yaml> [options]
   --attempts <n>                  tries per stage on workers, with backoff (default 3)
   --remote <name>                 fetch missing stages from this remote cache, upload new
                                   results to it (default: the workspace's default_remote)
-  --remote-read-only              fetch from the remote but never write to it (pull requests)
+  --remote-read-only              fetch from the remote but never write to it (pull requests;
+                                  INKFLOW_REMOTE_READ_ONLY=1 does the same for every command)
   --no-remote                     use the local cache only
   --json                          newline-delimited JSON events on stdout
   --experiment <json>             tag the run record as a variant of a sweep (set by \`inkflow exp\`)
@@ -74,9 +75,8 @@ export async function runCommand(args: string[]): Promise<number> {
   const stages = [...pipeline.stages.keys()];
   const live = !values.json && process.stderr.isTTY && !values.plain && !values['dry-run'] && !process.env.CI;
   if (values.remote !== undefined && values['no-remote']) throw new UsageError('run: --remote and --no-remote contradict each other');
-  const remote = values['dry-run'] || values['no-remote'] ? undefined : await openRemoteCache(workspaceRoot(), { name: values.remote, readOnly: values['remote-read-only'] });
-  if (remote?.readOnlyBecause) process.stderr.write(`inkflow: warning: ${remote.readOnlyBecause}\n`);
-  const executor = distributed ? await bullmqExecutor(values, remote?.cache) : undefined;
+  const remote = values['dry-run'] || values['no-remote'] ? undefined : await remoteFromArgs(workspaceRoot(), values.remote, 'run', { readOnly: values['remote-read-only'] });
+  const executor = distributed ? await bullmqExecutor(values, remote) : undefined;
   const reporter: Reporter = values.json ? jsonReporter() : live ? await listrReporter(stages) : plainReporter();
 
   const controller = new AbortController();
@@ -111,7 +111,7 @@ export async function runCommand(args: string[]): Promise<number> {
     dryRun: values['dry-run'],
     verifyCache: values['verify-cache'],
     concurrency,
-    remote: remote?.cache,
+    remote,
     signal: controller.signal,
     executor,
     experiment: values.experiment ? (JSON.parse(values.experiment) as ExperimentTag) : undefined,

@@ -40,12 +40,11 @@ export async function workerCommand(args: string[]): Promise<number> {
   const cpu = parseResources(values.resources);
   const stallSeconds = integerOption('worker', 'stall-seconds', values['stall-seconds'], { min: 1 }) ?? 30;
   const workspace = workspaceRoot();
-  const { openRemoteCache } = await import('../../remote/open.js');
-  const opened = await openRemoteCache(workspace, { name: values.remote });
-  if (opened?.readOnlyBecause || (opened && !opened.cache.writable)) {
-    throw new UsageError(`worker: ${opened.readOnlyBecause ?? `${opened.cache.description} is read-only here`}; a worker uploads what it computes, so it needs a writable remote and a signing key the runners trust`);
+  const { remoteFromArgs } = await import('./remote-option.js');
+  const remote = await remoteFromArgs(workspace, values.remote, 'worker');
+  if (remote && !remote.writable) {
+    throw new UsageError(`worker: ${remote.description} is read-only here; a worker uploads what it computes, so it needs a writable remote and a signing key the runners trust (\`inkflow remote keygen\`, \`inkflow remote trust\`)`);
   }
-  const remote = opened?.cache;
   const { startWorker } = await import('../../distributed/worker.js');
   const stamp = () => new Date().toISOString().slice(11, 19);
   const worker = await startWorker({
