@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, DATA_DIR, DEMO_PIPELINE, inkflow, runJson, workspace } from './helpers.js';
+import { CLI, DATA_DIR, DEMO_PIPELINE, inkflow, ROOT, runJson, workspace } from './helpers.js';
 import { startRedis, type RedisServer } from './servers/redis.js';
 import { startS3, type S3Server } from './servers/s3.js';
 import { runDetails } from '../src/ui/run-details.js';
@@ -206,6 +206,23 @@ stages:
       await ui;
       await stopWorkers();
     }
+  });
+
+  it('trains a tiny real model on the workers (quick.yaml), with the keys this process computes for it', async () => {
+    const ws = await workspace();
+    await cp(join(ROOT, 'pipelines'), join(ws, 'pipelines'), { recursive: true });
+    await Promise.all([started(ws), started(ws)]);
+    const tiny = ['pipelines/quick.yaml', '--set', 'train.epochs=1', '--set', 'train.steps_per_epoch=3'];
+    const run = await runJson(ws, [...tiny, '--executor', 'bullmq', '--redis', redis.url], { ...ENV, INKFLOW_BACKEND: 'wasm' });
+    expect(run.summary.ok, run.result.all).toBe(true);
+    const record = await runRecord(ws, run.summary.runId);
+    expect(record.stages.train.ranOn.host).toBeTruthy();
+    expect(record.stages.train.epochs).toHaveLength(1);
+    expect(record.stages.evaluate.metrics.accuracy).toBeGreaterThan(0);
+    // Computed here, in-process, every key is the one the workers computed: all cached.
+    const status = await inkflow(ws, ['status', ...tiny, '--json'], { ...ENV, INKFLOW_BACKEND: 'wasm' });
+    expect((JSON.parse(status.stdout) as { state: string }[]).every((s) => s.state === 'cached'), status.stdout).toBe(true);
+    await stopWorkers();
   });
 
   it('refuses a stage whose key comes out differently on the worker, naming what differs', async () => {

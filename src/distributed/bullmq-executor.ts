@@ -42,7 +42,6 @@ interface Pending {
   task: StageTask;
   resolve: (value: StageJobReturn) => void;
   reject: (err: Error) => void;
-  started: boolean;
 }
 
 const POLL_MS = 1000;
@@ -67,10 +66,6 @@ export class BullmqExecutor implements StageExecutor {
     private readonly client: Redis,
   ) {
     events.on('progress', ({ jobId, data }) => this.onProgress(jobId, data as unknown as ProgressMessage));
-    events.on('active', ({ jobId }) => {
-      const p = this.pending.get(jobId);
-      if (p) p.started = true;
-    });
     events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, { state: 'completed', value: parseReturn(returnvalue) }));
     events.on('failed', ({ jobId, failedReason }) => void this.checkFailed(jobId, failedReason));
     events.on('error', () => undefined);
@@ -137,7 +132,7 @@ export class BullmqExecutor implements StageExecutor {
     const jobId = `${task.runId}-${stage.name}`;
     await this.shareInputs(task, inputKeys);
     signal.throwIfAborted();
-    const result = new Promise<StageJobReturn>((resolve, reject) => this.pending.set(jobId, { jobId, data, task, resolve, reject, started: false }));
+    const result = new Promise<StageJobReturn>((resolve, reject) => this.pending.set(jobId, { jobId, data, task, resolve, reject }));
     // Settled (cancelled, Redis lost) perhaps before it is awaited below.
     result.catch(() => undefined);
     const onAbort = () => {
@@ -215,7 +210,6 @@ export class BullmqExecutor implements StageExecutor {
   private onProgress(jobId: string, message: ProgressMessage): void {
     const p = this.pending.get(jobId);
     if (!p || !message || !Array.isArray(message.events)) return;
-    p.started = true;
     const { task } = p;
     for (const event of message.events) {
       if (event.stage !== task.stage.name) continue;

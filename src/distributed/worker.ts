@@ -6,7 +6,7 @@
  * back in the queue, and the staging directory it left is never published.
  */
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { loadPipeline } from '../engine/config.js';
 import { InProcessExecutor } from '../engine/in-process-executor.js';
@@ -72,7 +72,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const startedAt = new Date();
     options.say(`${label}: started (try ${job.attemptsStarted}, key ${data.key.slice(0, 12)})`);
     try {
-      const pipeline = await loadPipeline(resolve(options.workspace, data.pipelineFile), { workspace: options.workspace, overrides: [...data.overrides] });
+      const file = resolve(options.workspace, data.pipelineFile);
+      const inside = relative(options.workspace, file);
+      // Whoever can write the queue names the file: only pipelines of this checkout are run.
+      if (inside.startsWith('..') || isAbsolute(inside)) throw new ConfigError([{ where: data.pipelineFile, message: `the job names a pipeline outside this worker's workspace ${options.workspace}; refused` }]);
+      const pipeline = await loadPipeline(file, { workspace: options.workspace, overrides: [...data.overrides] });
       const result = await runStageJob(pipeline, data, { workspace: options.workspace, remote: options.remote, executor, signal: abort.signal, onEvent: forward.push });
       await forward.flush();
       options.say(`${label}: ${result.reused ? 'already computed' : `done in ${result.seconds.run.toFixed(1)} s`}`);
