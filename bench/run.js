@@ -12,7 +12,7 @@ const CLI = join(ROOT, 'bin', 'inkflow.js');
 const PY = join(ROOT, '.venv', 'bin', 'python');
 const DATA = process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data');
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'ui', 'verify', 'deep', 'sweep', 'runs', 'remote'];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'ui', 'verify', 'deep', 'sweep', 'runs', 'remote', 'workers'];
 const cold = args.includes('--cold');
 // Where finished runs are read from (their records and artifacts): this checkout unless --workspace says otherwise.
 const WORKSPACE = args.includes('--workspace') ? args[args.indexOf('--workspace') + 1] : ROOT;
@@ -357,6 +357,21 @@ if (only.includes('remote')) {
       if (m.mismatch) add('letters.yaml restored from the remote', 'n/a', '', m.mismatch);
       else add(`letters.yaml restored from the remote into an empty workspace (\`inkflow run\`, whole process; ${m.fromRemote} of ${m.stages} stages from the remote)`, m.restoreSeconds.toFixed(1), 's', `< ${coldWhat}: ${(coldSeconds / 60).toFixed(1)} min`, m.restoreSeconds < coldSeconds && m.fromRemote === m.stages);
     }
+  }
+}
+
+if (only.includes('workers')) {
+  // Distributed execution (bench/workers.js): its own redis-server, `inkflow worker` processes on this machine.
+  const r = run('node', [join(ROOT, 'bench', 'workers.js')], { allowFail: true, env: { ...process.env, INKFLOW_DATA_DIR: DATA }, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) add('stages on BullMQ workers', 'n/a', '', `bench/workers.js failed (${r.status}); see its output above`);
+  else {
+    const m = JSON.parse(r.stdout.trim().split('\n').pop());
+    Object.assign(results.results, { workers: m });
+    const { short, long } = m.dispatch_chain;
+    add(`dispatch overhead per stage through BullMQ vs in-process (chains of ${short} and ${long} trivial stages, 1 worker, median of 7)`, m.dispatch_overhead_ms.toFixed(1), 'ms', '≤ 50 ms', m.dispatch_overhead_ms <= 50);
+    add(`chain of ${long} trivial stages, whole \`inkflow run --force\`: in-process / through BullMQ`, `${m.dispatch_times[`local${long}`].toFixed(2)} / ${m.dispatch_times[`queue${long}`].toFixed(2)}`, 's');
+    add('quick.yaml, 4 learning rates, `exp run --jobs 4 --executor bullmq` on 1 worker', m.sweep_1_worker_seconds.toFixed(1), 's');
+    add('the same on 2 workers (one 2-core machine: they share its cores)', m.sweep_2_worker_seconds.toFixed(1), 's');
   }
 }
 

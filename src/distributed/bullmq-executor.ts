@@ -227,20 +227,21 @@ export class BullmqExecutor implements StageExecutor {
     }
   }
 
-  private settle(jobId: string, outcome: { state: 'completed'; value: StageJobReturn } | { state: 'failed'; reason: string }): void {
+  private settle(jobId: string, outcome: { state: 'completed'; value: StageJobReturn | undefined } | { state: 'failed'; reason: string }): void {
     const p = this.pending.get(jobId);
-    if (!p) return;
+    // A completion read without its value is left for the next poll to read again.
+    if (!p || (outcome.state === 'completed' && !outcome.value)) return;
     this.pending.delete(jobId);
-    if (outcome.state === 'completed') p.resolve(outcome.value);
-    else p.reject(new UserInputError(outcome.reason));
+    if (outcome.state === 'failed') p.reject(new UserInputError(outcome.reason));
+    else if (outcome.value) p.resolve(outcome.value);
   }
 
   /** The 'failed' event also fires for a try that will be retried: only a job in the failed set has failed. */
   private async checkFailed(jobId: string, reason: string): Promise<void> {
     const p = this.pending.get(jobId);
     if (!p) return;
+    const state = await this.queue.getJobState(jobId).catch(() => undefined);
     const job = await Job.fromId(this.queue, jobId).catch(() => undefined);
-    const state = await job?.getState().catch(() => undefined);
     if (state === 'failed') this.settle(jobId, { state: 'failed', reason: job?.failedReason || reason });
     else p.task.emit({ event: 'stage-log', stage: p.task.stage.name, level: 'warn', message: `try ${job?.attemptsMade ?? '?'} failed, retrying: ${reason.split('\n')[0]}` });
   }
@@ -251,18 +252,21 @@ export class BullmqExecutor implements StageExecutor {
     this.polling = true;
     try {
       for (const p of [...this.pending.values()]) {
-        const job = await Job.fromId<StageJobData, StageJobReturn>(this.queue, p.jobId);
+        // The state first, then the job: a job read before it finished carries no return value.
+        const state = await this.queue.getJobState(p.jobId);
         if (!this.pending.has(p.jobId)) continue;
-        if (!job) {
+        if (state === 'unknown') {
           if (p.task.signal.aborted) continue;
           p.task.emit({ event: 'stage-log', stage: p.task.stage.name, level: 'warn', message: `its job vanished from Redis at ${this.url} (did Redis restart empty?); queued again` });
           await this.heartbeat();
           await this.enqueue(p.jobId, p.data);
           continue;
         }
-        const state = await job.getState();
+        if (state !== 'completed' && state !== 'failed') continue;
+        const job = await Job.fromId<StageJobData, StageJobReturn>(this.queue, p.jobId);
+        if (!job) continue;
         if (state === 'completed') this.settle(p.jobId, { state: 'completed', value: parseReturn(job.returnvalue) });
-        else if (state === 'failed') this.settle(p.jobId, { state: 'failed', reason: job.failedReason });
+        else this.settle(p.jobId, { state: 'failed', reason: job.failedReason });
       }
     } catch {
       // Redis is out of reach: the health watch decides when that fails the run.
@@ -308,6 +312,6 @@ export class BullmqExecutor implements StageExecutor {
   }
 }
 
-function parseReturn(value: unknown): StageJobReturn {
-  return (typeof value === 'string' ? JSON.parse(value) : value) as StageJobReturn;
+function parseReturn(value: unknown): StageJobReturn | undefined {
+  return ((typeof value === 'string' ? JSON.parse(value) : value) ?? undefined) as StageJobReturn | undefined;
 }
