@@ -39,7 +39,7 @@ export async function readWithLineModel(modelDir: string, files: string[], o: Re
       try {
         const img = await readGrayImage(file);
         const mode = o.layout === 'auto' ? (looksLikePage(img) ? 'page' : 'line') : o.layout;
-        const lines = linesOf(img, runner.meta.height, mode);
+        const lines = linesOf(img, runner.meta, mode);
         if (!lines.length) throw new UserInputError(`${file}: no text lines found on this page; is it blank, or a single line (try --layout line)?`);
         chunk.push({ file, img, lines });
       } catch (err) {
