@@ -204,14 +204,15 @@ export async function findRun(runsDir: string, ref: string): Promise<RunRecord> 
   const back = /^latest(?:~(\d+))?$/.exec(ref);
   if (back) {
     let skip = Number(back[1] ?? 0);
-    for (let i = ids.length - 1; i >= 0; i--) {
-      const record = await readRun(runsDir, ids[i]);
+    for (const id of ids.slice().reverse()) {
+      const record = await readRun(runsDir, id);
       if (record && skip-- === 0) return record;
     }
     throw new Error(`no run "${ref}": ${ids.length} run(s) recorded`);
   }
   const matches = ids.filter((id) => id.startsWith(ref));
-  const record = matches.length === 1 ? await readRun(runsDir, matches[0]) : undefined;
+  const only = matches.length === 1 ? matches[0] : undefined;
+  const record = only === undefined ? undefined : await readRun(runsDir, only);
   if (record) return record;
   if (matches.length <= 1) throw new Error(`no run "${ref}" in ${runsDir}; see \`inkflow runs\``);
   throw new Error(`run id "${ref}" is ambiguous: ${matches.join(', ')}`);

@@ -196,7 +196,7 @@ export class ArtifactStore {
   async cleanStaging(minAgeMs: number, inUse: ReadonlySet<string> = new Set()): Promise<number> {
     let removed = 0;
     for (const entry of await readdir(this.staging).catch(() => [] as string[])) {
-      if (inUse.has(entry.split('.')[0])) continue;
+      if (inUse.has(entry.split('.', 1)[0] ?? entry)) continue;
       const path = join(this.staging, entry);
       const info = await stat(path).catch(() => undefined);
       if (info && (entry.startsWith('deleting-') || Date.now() - info.mtimeMs >= minAgeMs)) {
@@ -334,7 +334,7 @@ export async function hashOutput(path: string): Promise<OutputRecord> {
   } else {
     files['.'] = { size: info.size, sha256: await sha256File(path), mtimeMs: info.mtimeMs };
   }
-  const digest = sha256(Object.keys(files).sort().map((f) => `${f}\0${files[f].sha256}`).join('\n'));
+  const digest = sha256(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([f, entry]) => `${f}\0${entry.sha256}`).join('\n'));
   return { digest, files };
 }
 
