@@ -39,7 +39,8 @@ export async function runsCommand(args: string[]): Promise<number> {
     if (refs.length < 2) throw new UsageError(`runs diff needs at least two run ids\n\n${HELP}`);
     const runs = await Promise.all(refs.map((ref) => findRun(runsDir, ref)));
     const diff = diffManyRuns(runs);
-    process.stdout.write(values.json ? JSON.stringify(runs.length === 2 ? diffRuns(runs[0], runs[1]) : diff) + '\n' : renderDiff(diff) + '\n');
+    const [a, b, ...more] = runs;
+    process.stdout.write(values.json ? JSON.stringify(a && b && !more.length ? diffRuns(a, b) : diff) + '\n' : renderDiff(diff) + '\n');
     return 0;
   }
   if (sub) throw new UsageError(`runs: unknown subcommand "${sub}"\n\n${HELP}`);
