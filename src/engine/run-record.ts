@@ -148,14 +148,44 @@ export interface RunSummary {
 }
 
 export function summarizeRun(r: RunRecord): RunSummary {
-  const metrics: Record<string, number> = {};
-  for (const [stage, record] of Object.entries(r.stages)) for (const [k, v] of Object.entries(record.metrics ?? {})) metrics[`${stage}.${k}`] = v;
   return {
     runId: r.runId, pipeline: r.pipeline, startedAt: r.startedAt, finishedAt: r.finishedAt, ok: r.ok, cancelled: r.cancelled,
     ...(r.stopReason ? { stopReason: r.stopReason } : {}),
     ...(r.experiment ? { experiment: r.experiment } : {}),
-    params: r.params ?? {}, stageParams: r.stageParams ?? {}, metrics,
+    params: r.params ?? {}, stageParams: r.stageParams ?? {}, metrics: flatMetrics(r),
   };
+}
+
+// How a run becomes a table row, for `inkflow runs`, experiment summaries and the dashboard alike.
+
+export type RunStatus = 'ok' | 'failed' | 'cancelled' | 'stopped';
+
+export function runStatus(run: Pick<RunRecord, 'ok' | 'cancelled' | 'stopReason'>): RunStatus {
+  return run.stopReason ? 'stopped' : run.cancelled ? 'cancelled' : run.ok ? 'ok' : 'failed';
+}
+
+export function runSeconds(run: Pick<RunRecord, 'startedAt' | 'finishedAt'>): number {
+  return (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
+}
+
+/**
+ * Every param under its column name: `params.<name>` for the pipeline's, `<stage>.<name>`
+ * for a stage's. `prepare` sees each params object first (the dashboard redacts secrets).
+ */
+export function flatParams(run: Pick<RunRecord, 'params' | 'stageParams'>, prepare: (params: Record<string, unknown>) => Record<string, unknown> = (p) => p): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(prepare(run.params ?? {}))) out[`params.${k}`] = v;
+  for (const [stage, params] of Object.entries(run.stageParams ?? {})) for (const [k, v] of Object.entries(prepare(params))) out[`${stage}.${k}`] = v;
+  return out;
+}
+
+/** Every metric as `<stage>.<name>`; a value JSON turned into null (NaN) is left out. */
+export function flatMetrics(run: Pick<RunRecord, 'stages'>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [stage, record] of Object.entries(run.stages)) {
+    for (const [k, v] of Object.entries(record.metrics ?? {})) if (typeof v === 'number') out[`${stage}.${k}`] = v;
+  }
+  return out;
 }
 
 /** One JSON line per finished run, beside the run folders, so listing a thousand runs reads one small file. */
