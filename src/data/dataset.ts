@@ -91,15 +91,16 @@ export function selectSamples(ds: Dataset, indices: ArrayLike<number>): Dataset 
   const images = new (ds.images.constructor as new (n: number) => Uint8Array | Float32Array)(n * size);
   const labels = new Int32Array(n);
   const writers = ds.writers ? new Int32Array(n) : undefined;
-  const masks = Object.fromEntries(Object.keys(ds.masks).map((k) => [k, new Uint8Array(n)]));
+  const masks = Object.entries(ds.masks).map(([name, from]) => ({ name, from, to: new Uint8Array(n) }));
   for (let i = 0; i < n; i++) {
-    const j = indices[i];
+    const j = indices[i]!;
+    if (!(j >= 0 && j < ds.meta.count)) throw new RangeError(`selectSamples: index ${j} is outside the dataset's ${ds.meta.count} samples`);
     images.set(ds.images.subarray(j * size, (j + 1) * size), i * size);
-    labels[i] = ds.labels[j];
-    if (writers) writers[i] = ds.writers![j];
-    for (const k of Object.keys(masks)) masks[k][i] = ds.masks[k][j];
+    labels[i] = ds.labels[j]!;
+    if (writers && ds.writers) writers[i] = ds.writers[j]!;
+    for (const mask of masks) mask.to[i] = mask.from[j]!;
   }
-  return { images, labels, writers, masks, meta: { ...ds.meta, count: n } };
+  return { images, labels, writers, masks: Object.fromEntries(masks.map((m) => [m.name, m.to])), meta: { ...ds.meta, count: n } };
 }
 
 
