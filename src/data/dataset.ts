@@ -6,6 +6,7 @@
 import { copyFile, link, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeNpy, parseNpy, type NumericArray } from './npy.js';
+import { UserInputError } from '../errors.js';
 
 export interface DatasetMeta {
   count: number;
@@ -33,6 +34,13 @@ export interface Dataset {
 
 export function sampleSize(meta: Pick<DatasetMeta, 'sampleShape'>): number {
   return meta.sampleShape.reduce((a, b) => a * b, 1);
+}
+
+/** Height and width of the samples, which must be images (at least two dimensions). */
+export function imageSize(meta: Pick<DatasetMeta, 'sampleShape'>, where = 'dataset'): { height: number; width: number } {
+  const [height, width] = meta.sampleShape;
+  if (height === undefined || width === undefined) throw new UserInputError(`${where}: samples are ${meta.sampleShape.join('x') || 'scalars'}, not images; reshape them to height x width first`);
+  return { height, width };
 }
 
 /** Every per-sample array must have one entry per sample: a malformed dataset is never written. */
