@@ -30,8 +30,8 @@ export default defineStage<LineTrainOptions>({
   async run(ctx) {
     const p = ctx.params;
     const tf = await loadStageTf(ctx);
-    const { model, meta } = await loadLineModel(tf, ctx.inputs.model);
-    const train = await readLineDataset(ctx.inputs.dataset);
+    const { model, meta } = await loadLineModel(tf, ctx.input('model'));
+    const train = await readLineDataset(ctx.input('dataset'));
     const validation = ctx.inputs.validation ? await readLineDataset(ctx.inputs.validation) : undefined;
     for (const [name, ds] of [['dataset', train], ['validation', validation]] as const) {
       if (ds && ds.meta.height !== meta.height) throw new UserInputError(`train-lines: the ${name} lines are ${ds.meta.height} px high but the model reads ${meta.height}; set load-lines' height to ${meta.height} (or build the model for ${ds.meta.height})`);
