@@ -32,63 +32,73 @@ const CONTRAST = 2;
 /** `ink` is bright on zero (see inkImage). Returns a copy with rule pixels set to 0. */
 export function eraseLineRules(ink: GrayImage, threshold = 0.3): RuleErasure {
   const { width: w, height: h, data } = ink;
+  const unchanged = { image: ink, rows: [] };
   let peak = 0;
   for (let i = 0; i < data.length; i++) if (data[i]! > peak) peak = data[i]!;
-  if (peak <= 0 || w < 3 * h) return { image: ink, rows: [] };
+  if (peak <= 0 || w < 3 * h) return unchanged;
   const t = peak * threshold;
-  const on = (x: number, y: number) => data[y * w + x]! > t;
-
+  const mask = new Uint8Array(w * h);
   let first = w;
   let last = -1;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      if (on(x, y)) {
+      if (data[y * w + x]! > t) {
+        mask[y * w + x] = 1;
         if (x < first) first = x;
         if (x > last) last = x;
       }
     }
   }
   const span = last - first + 1;
-  if (span < 3 * h) return { image: ink, rows: [] };
+  if (span < 3 * h) return unchanged;
   const gap = Math.max(2, Math.round(GAP * h));
+
   // Rows are looked at three at a time, so a rule drifting by a row across the line still reads as one.
-  const onNear = (x: number, y: number) => (y > 0 && on(x, y - 1)) || on(x, y) || (y + 1 < h && on(x, y + 1));
   const coverage = new Float32Array(h);
   const longest = new Float32Array(h);
   for (let y = 0; y < h; y++) {
+    const row = y * w;
+    const up = y > 0 ? row - w : row;
+    const down = y + 1 < h ? row + w : row;
     let start = -1;
     let end = -1;
     let count = 0;
+    let best = 0;
     for (let x = first; x <= last; x++) {
-      if (!onNear(x, y)) continue;
+      if (!(mask[row + x]! | mask[up + x]! | mask[down + x]!)) continue;
       count++;
       if (start < 0 || x - end > gap) start = x;
       end = x;
-      longest[y] = Math.max(longest[y]!, end - start + 1);
+      if (end - start + 1 > best) best = end - start + 1;
     }
     coverage[y] = count / span;
+    longest[y] = best;
   }
   const maxThickness = Math.max(2, Math.round(THICKNESS * h)) + 2;
   // Writing is as dense a few rows away (inside the same letters); a rule stands out from both sides.
   const away = maxThickness + 1;
+  const candidate = (y: number) => longest[y]! >= SPAN * span && coverage[y]! >= CONTRAST * Math.max(coverage[y - away] ?? 0, coverage[y + away] ?? 0);
+  let any = false;
+  for (let y = 0; y < h && !any; y++) any = candidate(y);
+  if (!any) return unchanged;
+
   // A rule is thin where it is inked; a row through writing crosses strokes that run up and down.
-  const run = verticalRuns(on, w, h);
+  const run = verticalRuns(mask, w, h);
   const thin = new Float32Array(h);
   for (let y = 0; y < h; y++) {
     let inked = 0;
     let short = 0;
     for (let x = first; x <= last; x++) {
-      if (!on(x, y)) continue;
+      if (!mask[y * w + x]) continue;
       inked++;
       if (run[y * w + x]! <= maxThickness) short++;
     }
     thin[y] = inked ? short / inked : 0;
   }
-  const isRuleRow = (y: number): boolean =>
-    longest[y]! >= SPAN * span &&
-    coverage[y]! >= CONTRAST * Math.max(coverage[y - away] ?? 0, coverage[y + away] ?? 0) &&
-    Math.max(thin[y]!, thin[y - 1] ?? 0, thin[y + 1] ?? 0) >= THIN;
+  const isRuleRow = (y: number): boolean => candidate(y) && Math.max(thin[y]!, thin[y - 1] ?? 0, thin[y + 1] ?? 0) >= THIN;
 
+  const columnInk = new Uint32Array(w);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) columnInk[x]! += mask[y * w + x]!;
   // Between words and past the writing a rule runs bare, with no writing above or below it. Cursive
   // joins lie on the baseline too, but only for the short way from one letter to the next.
   const longestBare = (top: number, bottom: number): number => {
@@ -96,14 +106,14 @@ export function eraseLineRules(ink: GrayImage, threshold = 0.3): RuleErasure {
     let start = -1;
     let lastInk = -1;
     for (let x = first; x <= last; x++) {
-      let writing = false;
-      for (let y = 0; y < h && !writing; y++) if ((y < top - 2 || y > bottom + 2) && on(x, y)) writing = true;
-      if (writing) {
+      let near = 0;
+      for (let y = Math.max(0, top - 2); y <= Math.min(h - 1, bottom + 2); y++) near += mask[y * w + x]!;
+      if (columnInk[x]! > near) {
         start = -1;
         continue;
       }
       let inBand = false;
-      for (let y = Math.max(0, top - 1); y <= Math.min(h - 1, bottom + 1) && !inBand; y++) inBand = on(x, y);
+      for (let y = Math.max(0, top - 1); y <= Math.min(h - 1, bottom + 1) && !inBand; y++) inBand = mask[y * w + x] === 1;
       if (!inBand) {
         if (start >= 0 && x - lastInk > gap) start = -1;
         continue;
@@ -126,7 +136,7 @@ export function eraseLineRules(ink: GrayImage, threshold = 0.3): RuleErasure {
     if (end - y + 1 <= maxThickness && longestBare(y, end) >= BARE * h) for (let r = y; r <= end; r++) rows.push(r);
     y = end + 1;
   }
-  if (!rows.length) return { image: ink, rows };
+  if (!rows.length) return unchanged;
 
   const out = Float32Array.from(data);
   // A rule is rarely level: follow it piecewise, finding its rows again in each stretch of one line height.
@@ -137,7 +147,7 @@ export function eraseLineRules(ink: GrayImage, threshold = 0.3): RuleErasure {
     for (let x0 = 0; x0 < w; x0 += h) {
       const x1 = Math.min(w, x0 + h);
       const counts = new Uint32Array(hi - lo + 1);
-      for (let y = lo; y <= hi; y++) for (let x = x0; x < x1; x++) if (on(x, y)) counts[y - lo]!++;
+      for (let y = lo; y <= hi; y++) for (let x = x0; x < x1; x++) counts[y - lo]! += mask[y * w + x]!;
       let best = 0;
       for (let i = 1; i < counts.length; i++) if (counts[i]! > counts[best]!) best = i;
       if (counts[best]! < 0.2 * (x1 - x0)) continue;
@@ -150,9 +160,9 @@ export function eraseLineRules(ink: GrayImage, threshold = 0.3): RuleErasure {
       const to = Math.min(h - 1, lo + y1 + 1);
       for (let x = x0; x < x1; x++) {
         let above = 0;
-        for (let y = from - 1; y >= 0 && on(x, y); y--) above++;
+        for (let y = from - 1; y >= 0 && mask[y * w + x]; y--) above++;
         let below = 0;
-        for (let y = to + 1; y < h && on(x, y); y++) below++;
+        for (let y = to + 1; y < h && mask[y * w + x]; y++) below++;
         if (above >= 2 || below >= 2) continue;
         for (let y = from; y <= to; y++) out[y * w + x] = 0;
       }
@@ -162,16 +172,16 @@ export function eraseLineRules(ink: GrayImage, threshold = 0.3): RuleErasure {
 }
 
 /** For every pixel, the length of the vertical run of ink it belongs to (0 off ink). */
-function verticalRuns(on: (x: number, y: number) => boolean, w: number, h: number): Uint16Array {
+function verticalRuns(mask: Uint8Array, w: number, h: number): Uint16Array {
   const runs = new Uint16Array(w * h);
   for (let x = 0; x < w; x++) {
     for (let y = 0; y < h; ) {
-      if (!on(x, y)) {
+      if (!mask[y * w + x]) {
         y++;
         continue;
       }
       let end = y;
-      while (end + 1 < h && on(x, end + 1)) end++;
+      while (end + 1 < h && mask[(end + 1) * w + x]) end++;
       for (let r = y; r <= end; r++) runs[r * w + x] = end - y + 1;
       y = end + 1;
     }
