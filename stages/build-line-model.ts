@@ -30,7 +30,7 @@ export default defineStage<Static<typeof buildLineModelParams>>({
     const layers = p.layers ?? preset.layers;
     const height = p.height ?? (p.layers ? undefined : preset.height);
     if (!height) throw new UserInputError('build-line-model: with a list of layers, set params.height (the line height the model reads)');
-    const charset = await readCharset(ctx.inputs.charset);
+    const charset = await readCharset(ctx.input('charset'));
     const tf = await loadStageTf(ctx);
     const model = await withSeededMathRandom(p.seed, async () => {
       try {

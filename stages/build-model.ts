@@ -21,8 +21,10 @@ export default defineStage<Static<typeof buildModelParams>>({
   inputs: { dataset: { description: 'training dataset: gives the input shape and the classes', required: true } },
   outputs: ['model'],
   async run(ctx) {
-    const meta = await readDatasetMeta(ctx.inputs.dataset);
-    const layers = ctx.params.layers ?? PRESETS[ctx.params.preset ?? 'default'];
+    const meta = await readDatasetMeta(ctx.input('dataset'));
+    const preset = ctx.params.preset ?? 'default';
+    const layers = ctx.params.layers ?? PRESETS[preset];
+    if (!layers) throw new UserInputError(`build-model: no preset "${preset}"; presets: ${Object.keys(PRESETS).join(', ')}`);
     const tf = await loadStageTf(ctx);
     const model = await withSeededMathRandom(ctx.params.seed, async () => {
       try {

@@ -24,7 +24,7 @@ export default defineStage<Static<typeof charsetParams>>({
   },
   outputs: ['charset'],
   async run(ctx) {
-    const train = await readLineDataset(ctx.inputs.dataset);
+    const train = await readLineDataset(ctx.input('dataset'));
     const counts = countCharacters(train.lines.map((l) => l.text));
     let charset: Charset;
     if (ctx.params.characters) {

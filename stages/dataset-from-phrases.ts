@@ -24,11 +24,11 @@ export default defineStage<Static<typeof datasetFromPhrasesParams>>({
   async run(ctx) {
     const classes = [...ctx.params.classes];
     const size = ctx.params.size;
-    const segments = await readSegmentations(ctx.inputs.segments);
+    const segments = await readSegmentations(ctx.input('segments'));
     const images: Uint8Array[] = [];
     const labels: number[] = [];
     const skipped: { file: string; reason: string }[] = [];
-    const entries = await readLabels(ctx.inputs.phrases);
+    const entries = await readLabels(ctx.input('phrases'));
     for (const e of entries) {
       const letters = [...e.text.replace(/ /g, '')];
       const segs = segments[e.file]?.segments ?? [];
@@ -46,10 +46,10 @@ export default defineStage<Static<typeof datasetFromPhrasesParams>>({
         skipped.push({ file: e.file, reason: `character "${unknown}" is not a class` });
         continue;
       }
-      const ink = await segmentedPhraseInk(ctx.inputs.phrases, e.file, segments[e.file]);
+      const ink = await segmentedPhraseInk(ctx.input('phrases'), e.file, segments[e.file]);
       segs.forEach((s, i) => {
         images.push(frameGlyph(crop(ink, s.box), size));
-        labels.push(classes.indexOf(letters[i].toLowerCase()));
+        labels.push(classes.indexOf(letters[i]!.toLowerCase())); // as many segments as letters, checked above
       });
     }
     if (!images.length) throw new UserInputError(`dataset-from-phrases: no phrase's segmentation matched its text (${skipped.length} skipped)`);

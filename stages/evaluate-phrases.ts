@@ -21,8 +21,8 @@ export default defineStage<Static<typeof evaluatePhrasesParams>>({
   },
   outputs: ['report'],
   async run(ctx) {
-    const entries = await readLabels(ctx.inputs.phrases);
-    const reading = await readPhraseReadings(ctx.inputs.reading);
+    const entries = await readLabels(ctx.input('phrases'));
+    const reading = await readPhraseReadings(ctx.input('reading'));
     const out = ctx.output('report');
     await mkdir(join(out, 'overlays'), { recursive: true });
     let charErrors = 0, chars = 0, wordErrors = 0, words = 0, exact = 0;
@@ -39,7 +39,7 @@ export default defineStage<Static<typeof evaluatePhrasesParams>>({
       if (read === e.text) exact++;
       rows.push([e.file, e.text, read, ce, e.text.length, we, truthWords.length].join(','));
       if (i < ctx.params.overlays) {
-        const png = await phraseOverlayPng(await readFile(join(ctx.inputs.phrases, e.file)), reading[e.file], e.text, read, ce);
+        const png = await phraseOverlayPng(await readFile(join(ctx.input('phrases'), e.file)), reading[e.file], e.text, read, ce);
         await writeFile(join(out, 'overlays', e.file.replace(/^images\//, '')), png);
       }
     }

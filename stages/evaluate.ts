@@ -25,8 +25,8 @@ export default defineStage<Static<typeof evaluateParams>>({
   outputs: ['report'],
   async run(ctx) {
     const tf = await loadStageTf(ctx);
-    const test = await readDataset(ctx.inputs.dataset);
-    const model = await loadModelFrom(tf, ctx.inputs.model);
+    const test = await readDataset(ctx.input('dataset'));
+    const model = await loadModelFrom(tf, ctx.input('model'));
     const classes = test.meta.classes;
     const outputs = outputClasses(model);
     if (outputs !== classes.length) throw new UserInputError(`evaluate: model predicts ${outputs} classes, test data has ${classes.length}`);

@@ -27,11 +27,12 @@ export const loadLinesParams = StrictObject({
   max_width: Type.Integer({ minimum: 16, default: 4096, description: 'widest normalized line accepted, in pixels' }),
   text: textOptions,
   empty_text: StringEnum(['error', 'skip'], { default: 'error', description: 'what an empty transcription does' }),
+  erase_rules: Type.Boolean({ default: true, description: 'erase the printed or dotted rule lines were written on; the model trained on them reads with the same setting' }),
 });
 
 export default defineStage<Static<typeof loadLinesParams>>({
   description: 'load line images and transcriptions (TSV/CSV, ALTO/PAGE XML, or synthetic phrases) as a line dataset',
-  version: 1,
+  version: 2,
   paramsSchema: loadLinesParams,
   inputs: { phrases: { description: 'synthetic phrases from synth-phrases, instead of path' } },
   outputs: ['dataset'],
@@ -73,13 +74,13 @@ export default defineStage<Static<typeof loadLinesParams>>({
         continue;
       }
       const img = await e.load();
-      const image = normalizeLine(img, { height: p.height, maxWidth: p.max_width, source: `${e.where} (${e.image})` });
+      const image = normalizeLine(img, { height: p.height, maxWidth: p.max_width, source: `${e.where} (${e.image})`, eraseRules: p.erase_rules });
       lines.push({ id: e.id, text, image, ...(e.writer ? { writer: e.writer } : {}), ...(e.split ? { split: e.split } : {}) });
       if (i % 50 === 0) ctx.progress.update(`line ${i + 1}/${entries.length}`);
     }
     if (skipped) ctx.log.warn(`skipped ${skipped} lines with empty transcriptions`);
     if (!lines.length) throw new UserInputError(`load-lines: no lines with text in ${source}`);
-    const ds = assembleLineDataset(lines, p.height, [source]);
+    const ds = assembleLineDataset(lines, { height: p.height, sources: [source], erase_rules: p.erase_rules });
     await writeLineDataset(ctx.output('dataset'), ds);
     const widths = lines.map((l) => l.image.width).sort((a, b) => a - b);
     ctx.log.info(`${lines.length} lines at height ${p.height}, widths ${widths[0]}..${widths[widths.length - 1]} (median ${widths[widths.length >> 1]}), ${(ds.pixels.length / 1e6).toFixed(1)} MB`);

@@ -104,9 +104,13 @@ function toDataset(raw: RawData, p: Static<typeof loadParams>, where: string, in
     const given = typeof p.classes === 'string' ? [...p.classes] : p.classes;
     names = Array.from(raw.labels, (v) => {
       const id = v + p.label_offset;
-      if (given && (id < 0 || id >= given.length)) throw new UserInputError(`${where}: label ${v} (+ offset ${p.label_offset}) is out of range for ${given.length} classes`);
+      if (given) {
+        const name = given[id];
+        if (name === undefined) throw new UserInputError(`${where}: label ${v} (+ offset ${p.label_offset}) is out of range for ${given.length} classes`);
+        return name;
+      }
       if (id < 0) throw new UserInputError(`${where}: label ${v} (+ offset ${p.label_offset}) is negative`);
-      return given ? given[id] : String(id);
+      return String(id);
     });
   }
   if (p.case_merge) names = names.map((s) => s.toLowerCase());
@@ -119,8 +123,9 @@ function toDataset(raw: RawData, p: Static<typeof loadParams>, where: string, in
   // Samples left out by `include` keep label -1: only chosen ones must name a class.
   const labels = new Int32Array(n).fill(-1);
   for (const j of chosen) {
-    const id = index.get(names[j]);
-    if (id === undefined) throw new UserInputError(`${where}: sample ${j} has class "${names[j]}", which is not among classes ${classes.join('')}`);
+    const name = names[j]!; // chosen holds sample indices, and names has one per sample
+    const id = index.get(name);
+    if (id === undefined) throw new UserInputError(`${where}: sample ${j} has class "${name}", which is not among classes ${classes.join('')}`);
     labels[j] = id;
   }
   const all: Dataset = {
@@ -141,7 +146,7 @@ function transposeImages<T extends Uint8Array | Float32Array>(images: T, n: numb
   const out = new (images.constructor as new (n: number) => T)(images.length);
   for (let k = 0; k < n; k++) {
     const base = k * h * w;
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[base + y * w + x] = images[base + x * h + y];
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[base + y * w + x] = images[base + x * h + y]!; // x·h + y < h·w
   }
   return out;
 }

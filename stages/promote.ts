@@ -38,14 +38,14 @@ export default defineStage<PromoteParams>({
   outputs: ['decision'],
   async run(ctx) {
     const p = ctx.params;
-    const reportFile = (await stat(ctx.inputs.report)).isDirectory() ? join(ctx.inputs.report, 'metrics.json') : ctx.inputs.report;
+    const reportFile = (await stat(ctx.input('report'))).isDirectory() ? join(ctx.input('report'), 'metrics.json') : ctx.input('report');
     const report = JSON.parse(await readFile(reportFile, 'utf8')) as Record<string, unknown>;
     const metrics = Object.fromEntries(Object.entries(report).filter((e): e is [string, number] => typeof e[1] === 'number'));
     if (!(p.metric in metrics)) throw new UserInputError(`promote: the report has no numeric metric "${p.metric}"; it has ${Object.keys(metrics).join(', ')}`);
     const result = await promoteModel({
       modelsDir: resolve(ctx.workspace, p.models_dir),
       name: p.name,
-      model: ctx.inputs.model,
+      model: ctx.input('model'),
       labels: ctx.inputs.labels,
       metrics,
       source: { runId: ctx.runId, promotedBy: 'promote stage', metrics },

@@ -7,6 +7,7 @@ import { loadWords } from '../src/phrases/words.js';
 import { writePhraseReadings, type PhraseReadings } from '../src/artifacts/phrase-readings.js';
 import { Recognizer } from '../src/ml/recognizer.js';
 import { numericEnvironment, stageBackend } from '../src/ml/numeric-environment.js';
+import { UserInputError } from '../src/errors.js';
 
 const readPhrasesParams = StrictObject({
   lexicon: Type.Boolean({ default: false }),
@@ -26,14 +27,16 @@ export default defineStage<Static<typeof readPhrasesParams>>({
   outputs: ['reading'],
   fileParams: (p) => (p.words_file ? [p.words_file] : []),
   async run(ctx) {
-    const recognizer = await Recognizer.open(ctx.inputs.model, { backend: stageBackend(ctx) });
+    const recognizer = await Recognizer.open(ctx.input('model'), { backend: stageBackend(ctx) });
     const lexicon = ctx.params.lexicon ? new Lexicon(await loadWords(ctx.params.words_file && resolve(ctx.workspace, ctx.params.words_file))) : undefined;
-    const segments = await readSegmentations(ctx.inputs.segments);
+    const segments = await readSegmentations(ctx.input('segments'));
     const out: PhraseReadings = {};
-    const entries = await readLabels(ctx.inputs.phrases);
+    const entries = await readLabels(ctx.input('phrases'));
     for (const [i, e] of entries.entries()) {
-      const ink = await segmentedPhraseInk(ctx.inputs.phrases, e.file, segments[e.file]);
-      out[e.file] = readSegmented(recognizer, { ...segments[e.file], ink }, lexicon);
+      const stored = segments[e.file];
+      if (!stored) throw new UserInputError(`read-phrases: ${ctx.input('segments')} has no segmentation of ${e.file}; wire the segments made from these phrases`);
+      const ink = await segmentedPhraseInk(ctx.input('phrases'), e.file, stored);
+      out[e.file] = readSegmented(recognizer, { ...stored, ink }, lexicon);
       if (i % 50 === 0) ctx.progress.update(`read ${i + 1}/${entries.length}`);
     }
     await writePhraseReadings(ctx.output('reading'), out);

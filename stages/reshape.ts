@@ -14,11 +14,11 @@ export default defineStage<Static<typeof reshapeParams>>({
   inputs: { dataset: { description: 'dataset to reshape', required: true } },
   outputs: ['dataset'],
   async run(ctx) {
-    const ds = await readDataset(ctx.inputs.dataset);
+    const ds = await readDataset(ctx.input('dataset'));
     const want = ctx.params.shape.reduce((a, b) => a * b, 1);
     if (want !== sampleSize(ds.meta)) {
       throw new UserInputError(`reshape: samples are ${ds.meta.sampleShape.join('x')} (${sampleSize(ds.meta)} values); cannot reshape to ${ctx.params.shape.join('x')} (${want})`);
     }
-    await writeDataset(ctx.output('dataset'), { ...ds, meta: { ...ds.meta, sampleShape: ctx.params.shape } }, { linkImagesFrom: ctx.inputs.dataset });
+    await writeDataset(ctx.output('dataset'), { ...ds, meta: { ...ds.meta, sampleShape: ctx.params.shape } }, { linkImagesFrom: ctx.input('dataset') });
   },
 });

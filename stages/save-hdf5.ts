@@ -21,13 +21,13 @@ export default defineStage<Static<typeof saveHdf5Params>>({
   outputs: ['keras', 'tfjs'],
   async run(ctx) {
     const tf = await loadStageTf(ctx);
-    const model = await loadModelFrom(tf, ctx.inputs.model);
+    const model = await loadModelFrom(tf, ctx.input('model'));
     await mkdir(ctx.output('keras'), { recursive: true });
     await saveKerasH5(model, join(ctx.output('keras'), ctx.params.filename));
     await saveModel(tf, model, ctx.output('tfjs'));
     // A line model's charset and geometry travel with both exports.
-    await copyLineModelMeta(ctx.inputs.model, ctx.output('keras'));
-    await copyLineModelMeta(ctx.inputs.model, ctx.output('tfjs'));
+    await copyLineModelMeta(ctx.input('model'), ctx.output('keras'));
+    await copyLineModelMeta(ctx.input('model'), ctx.output('tfjs'));
     model.dispose();
   },
 });

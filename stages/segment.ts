@@ -26,12 +26,12 @@ export default defineStage<Static<typeof segmentParams>>({
   inputs: { phrases: { description: 'phrase set (images + labels.tsv)', required: true } },
   outputs: ['segments'],
   async run(ctx) {
-    const entries = await readLabels(ctx.inputs.phrases);
+    const entries = await readLabels(ctx.input('phrases'));
     const result: Record<string, unknown> = {};
     const started = performance.now();
     let segmentSeconds = 0;
     for (const [i, e] of entries.entries()) {
-      const img = await readGrayImage(join(ctx.inputs.phrases, e.file));
+      const img = await readGrayImage(join(ctx.input('phrases'), e.file));
       const t = performance.now();
       const seg = segmentPhrase(img, { splitTouching: ctx.params.letters !== 'unsplit', touching: ctx.params.letters === 'touching' });
       segmentSeconds += (performance.now() - t) / 1000;

@@ -74,13 +74,14 @@ export default defineStage<Static<typeof shellParams>>({
         return path;
       });
     const argv = params.command.map(substitute);
+    const [firstOutput] = params.outputs;
     for (const output of params.outputs) await mkdir(dirname(ctx.output(output)), { recursive: true });
     const logFile = createWriteStream(join(ctx.logDir, 'command.log'));
     let result;
     try {
       result = await runInGroup(argv, {
         cwd,
-        env: { ...process.env, ...params.env, ...(params.outputs.length ? { INKFLOW_OUT_DIR: dirname(ctx.output(params.outputs[0])) } : {}) },
+        env: { ...process.env, ...params.env, ...(firstOutput === undefined ? {} : { INKFLOW_OUT_DIR: dirname(ctx.output(firstOutput)) }) },
         timeoutMs: params.timeout_seconds * 1000,
         signal: ctx.signal,
         killGraceMs: 2000,

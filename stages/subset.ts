@@ -23,7 +23,7 @@ export default defineStage<Static<typeof subsetParams>>({
   outputs: ['dataset', 'validation'],
   async run(ctx) {
     const p = ctx.params;
-    const ds = await readDataset(ctx.inputs.dataset);
+    const ds = await readDataset(ctx.input('dataset'));
     const random = rng(p.seed);
     let pool = Array.from({ length: ds.meta.count }, (_, i) => i);
     if (p.mask) {
@@ -47,8 +47,9 @@ export default defineStage<Static<typeof subsetParams>>({
 function capPerClass(pool: number[], labels: Int32Array, cap: number): number[] {
   const taken = new Map<number, number>();
   return pool.filter((i) => {
-    const n = taken.get(labels[i]) ?? 0;
-    taken.set(labels[i], n + 1);
+    const label = labels[i]!; // the pool holds sample indices
+    const n = taken.get(label) ?? 0;
+    taken.set(label, n + 1);
     return n < cap;
   });
 }
@@ -56,19 +57,24 @@ function capPerClass(pool: number[], labels: Int32Array, cap: number): number[] 
 /** Keeps each class's share of the pool, distributing rounding remainders by largest fraction. */
 function stratified(pool: number[], labels: Int32Array, classes: number, want: number): number[] {
   const byClass: number[][] = Array.from({ length: classes }, () => []);
-  for (const i of pool) byClass[labels[i]].push(i);
-  const exact = byClass.map((c) => (c.length * want) / pool.length);
-  const counts = exact.map(Math.floor);
-  let left = want - counts.reduce((a, b) => a + b, 0);
-  const order = exact.map((e, k) => [e - Math.floor(e), k] as const).sort((a, b) => b[0] - a[0]);
-  for (const [, k] of order) {
+  for (const i of pool) {
+    const members = byClass[labels[i]!];
+    if (!members) throw new UserInputError(`subset: sample ${i} has label ${labels[i]}, which is not one of the dataset's ${classes} classes`);
+    members.push(i);
+  }
+  const shares = byClass.map((members) => {
+    const exact = (members.length * want) / pool.length;
+    return { members, count: Math.floor(exact), fraction: exact - Math.floor(exact) };
+  });
+  let left = want - shares.reduce((a, s) => a + s.count, 0);
+  for (const share of [...shares].sort((a, b) => b.fraction - a.fraction)) {
     if (left <= 0) break;
-    if (counts[k] < byClass[k].length) {
-      counts[k]++;
+    if (share.count < share.members.length) {
+      share.count++;
       left--;
     }
   }
-  return byClass.flatMap((c, k) => c.slice(0, counts[k]));
+  return shares.flatMap((s) => s.members.slice(0, s.count));
 }
 
 function splitPlain(pool: number[], fraction: number): [number[], number[]] {
@@ -80,9 +86,10 @@ function splitByWriter(pool: number[], ds: Dataset, fraction: number, random: ()
   if (!ds.writers) throw new UserInputError('subset: writer_disjoint needs writer ids, and this dataset has none');
   const byWriter = new Map<number, number[]>();
   for (const i of pool) {
-    const group = byWriter.get(ds.writers[i]);
+    const writer = ds.writers[i]!; // writers has one id per sample
+    const group = byWriter.get(writer);
     if (group) group.push(i);
-    else byWriter.set(ds.writers[i], [i]);
+    else byWriter.set(writer, [i]);
   }
   const writers = shuffle([...byWriter.keys()].sort((a, b) => a - b), random);
   const target = pool.length * fraction;

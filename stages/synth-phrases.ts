@@ -37,7 +37,7 @@ export default defineStage<Static<typeof synthPhrasesParams>>({
   fileParams: (p) => (p.words_file ? [p.words_file] : []),
   async run(ctx) {
     const p = ctx.params;
-    const letters = await readDataset(ctx.inputs.letters);
+    const letters = await readDataset(ctx.input('letters'));
     const classes = letters.meta.classes;
     const words = (await loadWords(p.words_file && resolve(ctx.workspace, p.words_file)))
       .map((w) => w.toLowerCase())
@@ -54,12 +54,13 @@ export default defineStage<Static<typeof synthPhrasesParams>>({
       const n = p.min_words + Math.floor(random() * (p.max_words - p.min_words + 1));
       const chosen: string[] = [];
       while (chosen.length < n) {
-        const w = words[Math.floor(random() * words.length)];
+        const w = words[Math.floor(random() * words.length)]!; // words is not empty (checked above)
         if ([...chosen, w].join(' ').length > p.max_length && chosen.length) break;
         chosen.push(w);
       }
       const text = chosen.join(' ');
       const writer = writers[Math.floor(random() * writers.length)];
+      if (writer === undefined) throw new UserInputError(`synth-phrases: ${ctx.input('letters')} has no samples`);
       const phrase = composePhrase(text, writer, index, classes, {
         height: p.height, scale: p.scale, sizeJitter: p.size_jitter, baselineJitter: p.baseline_jitter, spacing: p.spacing, wordGap: p.word_gap,
       }, random);

@@ -30,12 +30,14 @@ export default defineStage<LineTrainOptions>({
   async run(ctx) {
     const p = ctx.params;
     const tf = await loadStageTf(ctx);
-    const { model, meta } = await loadLineModel(tf, ctx.inputs.model);
-    const train = await readLineDataset(ctx.inputs.dataset);
+    const { model, meta } = await loadLineModel(tf, ctx.input('model'));
+    const train = await readLineDataset(ctx.input('dataset'));
     const validation = ctx.inputs.validation ? await readLineDataset(ctx.inputs.validation) : undefined;
     for (const [name, ds] of [['dataset', train], ['validation', validation]] as const) {
       if (ds && ds.meta.height !== meta.height) throw new UserInputError(`train-lines: the ${name} lines are ${ds.meta.height} px high but the model reads ${meta.height}; set load-lines' height to ${meta.height} (or build the model for ${ds.meta.height})`);
     }
+    const eraseRules = train.meta.erase_rules ?? false;
+    if (validation && (validation.meta.erase_rules ?? false) !== eraseRules) throw new UserInputError(`train-lines: the training lines were loaded with erase_rules: ${eraseRules} but the validation lines with ${!eraseRules}; give both load-lines stages the same erase_rules`);
     const outside = outsideCharset(meta.charset, train.lines.map((l) => l.text));
     if (outside.length) throw new UserInputError(`train-lines: the training texts use characters the model's charset lacks: ${describeCharacters(outside)}; build the model from a charset of these texts, or map the characters in load-lines' text.map`);
     if ((p.reduce_lr.enabled || p.early_stopping.enabled) && !validation) ctx.log.warn('no validation lines wired: learning-rate reduction and early stopping are off');
@@ -56,7 +58,8 @@ export default defineStage<LineTrainOptions>({
       lines_per_second: history.reduce((s, e) => s + e.images_per_second, 0) / history.length,
     });
     await writeTrainingHistory(ctx.output('history'), { epochs: history, best_epoch: bestEpoch, backend: stageBackend(ctx) });
-    await saveLineModel(tf, model, meta, ctx.output('model'));
+    // The model reads lines as it was trained on them: `inkflow read` erases rules when these lines had them erased.
+    await saveLineModel(tf, model, { ...meta, erase_rules: eraseRules }, ctx.output('model'));
     await mkdir(join(ctx.logDir, 'tensorboard'), { recursive: true });
     for (const f of await readdir(tensorboard)) await copyFile(join(tensorboard, f), join(ctx.logDir, 'tensorboard', basename(f)));
     model.dispose();

@@ -56,7 +56,7 @@ export default defineStage<Static<typeof trainParams>>({
   async run(ctx) {
     const p = ctx.params;
     const tf = await loadStageTf(ctx);
-    const train = await readDataset(ctx.inputs.dataset);
+    const train = await readDataset(ctx.input('dataset'));
     const validation = ctx.inputs.validation ? await readDataset(ctx.inputs.validation) : undefined;
     const hasValidation = !!validation && validation.meta.count > 0;
     for (const [name, cb] of [['reduce_lr', p.reduce_lr], ['early_stopping', p.early_stopping]] as const) {
@@ -64,7 +64,7 @@ export default defineStage<Static<typeof trainParams>>({
         throw new UserInputError(`train: ${name} monitors ${cb.monitor} but no validation data is wired (inputs.validation), or it is empty`);
       }
     }
-    const model = await loadModelFrom(tf, ctx.inputs.model);
+    const model = await loadModelFrom(tf, ctx.input('model'));
     const classes = train.meta.classes.length;
     const outputs = outputClasses(model);
     if (outputs !== classes) throw new UserInputError(`train: model predicts ${outputs} classes but the dataset has ${classes}`);

@@ -27,11 +27,11 @@ export default defineStage<Static<typeof visualizeParams>>({
   async run(ctx) {
     const out = ctx.output('plots');
     await mkdir(out, { recursive: true });
-    const history = await readTrainingHistory(ctx.inputs.history);
+    const history = await readTrainingHistory(ctx.input('history'));
     await writeFile(join(out, 'curves.png'), await trainingCurvesPng(history.epochs));
 
-    const test = await readDataset(ctx.inputs.dataset);
-    const report = await readEvaluationReport(ctx.inputs.report);
+    const test = await readDataset(ctx.input('dataset'));
+    const report = await readEvaluationReport(ctx.input('report'));
     const title = `Confusion matrix: ${(report.metrics.accuracy * 100).toFixed(2)}% of ${report.metrics.count} test images (colour: share of row)`;
     await writeFile(join(out, 'confusion.png'), await confusionPng(report.confusion, test.meta.classes, title));
 

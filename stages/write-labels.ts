@@ -12,6 +12,6 @@ export default defineStage<Static<typeof writeLabelsParams>>({
   inputs: { dataset: { description: 'any dataset carrying the class names', required: true } },
   outputs: ['labels'],
   async run(ctx) {
-    await writeLabels(ctx.output('labels'), (await readDatasetMeta(ctx.inputs.dataset)).classes);
+    await writeLabels(ctx.output('labels'), (await readDatasetMeta(ctx.input('dataset'))).classes);
   },
 });

@@ -61,6 +61,17 @@ describe('runPipeline in-process', () => {
     expect(failed).toMatchObject({ status: 'failed', error: expect.stringContaining('this stage was told to fail') });
   });
 
+  it('ctx.input gives a wired input and names an unwired one with what to do', async () => {
+    const ws = await workspace({
+      'p.yaml': PIPELINE.replace('params: { text: b }', 'params: { text: b, needs: upstream }').replace('params: { text: c, data: data.txt }', 'params: { text: c, data: data.txt, needs: upstream }'),
+      'data.txt': 'x\n',
+    });
+    const { events, statuses } = await run(ws);
+    expect(statuses).toEqual({ a: 'ran', b: 'ran', c: 'failed', d: 'skipped' });
+    const failed = events.find((e) => e.event === 'stage-end' && e.stage === 'c');
+    expect(failed).toMatchObject({ status: 'failed', error: expect.stringContaining('stage "c" (./stages/emit.ts) needs input "upstream": wire it') });
+  });
+
   it('an aborted signal cancels a running stage and publishes nothing for it', async () => {
     const ws = await workspace({ 'p.yaml': 'name: cancel\nstages:\n  slow: { uses: ./stages/emit.ts, params: { text: s, delay_ms: 30000 } }\n' });
     const controller = new AbortController();

@@ -1,7 +1,7 @@
 /** Sweep expansion: seeded random draws inside their ranges, evenly spaced grids, `--set` lists, and sweep-file errors. */
 import { describe, expect, it } from 'vitest';
-import { expandSweep, loadSweepFile, sweepFromSets } from '../dist/src/exp/sweep.js';
-import { MedianStopper } from '../dist/src/exp/median-stop.js';
+import { expandSweep, loadSweepFile, sweepFromSets } from '../src/exp/sweep.js';
+import { MedianStopper } from '../src/exp/median-stop.js';
 import { workspace } from './helpers.js';
 import { join } from 'node:path';
 
@@ -50,6 +50,13 @@ describe('sweeps', () => {
     const sets = sweepFromSets(['train.learning_rate=1e-3,3e-4', 'train.augment={shift: 0.1, rotate: 8}', 'train.epochs=2', 'build-model.layers=[{type: flatten}],[{type: dropout, rate: 0.5}]']);
     expect(sets.parameters).toEqual({ 'train.learning_rate': [0.001, 0.0003], 'build-model.layers': [[{ type: 'flatten' }], [{ type: 'dropout', rate: 0.5 }]] });
     expect(sets.fixed).toEqual(['train.augment={shift: 0.1, rotate: 8}', 'train.epochs=2']);
+  });
+
+  it('a sweep file needs only its parameters: the method, seed and stopping-rule counts default', async () => {
+    const ws = await workspace({ 's.yaml': 'parameters:\n  train.epochs: [1, 2]\nearly_terminate: { type: median, metric: train.val_loss }\n' });
+    const spec = await loadSweepFile(join(ws, 's.yaml'));
+    expect(spec).toMatchObject({ method: 'grid', seed: 0, early_terminate: { type: 'median', metric: 'train.val_loss', min_epochs: 1, min_runs: 2 } });
+    expect(expandSweep(spec).map((v) => v.name)).toEqual(['epochs=1', 'epochs=2']);
   });
 
   it('sweep-file errors carry file:line:col', async () => {

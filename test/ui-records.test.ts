@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunRecords } from '../dist/src/ui/records.js';
-import { runDetails } from '../dist/src/ui/run-details.js';
+import { RunRecords } from '../src/ui/records.js';
+import { runDetails } from '../src/ui/run-details.js';
+import { listRunSummaries } from '../src/engine/run-record.js';
+import { runTable } from '../src/exp/run-table.js';
 
 async function recordsDir(count: number): Promise<{ ws: string; runs: string }> {
   const ws = await mkdtemp(join(tmpdir(), 'inkflow-ui-records-'));
@@ -14,7 +16,7 @@ async function recordsDir(count: number): Promise<{ ws: string; runs: string }> 
     await mkdir(join(runs, runId), { recursive: true });
     await writeFile(join(runs, runId, 'run.json'), JSON.stringify({
       runId, pipeline: i % 2 ? 'odd' : 'even', pipelineFile: 'pipelines/x.yaml', startedAt: `2026-01-01T00:00:${String(i).padStart(2, '0')}.000Z`, finishedAt: `2026-01-01T00:01:00.000Z`,
-      ok: i !== 3, cancelled: false, trigger: 'cli', options: {},
+      ok: i !== 3, cancelled: false, trigger: 'cli', options: {}, ...(i === 4 ? { stopReason: 'median stopping rule' } : {}),
       params: { seed: 1, api_token: 'sk-very-secret' },
       stageParams: { train: { epochs: i, password: 'hunter2' }, [i % 2 ? 'odd' : 'even']: { only_here: 5 } },
       stages: { train: { status: 'ran', uses: 'train', seconds: 1, metrics: { accuracy: i / 100 } } },
@@ -37,6 +39,22 @@ describe('run records for the dashboard', () => {
     expect(first.paramColumns).toEqual(['train.epochs']);
     expect((await records.page({ filter: 'odd' })).total).toBe(12);
     expect((await records.page({ status: 'failed' })).rows.map((r) => r.runId)).toEqual(['2026-01-01T00-00-03-000-000003']);
+  });
+
+  it('flattens a run record as the CLI run table does: one status, duration, param and metric per run', async () => {
+    const { runs } = await recordsDir(6);
+    const dashboard = (await new RunRecords(runs).page({ sort: 'runId', descending: false })).rows;
+    const table = runTable(await listRunSummaries(runs)).rows;
+    expect(dashboard.map((r) => r.runId)).toEqual(table.map((r) => r.run));
+    expect(dashboard.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'failed', 'stopped', 'ok']);
+    dashboard.forEach((row, i) => {
+      const cli = table[i]!;
+      expect(row.status).toBe(cli.result);
+      expect(Number(row.seconds.toFixed(1))).toBe(cli.seconds);
+      expect(row.metrics['train.accuracy']).toBe(cli['train.accuracy']);
+      // Both list train.epochs, the param that differs; the dashboard redacts what the CLI (on the user's own machine) shows.
+      expect(row.params['train.epochs']).toBe(cli['train.epochs']);
+    });
   });
 
   it('never hands out secret-looking params or environment values', async () => {

@@ -1,6 +1,6 @@
 /** Renders run events: listr2 on a terminal, plain lines in logs and CI, NDJSON for machines. */
 import type { EventSink, RunEvent, StageStatus } from '../engine/events.js';
-import { formatSeconds } from '../util/text.js';
+import { firstLine, formatSeconds } from '../util/text.js';
 
 export interface Reporter {
   sink: EventSink;
@@ -75,17 +75,17 @@ export async function listrReporter(stages: string[]): Promise<Reporter> {
   const list = new Listr(
     stages.map((stage) => ({
       title: `${stage}`,
-      task: async (_: unknown, task: any) => {
+      task: async (_, task) => {
         handles.get(stage)!.task = task;
         task.title = `${stage}: waiting`;
         const end = await ended.get(stage)!;
         const took = end.status === 'ran' || end.status === 'cached' ? `${end.source === 'remote' ? ' from the remote' : ''} (${formatSeconds(end.seconds)})` : '';
         task.title = `${stage}: ${STATUS_WORD[end.status]}${took}`;
-        if (end.status === 'failed') throw new Error(end.error?.split('\n')[0] ?? 'failed');
+        if (end.status === 'failed') throw new Error(end.error === undefined ? 'failed' : firstLine(end.error));
         if (end.status === 'skipped' || end.status === 'cached') task.skip(`${stage}: ${end.status === 'cached' ? `cached${took}` : `skipped${end.reason ? ` (${end.reason})` : ''}`}`);
       },
     })),
-    { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false, showErrorMessage: true } as never },
+    { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false, showErrorMessage: true } },
   );
   const running = list.run().catch(() => undefined);
   const sink = (e: RunEvent) => {

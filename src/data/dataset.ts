@@ -6,6 +6,7 @@
 import { copyFile, link, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeNpy, parseNpy, type NumericArray } from './npy.js';
+import { UserInputError } from '../errors.js';
 
 export interface DatasetMeta {
   count: number;
@@ -33,6 +34,13 @@ export interface Dataset {
 
 export function sampleSize(meta: Pick<DatasetMeta, 'sampleShape'>): number {
   return meta.sampleShape.reduce((a, b) => a * b, 1);
+}
+
+/** Height and width of the samples, which must be images (at least two dimensions). */
+export function imageSize(meta: Pick<DatasetMeta, 'sampleShape'>, where = 'dataset'): { height: number; width: number } {
+  const [height, width] = meta.sampleShape;
+  if (height === undefined || width === undefined) throw new UserInputError(`${where}: samples are ${meta.sampleShape.join('x') || 'scalars'}, not images; reshape them to height x width first`);
+  return { height, width };
 }
 
 /** Every per-sample array must have one entry per sample: a malformed dataset is never written. */
@@ -91,15 +99,16 @@ export function selectSamples(ds: Dataset, indices: ArrayLike<number>): Dataset 
   const images = new (ds.images.constructor as new (n: number) => Uint8Array | Float32Array)(n * size);
   const labels = new Int32Array(n);
   const writers = ds.writers ? new Int32Array(n) : undefined;
-  const masks = Object.fromEntries(Object.keys(ds.masks).map((k) => [k, new Uint8Array(n)]));
+  const masks = Object.entries(ds.masks).map(([name, from]) => ({ name, from, to: new Uint8Array(n) }));
   for (let i = 0; i < n; i++) {
-    const j = indices[i];
+    const j = indices[i]!;
+    if (!(j >= 0 && j < ds.meta.count)) throw new RangeError(`selectSamples: index ${j} is outside the dataset's ${ds.meta.count} samples`);
     images.set(ds.images.subarray(j * size, (j + 1) * size), i * size);
-    labels[i] = ds.labels[j];
-    if (writers) writers[i] = ds.writers![j];
-    for (const k of Object.keys(masks)) masks[k][i] = ds.masks[k][j];
+    labels[i] = ds.labels[j]!;
+    if (writers && ds.writers) writers[i] = ds.writers[j]!;
+    for (const mask of masks) mask.to[i] = mask.from[j]!;
   }
-  return { images, labels, writers, masks, meta: { ...ds.meta, count: n } };
+  return { images, labels, writers, masks: Object.fromEntries(masks.map((m) => [m.name, m.to])), meta: { ...ds.meta, count: n } };
 }
 
 

@@ -39,8 +39,10 @@ export async function download(url: string, options: { sha256?: string; cacheDir
   const hash = createHash('sha256');
   const file = createWriteStream(tmp);
   let received = 0;
+  const reader = response.body.getReader();
   try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      const chunk = next.value;
       hash.update(chunk);
       received += chunk.length;
       if (!file.write(chunk)) await new Promise<void>((r) => file.once('drain', () => r()));
@@ -54,6 +56,8 @@ export async function download(url: string, options: { sha256?: string; cacheDir
     await rename(tmp, target);
     return target;
   } catch (err) {
+    // A failed write leaves the body half read: cancel it so the connection closes.
+    await reader.cancel().catch(() => undefined);
     file.destroy();
     await rm(tmp, { force: true });
     throw err;

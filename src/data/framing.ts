@@ -15,9 +15,10 @@ export interface GrayImage {
 /** Luminance of RGBA pixels; transparent pixels count as paper (white). */
 export function rgbaToGray(rgba: Uint8ClampedArray | Uint8Array, width: number, height: number): GrayImage {
   const out = new Float32Array(width * height);
+  // rgba holds 4 bytes per pixel of out: every index below is in range.
   for (let i = 0; i < out.length; i++) {
-    const a = rgba[i * 4 + 3] / 255;
-    const lum = 0.299 * rgba[i * 4] + 0.587 * rgba[i * 4 + 1] + 0.114 * rgba[i * 4 + 2];
+    const a = rgba[i * 4 + 3]! / 255;
+    const lum = 0.299 * rgba[i * 4]! + 0.587 * rgba[i * 4 + 1]! + 0.114 * rgba[i * 4 + 2]!;
     out[i] = lum * a + 255 * (1 - a);
   }
   return { width, height, data: out };
@@ -27,10 +28,11 @@ export function rgbaToGray(rgba: Uint8ClampedArray | Uint8Array, width: number, 
 export function isDarkOnLight(img: GrayImage): boolean {
   const { width: w, height: h, data } = img;
   const border: number[] = [];
-  for (let x = 0; x < w; x++) border.push(data[x], data[(h - 1) * w + x]);
-  for (let y = 0; y < h; y++) border.push(data[y * w], data[y * w + w - 1]);
+  // x < w and y < h: the first and last rows and columns of a w×h image.
+  for (let x = 0; x < w; x++) border.push(data[x]!, data[(h - 1) * w + x]!);
+  for (let y = 0; y < h; y++) border.push(data[y * w]!, data[y * w + w - 1]!);
   border.sort((a, b) => a - b);
-  return border[border.length >> 1] > 127;
+  return (border[border.length >> 1] ?? 0) > 127;
 }
 
 /** Ink as bright-on-dark with the paper level removed (background → 0). */
@@ -38,12 +40,12 @@ export function inkImage(img: GrayImage, invert: boolean | 'auto'): GrayImage {
   const flip = invert === 'auto' ? isDarkOnLight(img) : invert;
   const n = img.data.length;
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = flip ? 255 - img.data[i] : img.data[i];
+  for (let i = 0; i < n; i++) out[i] = flip ? 255 - img.data[i]! : img.data[i]!;
   const { kth: background, max: peak } = orderStatistics(out, Math.floor(n * 0.5));
   // Paper is the typical pixel; anything close to it is noise, not ink.
   const floor = Math.min(background + 0.1 * (peak - background), peak);
   const range = Math.max(peak - floor, 1e-6);
-  for (let i = 0; i < n; i++) out[i] = Math.max(0, (out[i] - floor) / range) * 255;
+  for (let i = 0; i < n; i++) out[i] = Math.max(0, (out[i]! - floor) / range) * 255;
   return { width: img.width, height: img.height, data: out };
 }
 
@@ -95,13 +97,13 @@ export interface Box {
 export function inkBox(img: GrayImage, thresholdFraction = 0.2): Box | undefined {
   const { width: w, height: h, data } = img;
   let peak = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] > peak) peak = data[i];
+  for (let i = 0; i < data.length; i++) if (data[i]! > peak) peak = data[i]!;
   if (peak <= 0) return undefined;
   const t = peak * thresholdFraction;
   let x0 = w, y0 = h, x1 = -1, y1 = -1;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      if (data[y * w + x] > t) {
+      if (data[y * w + x]! > t) {
         if (x < x0) x0 = x;
         if (x > x1) x1 = x;
         if (y < y0) y0 = y;
@@ -146,7 +148,7 @@ export function frameGlyph(img: GrayImage, size = 28, border = 2, box = inkBox(i
   }
   const gain = peak > 0 ? 255 / peak : 0;
   for (let oy = 0; oy < inner; oy++) {
-    for (let ox = 0; ox < inner; ox++) out[(oy + border) * size + ox + border] = Math.round(Math.min(255, values[oy * inner + ox] * gain));
+    for (let ox = 0; ox < inner; ox++) out[(oy + border) * size + ox + border] = Math.round(Math.min(255, values[oy * inner + ox]! * gain));
   }
   return out;
 }
@@ -155,7 +157,7 @@ export function frameGlyph(img: GrayImage, size = 28, border = 2, box = inkBox(i
 export function sampleBilinear(data: ArrayLike<number>, w: number, h: number, x: number, y: number, offset = 0): number {
   const x0 = Math.floor(x), y0 = Math.floor(y);
   const fx = x - x0, fy = y - y0;
-  const at = (xx: number, yy: number) => (xx >= 0 && yy >= 0 && xx < w && yy < h ? data[offset + yy * w + xx] : 0);
+  const at = (xx: number, yy: number) => (xx >= 0 && yy >= 0 && xx < w && yy < h ? data[offset + yy * w + xx]! : 0);
   return (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
 }
 
@@ -166,8 +168,8 @@ function summedAreaTable(img: GrayImage): Float64Array {
   for (let y = 1; y <= h; y++) {
     let row = 0;
     for (let x = 1; x <= w; x++) {
-      row += data[(y - 1) * w + x - 1];
-      sat[y * (w + 1) + x] = sat[(y - 1) * (w + 1) + x] + row;
+      row += data[(y - 1) * w + x - 1]!;
+      sat[y * (w + 1) + x] = sat[(y - 1) * (w + 1) + x]! + row;
     }
   }
   return sat;
@@ -186,7 +188,8 @@ function areaSum(sat: Float64Array, w: number, h: number, x0: number, y0: number
     const iy = Math.min(Math.floor(cy), h - 1);
     const fx = cx - ix;
     const fy = cy - iy;
-    const s = (xx: number, yy: number) => sat[yy * (w + 1) + xx];
+    // ix + 1 <= w and iy + 1 <= h: inside the (w+1)×(h+1) table.
+    const s = (xx: number, yy: number) => sat[yy * (w + 1) + xx]!;
     const top = s(ix, iy) * (1 - fx) + s(ix + 1, iy) * fx;
     const bottom = s(ix, iy + 1) * (1 - fx) + s(ix + 1, iy + 1) * fx;
     return top * (1 - fy) + bottom * fy;

@@ -54,7 +54,7 @@ export function imageDimensions(bytes: Uint8Array): { width: number; height: num
     let i = 2;
     while (i + 9 < bytes.length) {
       if (bytes[i] !== 0xff) return undefined;
-      const marker = bytes[i + 1];
+      const marker = bytes[i + 1]!; // i + 9 < bytes.length
       const length = view.getUint16(i + 2);
       if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
         return { height: view.getUint16(i + 5), width: view.getUint16(i + 7) };

@@ -111,7 +111,7 @@ export function checkPixelRange(images: ArrayLike<number>, sampleSize: number, w
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < images.length; i++) {
-    const v = images[i];
+    const v = images[i]!;
     if (!Number.isFinite(v)) fail(where, `pixel ${i % sampleSize} of image ${Math.floor(i / sampleSize)} is ${v}; data must be finite`);
     if (v < min) min = v;
     if (v > max) max = v;

@@ -42,22 +42,24 @@ export interface ArrayKeys {
 /** Images as uint8 or float32 and their [n, h, w] shape; N×784 rows are treated as 28×28. */
 function imagesFrom(arr: NpyArray, where: string): Pick<RawData, 'images' | 'height' | 'width'> {
   if (Array.isArray(arr.data)) fail(where, `images must be numeric, got dtype ${arr.dtype}`);
-  let [n, h, w] = arr.shape;
-  if (arr.shape.length === 2) {
-    const side = Math.round(Math.sqrt(arr.shape[1]));
-    if (side * side !== arr.shape[1]) fail(where, `images have shape (${arr.shape}); expected N×H×W, N×H×W×1 or N×(side²)`);
-    [n, h, w] = [arr.shape[0], side, side];
-  } else if (arr.shape.length === 4 && arr.shape[3] !== 1) {
-    fail(where, `images have ${arr.shape[3]} channels; only grayscale (1 channel) is supported`);
-  } else if (arr.shape.length < 2 || arr.shape.length > 4) {
-    fail(where, `images have shape (${arr.shape}); expected N×H×W`);
-  }
+  const { height: h, width: w } = imageShape(arr.shape, where);
   const data = arr.data;
   if (!(data instanceof Uint8Array)) checkPixelRange(data, h * w, where);
   if (data instanceof Uint8Array || data instanceof Float32Array) return { images: data, height: h, width: w };
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = data[i];
-  return { images: out, height: h, width: w };
+  return { images: Float32Array.from(data), height: h, width: w };
+}
+
+/** Height and width of the images of an N×H×W, N×H×W×1 or N×(side²) array. */
+function imageShape(shape: readonly number[], where: string): { height: number; width: number } {
+  const [, a, b, channels] = shape;
+  if (shape.length === 2 && a !== undefined) {
+    const side = Math.round(Math.sqrt(a));
+    if (side * side !== a) fail(where, `images have shape (${shape}); expected N×H×W, N×H×W×1 or N×(side²)`);
+    return { height: side, width: side };
+  }
+  if (shape.length === 4 && channels !== 1) fail(where, `images have ${channels} channels; only grayscale (1 channel) is supported`);
+  if ((shape.length === 3 || shape.length === 4) && a !== undefined && b !== undefined) return { height: a, width: b };
+  return fail(where, `images have shape (${shape}); expected N×H×W`);
 }
 
 function labelsFrom(arr: NpyArray, count: number, where: string): Int32Array | string[] {
@@ -65,7 +67,7 @@ function labelsFrom(arr: NpyArray, count: number, where: string): Int32Array | s
   if (Array.isArray(arr.data)) return arr.data;
   const out = new Int32Array(count);
   for (let i = 0; i < count; i++) {
-    const v = arr.data[i];
+    const v = arr.data[i]!; // the length check above: i < count = arr.data.length
     if (!Number.isInteger(v)) fail(where, `label ${v} at index ${i} is not an integer`);
     out[i] = v;
   }
@@ -77,10 +79,10 @@ export async function loadNpz(path: string, keys: ArrayKeys): Promise<RawData> {
   const arrays = parseNpz(bytes, path, undefined, (members) => checkZipMembers(bytes, members, path));
   const need = (key: string) => arrays[key] ?? fail(path, `has no array "${key}"; arrays: ${Object.keys(arrays).join(', ')}`);
   const images = imagesFrom(need(keys.images), `${path}[${keys.images}]`);
-  const count = need(keys.images).shape[0];
+  const count = need(keys.images).shape[0] ?? 0;
   const raw: RawData = { ...images, labels: labelsFrom(need(keys.labels), count, `${path}[${keys.labels}]`), masks: {} };
-  if (keys.writers && arrays[keys.writers]) {
-    const writers = arrays[keys.writers];
+  const writers = keys.writers ? arrays[keys.writers] : undefined;
+  if (writers) {
     if (Array.isArray(writers.data)) fail(`${path}[${keys.writers}]`, `writer ids must be numeric, got dtype ${writers.dtype}`);
     if (writers.data.length !== count) fail(`${path}[${keys.writers}]`, `${writers.data.length} writer ids for ${count} images; every image needs one (or remove the array, or set writers_key to another name)`);
     raw.writers = Int32Array.from(writers.data as ArrayLike<number>);
@@ -95,7 +97,7 @@ export async function loadNpy(imagesPath: string, labelsPath: string): Promise<R
   const [imageBytes, labelBytes] = [await readBytes(imagesPath), await readBytes(labelsPath)];
   const images = parseNpy(imageBytes, imagesPath);
   const labels = parseNpy(labelBytes, labelsPath);
-  return { ...imagesFrom(images, imagesPath), labels: labelsFrom(labels, images.shape[0], labelsPath), masks: {} };
+  return { ...imagesFrom(images, imagesPath), labels: labelsFrom(labels, images.shape[0] ?? 0, labelsPath), masks: {} };
 }
 
 function maybeGunzip(bytes: Uint8Array, path: string): Uint8Array {
@@ -135,21 +137,21 @@ export async function loadCsv(path: string): Promise<RawData> {
   const text = new TextDecoder().decode(maybeGunzip(await readBytes(path), path));
   // Errors name the line in the file, counting the header and any blank lines.
   const rows = text.split(/\r?\n/).map((line, i) => ({ cells: line.split(','), where: `${path}:${i + 1}` })).filter((r) => r.cells.join('').trim() !== '');
-  if (rows.length && /[A-Za-z]/.test(rows[0].cells[1] ?? '')) rows.shift();
-  if (!rows.length) fail(path, 'no data rows');
-  const width = rows[0].cells.length - 1;
+  if (/[A-Za-z]/.test(rows[0]?.cells[1] ?? '')) rows.shift();
+  const first = rows[0] ?? fail(path, 'no data rows');
+  const width = first.cells.length - 1;
   const side = Math.round(Math.sqrt(width));
-  if (side * side !== width) fail(rows[0].where, `${width} pixel columns is not a square image`);
+  if (side * side !== width) fail(first.where, `${width} pixel columns is not a square image`);
   const images = new Uint8Array(rows.length * width);
   const labels = new Int32Array(rows.length);
-  for (let r = 0; r < rows.length; r++) {
-    const { cells, where } = rows[r];
+  for (const [r, { cells, where }] of rows.entries()) {
     if (cells.length !== width + 1) fail(where, `${cells.length} columns, expected ${width + 1} (label + ${width} pixels)`);
-    if (!/^\s*-?\d+\s*$/.test(cells[0])) fail(where, `label "${cells[0]}" is not an integer`);
-    labels[r] = Number(cells[0]);
+    const label = cells[0]!;
+    if (!/^\s*-?\d+\s*$/.test(label)) fail(where, `label "${label}" is not an integer`);
+    labels[r] = Number(label);
     for (let c = 0; c < width; c++) {
       // Decimal integers only: a blank cell is not 0, and "12.7" or "0x10" is not a pixel.
-      const cell = cells[c + 1];
+      const cell = cells[c + 1]!; // cells has width + 1 entries
       const v = /^\s*\d{1,3}\s*$/.test(cell) ? Number(cell) : NaN;
       if (!(v >= 0 && v <= 255)) fail(where, `pixel ${c + 1} is ${cell.trim() ? `"${cell}"` : 'blank'}, expected 0..255 (a whole number)`);
       images[r * width + c] = v;
@@ -184,13 +186,13 @@ export async function loadImageFolder(dir: string, options: { size: number; incl
   }
   const size = options.size;
   const out = new Uint8Array(files.length * size * size);
-  for (let i = 0; i < files.length; i++) {
+  for (const [i, { file }] of files.entries()) {
     // Regular files of bounded size, dimensions checked from the header before any pixel is decoded.
     let gray;
     try {
-      gray = await readGrayImage(files[i].file);
+      gray = await readGrayImage(file);
     } catch (err) {
-      fail(files[i].file, (err as Error).message.replace(`${files[i].file}: `, ''));
+      fail(file, (err as Error).message.replace(`${file}: `, ''));
     }
     out.set(frameGlyph(inkImage(gray, options.invert), size), i * size * size);
     if (i % 200 === 0) options.onProgress?.(i, files.length);

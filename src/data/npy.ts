@@ -119,31 +119,48 @@ function truncated(where: string, want: number, got: number): NpyFormatError {
 
 function swapBytes(bytes: Uint8Array, size: number) {
   for (let i = 0; i < bytes.length; i += size) {
-    for (let a = i, b = i + size - 1; a < b; a++, b--) [bytes[a], bytes[b]] = [bytes[b], bytes[a]];
+    // a and b stay within i..i+size-1, inside bytes (whose length is a multiple of size).
+    for (let a = i, b = i + size - 1; a < b; a++, b--) [bytes[a], bytes[b]] = [bytes[b]!, bytes[a]!];
   }
 }
 
-function fortranToC<T extends NumericArray | string[]>(data: T, shape: number[]): T {
-  const n = data.length;
-  const out = (Array.isArray(data) ? new Array(n) : new (data.constructor as new (n: number) => NumericArray)(n)) as T;
+function fortranToC(data: NumericArray | string[], shape: number[]): NumericArray | string[] {
+  const positions = fortranPositions(shape, data.length);
+  if (Array.isArray(data)) return Array.from(positions, (f) => data[f]!);
+  const out = new (data.constructor as new (n: number) => NumericArray)(data.length);
+  // positions holds indices of data, one for each of out's data.length elements.
+  for (let c = 0; c < positions.length; c++) out[c] = data[positions[c]!]!;
+  return out;
+}
+
+/** For each element in C order, its position in Fortran-ordered data of `shape`. */
+function fortranPositions(shape: number[], n: number): Float64Array {
   const rank = shape.length;
-  const fStrides = new Array(rank);
-  fStrides[0] = 1;
-  for (let d = 1; d < rank; d++) fStrides[d] = fStrides[d - 1] * shape[d - 1];
-  const index = new Array(rank).fill(0);
+  const strides = new Float64Array(rank);
+  for (let d = 0, stride = 1; d < rank; d++) {
+    strides[d] = stride;
+    stride *= shape[d]!;
+  }
+  const index = new Float64Array(rank);
+  const out = new Float64Array(n);
   for (let c = 0; c < n; c++) {
     let f = 0;
-    for (let d = 0; d < rank; d++) f += index[d] * fStrides[d];
-    (out as any)[c] = (data as any)[f];
+    for (let d = 0; d < rank; d++) f += index[d]! * strides[d]!;
+    out[c] = f;
+    // Advance the C-order index: the last axis fastest, carrying into earlier ones.
     for (let d = rank - 1; d >= 0; d--) {
-      if (++index[d] < shape[d]) break;
+      const next = index[d]! + 1;
+      if (next < shape[d]!) {
+        index[d] = next;
+        break;
+      }
       index[d] = 0;
     }
   }
   return out;
 }
 
-const DESCR: [new (...a: any[]) => NumericArray, string][] = [
+const DESCR: [new (length: number) => NumericArray, string][] = [
   [Uint8Array, '|u1'], [Int8Array, '|i1'], [Uint16Array, '<u2'], [Int16Array, '<i2'],
   [Uint32Array, '<u4'], [Int32Array, '<i4'], [Float32Array, '<f4'], [Float64Array, '<f8'],
 ];

@@ -204,7 +204,10 @@ export async function loadPipeline(file: string, options: LoadOptions): Promise<
         diagnostics.push({ where: source.locate(['stages', name, 'inputs', input], true), message: `stage "${name}" (${entry.uses}) has no input "${input}"${didYouMean(input, Object.keys(declared))}; inputs: ${Object.keys(declared).join(', ') || 'none'}` });
         continue;
       }
-      const [from, output] = ref.split('.', 2);
+      // The schema's pattern guarantees "<stage>.<output>"; the output name holds no dot.
+      const dot = ref.indexOf('.');
+      const from = ref.slice(0, dot);
+      const output = ref.slice(dot + 1);
       if (!(from in pipeline.stages)) {
         diagnostics.push({ where: where(), message: `input "${input}" refers to missing stage "${from}"${didYouMean(from, Object.keys(pipeline.stages))}` });
         continue;
@@ -248,17 +251,17 @@ function safeOutputs(definition: StageDefinition, params: Record<string, unknown
   }
 }
 
-const OVERRIDE_RE = new RegExp(`^(${STAGE_NAME})\\.([A-Za-z0-9_]+)=(.*)$`, 's');
+const OVERRIDE_RE = new RegExp(`^(?<target>${STAGE_NAME})\\.(?<key>[A-Za-z0-9_]+)=(?<value>.*)$`, 's');
 
 function parseOverrides(specs: string[], pipeline: PipelineFile, diagnostics: Diagnostic[]): Map<string, Record<string, string>> {
   const out = new Map<string, Record<string, string>>();
   for (const spec of specs) {
-    const match = OVERRIDE_RE.exec(spec);
-    if (!match) {
+    const match = OVERRIDE_RE.exec(spec)?.groups;
+    if (!match?.target || !match.key || match.value === undefined) {
       diagnostics.push({ where: '--set', message: `"${spec}" is not of the form <stage>.<param>=<value> (or params.<name>=<value>)` });
       continue;
     }
-    const [, target, key, value] = match;
+    const { target, key, value } = match;
     if (target !== 'params' && !(target in pipeline.stages)) {
       diagnostics.push({ where: '--set', message: `no stage "${target}"${didYouMean(target, Object.keys(pipeline.stages))}` });
       continue;
@@ -304,7 +307,7 @@ function interpolate(value: unknown, ctx: InterpolationContext, source: YamlSour
       return '';
     };
     const whole = /^\$\{(params|env)\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/.exec(value);
-    if (whole) return lookup(whole[1], whole[2], whole[3]);
+    if (whole?.[1] && whole[2]) return lookup(whole[1], whole[2], whole[3]);
     if (spliced && new RegExp(REF_RE.source).test(value)) spliced.push(path);
     return value.replace(REF_RE, (_, kind: string, name: string, fallback?: string) => String(lookup(kind, name, fallback)));
   }

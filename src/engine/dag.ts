@@ -6,41 +6,43 @@
 export type DependencyMap = Map<string, string[]>;
 
 /** Depth-first post-order (dependencies first) from `roots`, with an explicit stack; reports the first back edge. */
-function depthFirst(deps: DependencyMap, roots: Iterable<string>): { order: string[]; cycle?: string[] } {
+function depthFirst(deps: DependencyMap, roots: Iterable<string>): { order: string[]; cycle?: Cycle } {
   const state = new Map<string, 'visiting' | 'done'>();
   const order: string[] = [];
   for (const root of roots) {
     if (state.has(root)) continue;
-    const path: string[] = [root];
-    const next: number[] = [0];
+    // Each frame is a stage on the current path and the index of its next dependency to visit.
+    const path: { node: string; next: number }[] = [{ node: root, next: 0 }];
     state.set(root, 'visiting');
-    while (path.length) {
-      const node = path[path.length - 1];
-      const nodeDeps = deps.get(node) ?? [];
-      const i = next[next.length - 1]++;
-      if (i < nodeDeps.length) {
-        const dep = nodeDeps[i];
-        const seen = state.get(dep);
-        if (seen === 'visiting') return { order, cycle: [...path.slice(path.indexOf(dep)), dep] };
-        if (seen === undefined) {
-          state.set(dep, 'visiting');
-          path.push(dep);
-          next.push(0);
-        }
-      } else {
-        state.set(node, 'done');
-        order.push(node);
+    for (let top = path.at(-1); top; top = path.at(-1)) {
+      const dep = (deps.get(top.node) ?? [])[top.next++];
+      if (dep === undefined) {
+        state.set(top.node, 'done');
+        order.push(top.node);
         path.pop();
-        next.pop();
+        continue;
+      }
+      const seen = state.get(dep);
+      if (seen === 'visiting') {
+        // The path runs from dependant to dependency; the cycle is reported in the direction data flows.
+        const between = path.slice(path.findIndex((f) => f.node === dep) + 1).map((f) => f.node);
+        return { order, cycle: [dep, ...between.reverse(), dep] };
+      }
+      if (seen === undefined) {
+        state.set(dep, 'visiting');
+        path.push({ node: dep, next: 0 });
       }
     }
   }
   return { order };
 }
 
+/** A path that starts and ends at the same stage. */
+export type Cycle = [string, ...string[]];
+
 /** A cycle as a path that starts and ends at the same stage, or undefined. */
-export function findCycle(deps: DependencyMap): string[] | undefined {
-  return depthFirst(deps, deps.keys()).cycle?.reverse();
+export function findCycle(deps: DependencyMap): Cycle | undefined {
+  return depthFirst(deps, deps.keys()).cycle;
 }
 
 /** Every stage after the stages it depends on. */

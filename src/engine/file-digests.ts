@@ -35,9 +35,8 @@ export class FileDigests {
     const digests = new Array<string>(files.length);
     let next = 0;
     const worker = async () => {
-      while (next < files.length) {
-        const i = next++;
-        digests[i] = await this.fileDigest(join(abs, files[i]));
+      for (let i = next++, file = files[i]; file !== undefined; i = next++, file = files[i]) {
+        digests[i] = await this.fileDigest(join(abs, file));
       }
     };
     await Promise.all(Array.from({ length: 32 }, worker));

@@ -44,7 +44,9 @@ export class KeyCalculator {
     for (const [name, ref] of Object.entries(stage.inputs)) {
       const manifest = upstream.get(ref.stage);
       if (!manifest) throw new InternalError(`upstream "${ref.stage}" of "${stage.name}" has no result`);
-      inputs[name] = manifest.outputs[ref.output].digest;
+      const output = manifest.outputs[ref.output];
+      if (!output) throw new InternalError(`upstream "${ref.stage}" of "${stage.name}" has no output "${ref.output}"`);
+      inputs[name] = output.digest;
     }
     const files: Record<string, string> = {};
     for (const path of stage.definition.fileParams?.(stage.params) ?? []) {
@@ -83,8 +85,8 @@ export function resolvePipelineEnvironments(pipeline: ResolvedPipeline): Promise
 /** Ingredients as written to records: environment values the pipeline interpolated are redacted. */
 export function recordedIngredients(stage: ResolvedStage, ingredients: KeyIngredients): KeyIngredients {
   if (!stage.recordedParams) return ingredients;
-  const real = stage.definition.fileParams?.(stage.params as never) ?? [];
-  const shown = stage.definition.fileParams?.(stage.recordedParams as never) ?? [];
+  const real = stage.definition.fileParams?.(stage.params) ?? [];
+  const shown = stage.definition.fileParams?.(stage.recordedParams) ?? [];
   const files = Object.fromEntries(Object.entries(ingredients.files).map(([path, digest]) => [shown[real.indexOf(path)] ?? path, digest]));
   return { ...ingredients, params: stage.recordedParams, files };
 }

@@ -134,7 +134,8 @@ async function computeCodeHash(entry: string): Promise<string> {
     seen.set(file, sha256(bytes));
     if (!SOURCE_RE.test(file)) continue;
     for (const match of bytes.toString('utf8').matchAll(IMPORT_RE)) {
-      const target = resolveLocalImport(dirname(file), match[1] ?? match[2] ?? match[3]);
+      const specifier = match[1] ?? match[2] ?? match[3];
+      const target = specifier && resolveLocalImport(dirname(file), specifier);
       if (target) queue.push(target);
     }
   }

@@ -159,16 +159,46 @@ export interface RunSummary {
 }
 
 export function summarizeRun(r: RunRecord): RunSummary {
-  const metrics: Record<string, number> = {};
-  for (const [stage, record] of Object.entries(r.stages)) for (const [k, v] of Object.entries(record.metrics ?? {})) metrics[`${stage}.${k}`] = v;
   const hosts = [...new Set(Object.values(r.stages).flatMap((s) => (s.ranOn ? [s.ranOn.host] : [])))].sort();
   return {
     runId: r.runId, pipeline: r.pipeline, startedAt: r.startedAt, finishedAt: r.finishedAt, ok: r.ok, cancelled: r.cancelled,
     ...(r.stopReason ? { stopReason: r.stopReason } : {}),
     ...(r.experiment ? { experiment: r.experiment } : {}),
-    params: r.params ?? {}, stageParams: r.stageParams ?? {}, metrics,
+    params: r.params ?? {}, stageParams: r.stageParams ?? {}, metrics: flatMetrics(r),
     ...(hosts.length ? { hosts } : {}),
   };
+}
+
+// How a run becomes a table row, for `inkflow runs`, experiment summaries and the dashboard alike.
+
+export type RunStatus = 'ok' | 'failed' | 'cancelled' | 'stopped';
+
+export function runStatus(run: Pick<RunRecord, 'ok' | 'cancelled' | 'stopReason'>): RunStatus {
+  return run.stopReason ? 'stopped' : run.cancelled ? 'cancelled' : run.ok ? 'ok' : 'failed';
+}
+
+export function runSeconds(run: Pick<RunRecord, 'startedAt' | 'finishedAt'>): number {
+  return (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
+}
+
+/**
+ * Every param under its column name: `params.<name>` for the pipeline's, `<stage>.<name>`
+ * for a stage's. `prepare` sees each params object first (the dashboard redacts secrets).
+ */
+export function flatParams(run: Pick<RunRecord, 'params' | 'stageParams'>, prepare: (params: Record<string, unknown>) => Record<string, unknown> = (p) => p): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(prepare(run.params ?? {}))) out[`params.${k}`] = v;
+  for (const [stage, params] of Object.entries(run.stageParams ?? {})) for (const [k, v] of Object.entries(prepare(params))) out[`${stage}.${k}`] = v;
+  return out;
+}
+
+/** Every metric as `<stage>.<name>`; a value JSON turned into null (NaN) is left out. */
+export function flatMetrics(run: Pick<RunRecord, 'stages'>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [stage, record] of Object.entries(run.stages)) {
+    for (const [k, v] of Object.entries(record.metrics ?? {})) if (typeof v === 'number') out[`${stage}.${k}`] = v;
+  }
+  return out;
 }
 
 /** One JSON line per finished run, beside the run folders, so listing a thousand runs reads one small file. */
@@ -217,14 +247,15 @@ export async function findRun(runsDir: string, ref: string): Promise<RunRecord> 
   const back = /^latest(?:~(\d+))?$/.exec(ref);
   if (back) {
     let skip = Number(back[1] ?? 0);
-    for (let i = ids.length - 1; i >= 0; i--) {
-      const record = await readRun(runsDir, ids[i]);
+    for (const id of ids.slice().reverse()) {
+      const record = await readRun(runsDir, id);
       if (record && skip-- === 0) return record;
     }
     throw new Error(`no run "${ref}": ${ids.length} run(s) recorded`);
   }
   const matches = ids.filter((id) => id.startsWith(ref));
-  const record = matches.length === 1 ? await readRun(runsDir, matches[0]) : undefined;
+  const only = matches.length === 1 ? matches[0] : undefined;
+  const record = only === undefined ? undefined : await readRun(runsDir, only);
   if (record) return record;
   if (matches.length <= 1) throw new Error(`no run "${ref}" in ${runsDir}; see \`inkflow runs\``);
   throw new Error(`run id "${ref}" is ambiguous: ${matches.join(', ')}`);

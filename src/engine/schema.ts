@@ -3,7 +3,7 @@
  * Schema at run time (so `file:line:col` diagnostics work) and a TypeScript type at
  * compile time (`Static<typeof schema>`), so no shape is written twice.
  */
-import { Type, type ObjectOptions, type SchemaOptions, type TProperties, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Type, type ObjectOptions, type SchemaOptions, type Static, type TProperties, type TSchema, type TUnion, type TUnsafe } from '@sinclair/typebox';
 
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
 
@@ -36,4 +36,9 @@ export function AnyObject(options: SchemaOptions = {}): TUnsafe<Record<string, u
 /** `'auto'` or a boolean, defaulting to `'auto'` (polarity, transposition: detect unless told). */
 export function AutoOrBoolean(options: SchemaOptions = {}): TUnsafe<'auto' | boolean> {
   return Type.Unsafe<'auto' | boolean>({ oneOf: [{ const: 'auto' }, { type: 'boolean' }], default: 'auto', ...options });
+}
+
+/** Exactly one of `variants`, as `{ oneOf: [...] }` (TypeBox's Union emits anyOf, which accepts a value two variants match). */
+export function OneOf<T extends TSchema[]>(variants: [...T], options: SchemaOptions = {}): TUnsafe<Static<TUnion<T>>> {
+  return Type.Unsafe<Static<TUnion<T>>>({ ...options, oneOf: variants });
 }

@@ -30,8 +30,10 @@ export interface StageProgress {
 export interface StageContext<P> {
   /** Resolved, schema-validated params (defaults applied). */
   readonly params: P;
-  /** Absolute paths of the upstream outputs this stage consumes, by input name. */
+  /** Absolute paths of the upstream outputs this stage consumes, by input name (optional inputs may be absent). */
   readonly inputs: Readonly<Record<string, string>>;
+  /** The path of input `name`; an input the pipeline does not wire is an error naming it. */
+  input(name: string): string;
   /** Absolute path at which to write the named output (a file or a directory). */
   output(name: string): string;
   /** The workspace root; params naming files are resolved against it. */

@@ -5,7 +5,7 @@ import type { ResolvedStage } from './config.js';
 import type { EventSink } from './events.js';
 import type { EpochMetrics, StageContext } from './stage-api.js';
 import type { ArtifactStore, Manifest } from './store.js';
-import { InternalError } from '../errors.js';
+import { InternalError, UserInputError } from '../errors.js';
 
 export interface ContextEnv {
   workspace: string;
@@ -39,6 +39,11 @@ export function makeContext(
   return {
     params: stage.params,
     inputs,
+    input: (name: string) => {
+      const path = inputs[name];
+      if (path === undefined) throw new UserInputError(`stage "${stage.name}" (${stage.uses}) needs input "${name}": wire it under the stage's inputs: in the pipeline file`);
+      return path;
+    },
     output: (name: string) => {
       if (!stage.outputs.includes(name)) throw new Error(`stage "${stage.name}" wrote undeclared output "${name}"`);
       return outputPath(name);

@@ -196,7 +196,7 @@ export class ArtifactStore {
   async cleanStaging(minAgeMs: number, inUse: ReadonlySet<string> = new Set()): Promise<number> {
     let removed = 0;
     for (const entry of await readdir(this.staging).catch(() => [] as string[])) {
-      if (inUse.has(entry.split('.')[0])) continue;
+      if (inUse.has(entry.split('.', 1)[0] ?? entry)) continue;
       const path = join(this.staging, entry);
       const info = await stat(path).catch(() => undefined);
       if (info && (entry.startsWith('deleting-') || Date.now() - info.mtimeMs >= minAgeMs)) {
@@ -339,7 +339,7 @@ export async function hashOutput(path: string): Promise<OutputRecord> {
 
 /** The digest downstream keys use: over an output's file list and each file's content digest. */
 export function outputDigest(files: Readonly<Record<string, { sha256: string }>>): string {
-  return sha256(Object.keys(files).sort().map((f) => `${f}\0${files[f]!.sha256}`).join('\n'));
+  return sha256(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([f, entry]) => `${f}\0${entry.sha256}`).join('\n'));
 }
 
 export async function listFiles(dir: string, prefix = ''): Promise<string[]> {

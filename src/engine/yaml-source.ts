@@ -1,4 +1,5 @@
 import type { Diagnostic } from '../errors.js';
+import { firstLine } from '../util/text.js';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Document, type Node } from 'yaml';
 
 /** A parsed YAML file that can turn a path inside it into `file:line:col`. */
@@ -13,7 +14,7 @@ export class YamlSource {
   }
 
   syntaxErrors(): Diagnostic[] {
-    const errors = this.doc.errors.map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0] }));
+    const errors = this.doc.errors.map((e) => ({ offset: e.pos[0], message: firstLine(e.message) }));
     return [...errors, ...this.duplicateKeys()].sort((a, b) => a.offset - b.offset).map((e) => ({ where: this.at(e.offset), message: e.message }));
   }
 

@@ -36,11 +36,14 @@ export class MedianStopper {
     curve[epoch - 1] = previous === undefined ? value : better(this.goal, value, previous) ? value : previous;
     this.curves.set(order, curve);
     if (epoch < this.rule.min_epochs) return undefined;
-    const earlier = [...this.curves].filter(([o, c]) => o < order && c[epoch - 1] !== undefined).map(([, c]) => c[epoch - 1]);
+    const earlier = [...this.curves].flatMap(([o, c]) => {
+      const value = c[epoch - 1];
+      return o < order && value !== undefined ? [value] : [];
+    });
     if (earlier.length < this.rule.min_runs) return undefined;
     const median = medianOf(earlier);
     const mine = curve[epoch - 1];
-    if (mine === median || better(this.goal, mine, median)) return undefined;
+    if (mine === undefined || mine === median || better(this.goal, mine, median)) return undefined;
     return `median stopping rule: best ${this.rule.metric} ${fmt(mine)} by epoch ${epoch} is worse than the median ${fmt(median)} of ${earlier.length} earlier run(s) at that epoch`;
   }
 }
@@ -51,14 +54,18 @@ function better(goal: Goal, a: number, b: number): boolean {
 
 function bestSoFar(values: number[], goal: Goal): number[] {
   const out: number[] = [];
-  for (const v of values) out.push(out.length && !better(goal, v, out[out.length - 1]) ? out[out.length - 1] : v);
+  let best: number | undefined;
+  for (const v of values) out.push((best = best !== undefined && !better(goal, v, best) ? best : v));
   return out;
 }
 
 export function medianOf(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  const upper = s[mid];
+  if (upper === undefined) throw new RangeError('the median of no values');
+  // An even count is at least two, so mid - 1 is in range.
+  return s.length % 2 ? upper : (s[mid - 1]! + upper) / 2;
 }
 
 function fmt(v: number): string {

@@ -26,8 +26,8 @@ export interface PromoteRequest {
   model: string;
   labels?: string;
   metrics: Record<string, number>;
-  /** The run record, or what is known of the run that made the model. */
-  source: Record<string, unknown>;
+  /** The run record, or what is known of the run that made the model; written as run.json. */
+  source: object;
   gate?: Gate;
 }
 

@@ -4,7 +4,7 @@
  * written as aligned text, Markdown, CSV or JSON.
  */
 import { compileExpression } from 'filtrex';
-import type { RunRecord, RunSummary } from '../engine/run-record.js';
+import { flatParams, runSeconds, runStatus, type RunSummary } from '../engine/run-record.js';
 import { canonicalJson } from '../util/hash.js';
 import { didYouMean } from '../util/text.js';
 
@@ -17,23 +17,6 @@ export interface RunTable {
 
 export class TableQueryError extends Error {}
 
-export function flatParams(run: Pick<RunRecord, 'params' | 'stageParams'>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(run.params ?? {})) out[`params.${k}`] = v;
-  for (const [stage, params] of Object.entries(run.stageParams ?? {})) for (const [k, v] of Object.entries(params)) out[`${stage}.${k}`] = v;
-  return out;
-}
-
-export function flatMetrics(run: RunRecord): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [stage, record] of Object.entries(run.stages)) for (const [k, v] of Object.entries(record.metrics ?? {})) out[`${stage}.${k}`] = v;
-  return out;
-}
-
-export function runStatus(run: Pick<RunRecord, 'ok' | 'cancelled' | 'stopReason'>): string {
-  return run.stopReason ? 'stopped' : run.cancelled ? 'cancelled' : run.ok ? 'ok' : 'failed';
-}
-
 export interface TableOptions {
   where?: string;
   /** A column name (or unique suffix); `-name` or `name:desc` sorts descending. */
@@ -43,50 +26,56 @@ export interface TableOptions {
 }
 
 export function runTable(runs: RunSummary[], options: TableOptions = {}): RunTable {
-  // Rows stay indices into these per-run maps until the columns are known: a thousand runs with a hundred params each.
+  // Rows stay per-run maps until the columns are known: a thousand runs with a hundred params each.
   // A stage may record a metric named like one of its params (load's `classes`): the param column is then `param:<name>`.
   const metricSet = new Set(runs.flatMap((r) => Object.keys(r.metrics)));
-  const params = runs.map((r) => {
-    const flat = flatParams(r);
-    for (const name of Object.keys(flat)) {
+  const entries = runs.map((r): Entry => {
+    const params = flatParams(r);
+    for (const name of Object.keys(params)) {
       if (metricSet.has(name)) {
-        flat[`param:${name}`] = flat[name];
-        delete flat[name];
+        params[`param:${name}`] = params[name];
+        delete params[name];
       }
     }
-    return flat;
+    return {
+      run: { run: r.runId, pipeline: r.pipeline, result: runStatus(r), experiment: r.experiment?.name, 'ran on': r.hosts?.join(' '), seconds: Number(runSeconds(r).toFixed(1)) },
+      metrics: r.metrics,
+      params,
+    };
   });
-  const base = runs.map((r) => ({
-    run: r.runId,
-    pipeline: r.pipeline,
-    result: runStatus(r),
-    experiment: r.experiment?.name,
-    'ran on': r.hosts?.join(' '),
-    seconds: Number(((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)),
-  }) as Record<string, Cell>);
-  const cell: Lookup = (i, name) => (name in base[i] ? base[i][name] : name in runs[i].metrics ? runs[i].metrics[name] : (params[i][name] as Cell));
-  const paramNames = [...new Set(params.flatMap(Object.keys))];
+  const paramNames = [...new Set(entries.flatMap((e) => Object.keys(e.params)))];
   const metricNames = [...metricSet].sort();
-  const known = [...paramNames, ...metricNames, ...Object.keys(base[0] ?? {})];
-  let order = runs.map((_, i) => i);
-  if (options.where) order = order.filter(compileWhere(options.where, known, cell));
-  if (options.sort) order = sortRows(order, options.sort, known, cell);
-  const varies = (name: string) => new Set(order.map((i) => cellKey(cell(i, name)))).size > 1;
+  const known = [...paramNames, ...metricNames, ...Object.keys(entries[0]?.run ?? {})];
+  let order = entries;
+  if (options.where) order = order.filter(compileWhere(options.where, known, cellOf));
+  if (options.sort) order = sortRows(order, options.sort, known, cellOf);
+  const varies = (name: string) => new Set(order.map((e) => cellKey(cellOf(e, name)))).size > 1;
   const columns: RunTable['columns'] = [
     { name: 'run', kind: 'run' },
     { name: 'pipeline', kind: 'run' },
     { name: 'result', kind: 'run' },
-    ...(order.some((i) => base[i].experiment) ? [{ name: 'experiment', kind: 'run' as const }] : []),
-    ...(order.some((i) => base[i]['ran on']) ? [{ name: 'ran on', kind: 'run' as const }] : []),
+    ...(order.some((e) => e.run.experiment) ? [{ name: 'experiment', kind: 'run' as const }] : []),
+    ...(order.some((e) => e.run['ran on']) ? [{ name: 'ran on', kind: 'run' as const }] : []),
     { name: 'seconds', kind: 'run' },
     ...paramNames.filter(varies).map((name) => ({ name, kind: 'param' as const })),
     ...metricNames.filter((m) => !options.onlyChanged || varies(m)).map((name) => ({ name, kind: 'metric' as const })),
   ];
-  return { columns, rows: order.map((i) => Object.fromEntries(columns.map((c) => [c.name, cell(i, c.name)]))) };
+  return { columns, rows: order.map((e) => Object.fromEntries(columns.map((c) => [c.name, cellOf(e, c.name)]))) };
 }
 
-/** The value of column `name` in run `i`. */
-type Lookup = (i: number, name: string) => Cell;
+/** One run while the table is built: its run columns, metrics and flat params. */
+interface Entry {
+  run: Record<string, Cell>;
+  metrics: Record<string, number>;
+  params: Record<string, unknown>;
+}
+
+function cellOf(entry: Entry, name: string): Cell {
+  return name in entry.run ? entry.run[name] : name in entry.metrics ? entry.metrics[name] : (entry.params[name] as Cell);
+}
+
+/** The value of column `name` in `row`. */
+type Lookup<R> = (row: R, name: string) => Cell;
 
 function cellKey(v: Cell): unknown {
   return typeof v === 'object' && v !== null ? canonicalJson(v) : (v ?? null);
@@ -96,7 +85,7 @@ function cellKey(v: Cell): unknown {
 function resolveName(name: string, known: string[]): string {
   if (known.includes(name)) return name;
   const matches = known.filter((k) => k.endsWith(`.${name}`));
-  if (matches.length === 1) return matches[0];
+  if (matches.length === 1 && matches[0] !== undefined) return matches[0];
   if (matches.length > 1) throw new TableQueryError(`"${name}" is ambiguous: ${matches.join(', ')}; write the full name`);
   const hint = didYouMean(name, known) || didYouMean(name, known.map((k) => k.slice(k.lastIndexOf('.') + 1)));
   throw new TableQueryError(`no param or metric "${name}" in these runs${hint}`);
@@ -108,41 +97,46 @@ function plainNumbers(expression: string): string {
     quoted ?? Number(number).toFixed(20).replace(/\.?0+$/, ''));
 }
 
-const comparable = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string');
+/** -1, 0 or 1 for two numbers or two strings; NaN, which fails every ordering test, for anything else. */
+function compareValues(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : a === b ? 0 : NaN;
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  return NaN;
+}
 
 /** A run without the metric (failed, stopped) fails an ordering test instead of aborting the query. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- filtrex hands over whatever the row holds
 const MISSING_IS_FALSE = {
   '==': (a: unknown, b: unknown) => a === b,
   '!=': (a: unknown, b: unknown) => a !== b,
-  '<': (a: any, b: any) => comparable(a, b) && a < b,
-  '<=': (a: any, b: any) => comparable(a, b) && a <= b,
-  '>': (a: any, b: any) => comparable(a, b) && a > b,
-  '>=': (a: any, b: any) => comparable(a, b) && a >= b,
+  '<': (a: unknown, b: unknown) => compareValues(a, b) < 0,
+  '<=': (a: unknown, b: unknown) => compareValues(a, b) <= 0,
+  '>': (a: unknown, b: unknown) => compareValues(a, b) > 0,
+  '>=': (a: unknown, b: unknown) => compareValues(a, b) >= 0,
 };
 
-export function compileWhere(expression: string, known: string[], cell: Lookup): (i: number) => boolean {
-  let test: (i: number) => unknown;
+export function compileWhere<R>(expression: string, known: string[], cell: Lookup<R>): (row: R) => boolean {
+  let test: (row: R) => unknown;
   const resolved = new Map<string, string>();
   try {
     test = compileExpression(plainNumbers(expression), {
-      customProp: (name: string, _get: unknown, i: number) => {
-        if (!resolved.has(name)) resolved.set(name, resolveName(name, known));
-        return cell(i, resolved.get(name)!) ?? null;
+      customProp: (name: string, _get: unknown, row: R) => {
+        let column = resolved.get(name);
+        if (column === undefined) resolved.set(name, (column = resolveName(name, known)));
+        return cell(row, column) ?? null;
       },
       operators: MISSING_IS_FALSE,
     });
   } catch (err) {
     throw new TableQueryError(`--where "${expression}": ${(err as Error).message.split('\n').slice(0, 3).join(' ')}; names with "-" go in single quotes ('build-model.seed')`);
   }
-  return (i) => {
-    const result = test(i);
+  return (row) => {
+    const result = test(row);
     if (result instanceof Error) throw new TableQueryError(`--where "${expression}": ${result.message}`);
     return result === true;
   };
 }
 
-function sortRows(order: number[], spec: string, known: string[], cell: Lookup): number[] {
+function sortRows<R>(order: R[], spec: string, known: string[], cell: Lookup<R>): R[] {
   const descending = spec.startsWith('-') || spec.endsWith(':desc');
   const name = resolveName(spec.replace(/^-/, '').replace(/:(asc|desc)$/, ''), known);
   const sign = descending ? -1 : 1;
@@ -171,9 +165,9 @@ export function renderTable(table: RunTable, format: 'text' | 'md' | 'csv' | 'js
   const cells = table.rows.map((r) => names.map((n) => formatCell(r[n])));
   if (format === 'md') {
     const esc = (s: string) => s.replace(/\|/g, '\\|');
-    return [`| ${names.map(esc).join(' | ')} |`, `|${names.map((_, i) => (table.columns[i].kind === 'run' ? '---' : '---:')).join('|')}|`, ...cells.map((c) => `| ${c.map(esc).join(' | ')} |`)].join('\n');
+    return [`| ${names.map(esc).join(' | ')} |`, `|${table.columns.map((c) => (c.kind === 'run' ? '---' : '---:')).join('|')}|`, ...cells.map((c) => `| ${c.map(esc).join(' | ')} |`)].join('\n');
   }
-  const widths = names.map((n, i) => Math.max(n.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((s, i) => (table.columns[i].kind === 'run' ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  ').trimEnd();
+  const columns = table.columns.map((c, i) => ({ ...c, width: Math.max(c.name.length, ...cells.map((row) => row[i]?.length ?? 0)) }));
+  const line = (c: string[]) => c.map((s, i) => (columns[i]?.kind === 'run' ? s.padEnd(columns[i].width) : s.padStart(columns[i]?.width ?? 0))).join('  ').trimEnd();
   return [line(table.columns.map((c) => (c.kind === 'run' ? c.name.toUpperCase() : c.name))), ...cells.map(line)].join('\n');
 }

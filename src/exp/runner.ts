@@ -49,8 +49,7 @@ export async function runExperiments(experiments: Experiment[], options: RunnerO
   const results: ExperimentResult[] = [];
   let next = 0;
   const worker = async () => {
-    while (next < experiments.length && !options.signal?.aborted) {
-      const experiment = experiments[next++];
+    for (let experiment = experiments[next++]; experiment && !options.signal?.aborted; experiment = experiments[next++]) {
       results.push(await runExperiment(experiment, options));
     }
   };

@@ -1,10 +1,10 @@
 /** The end of a sweep: the best run, the metric for each value of each swept param, and a PNG of metric against each param. */
 import { join } from 'node:path';
-import type { RunRecord } from '../engine/run-record.js';
+import { flatMetrics, type RunRecord } from '../engine/run-record.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { renderChartsPng, type ChartPanel } from './charts.js';
 import type { ExperimentResult } from './runner.js';
-import { flatMetrics, formatCell, renderTable, type Cell, type RunTable } from './run-table.js';
+import { formatCell, renderTable, type Cell, type RunTable } from './run-table.js';
 import { formatValue, type Goal } from './sweep.js';
 import { canonicalJson } from '../util/hash.js';
 
@@ -22,7 +22,8 @@ export interface SweepSummary {
 export function metricValue(metrics: Record<string, number>, name: string): number | undefined {
   if (name in metrics) return metrics[name];
   const matches = Object.keys(metrics).filter((k) => k.endsWith(`.${name}`));
-  return matches.length === 1 ? metrics[matches[0]] : undefined;
+  const only = matches.length === 1 ? matches[0] : undefined;
+  return only === undefined ? undefined : metrics[only];
 }
 
 /** Without a chosen metric: a final accuracy if there is one, else the first metric recorded. */

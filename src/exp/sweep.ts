@@ -6,97 +6,61 @@ import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { validateAt } from '../engine/ajv.js';
+import { NamedMap, OneOf, StrictObject, StringEnum, Type, type Static, type TSchema } from '../engine/schema.js';
 import { YamlSource } from '../engine/yaml-source.js';
 import { ConfigError, type Diagnostic } from '../errors.js';
 import { rng } from '../util/random.js';
 
-export type Goal = 'maximize' | 'minimize';
+const GOALS = ['maximize', 'minimize'] as const;
+export type Goal = (typeof GOALS)[number];
+
+const PARAM_NAME = '^([a-z][a-z0-9_-]*|params)\\.[A-Za-z0-9_]+$';
+const range = <T extends TSchema>(items: T) => Type.Tuple([items, items]);
+const count = Type.Optional(Type.Integer({ minimum: 1 }));
+const nonEmpty = Type.Array(Type.Unknown(), { minItems: 1 });
 
 /** One swept param: explicit values, or a range to sample (random) or to space evenly (grid, with `count`). */
-export type ParamSpec =
-  | unknown[]
-  | { values: unknown[] }
-  | { choice: unknown[] }
-  | { uniform: [number, number]; count?: number }
-  | { loguniform: [number, number]; count?: number }
-  | { int: [number, number]; count?: number };
+const paramSpecSchema = OneOf([
+  nonEmpty,
+  StrictObject({ values: nonEmpty }),
+  StrictObject({ choice: nonEmpty }),
+  StrictObject({ uniform: range(Type.Number()), count }),
+  StrictObject({ loguniform: range(Type.Number({ exclusiveMinimum: 0 })), count }),
+  StrictObject({ int: range(Type.Integer()), count }),
+]);
+export type ParamSpec = Static<typeof paramSpecSchema>;
 
-export interface MedianStopRule {
-  type: 'median';
+const medianStopSchema = StrictObject({
+  type: StringEnum(['median']),
   /** A per-epoch metric, `stage.name` or just `name`. */
-  metric: string;
-  goal?: Goal;
+  metric: Type.String({ minLength: 1 }),
+  goal: Type.Optional(StringEnum(GOALS)),
   /** Epochs every run gets before it can be stopped. */
-  min_epochs: number;
+  min_epochs: Type.Integer({ minimum: 1, default: 1 }),
   /** Earlier runs that must have reached an epoch before it is judged. */
-  min_runs: number;
-}
+  min_runs: Type.Integer({ minimum: 1, default: 2 }),
+});
+export type MedianStopRule = Static<typeof medianStopSchema>;
 
-export interface SweepSpec {
-  pipeline?: string;
-  method: 'grid' | 'random';
-  seed: number;
-  parameters: Record<string, ParamSpec>;
+export const sweepSchema = StrictObject({
+  pipeline: Type.Optional(Type.String({ description: 'pipeline file, relative to the sweep file' })),
+  method: StringEnum(['grid', 'random'], { default: 'grid' }),
+  seed: Type.Integer({ default: 0 }),
+  parameters: NamedMap(paramSpecSchema, { namePattern: PARAM_NAME, minProperties: 1 }),
   /** Overrides every variant shares. */
-  set?: Record<string, unknown>;
-  metric?: string;
-  goal?: Goal;
-  max_runs?: number;
-  jobs?: number;
-  early_terminate?: MedianStopRule;
-}
+  set: Type.Optional(Type.Unsafe<Record<string, unknown>>({ type: 'object', propertyNames: { pattern: PARAM_NAME } })),
+  metric: Type.Optional(Type.String({ minLength: 1, description: 'final metric that ranks the runs, e.g. evaluate.balanced800_accuracy' })),
+  goal: Type.Optional(StringEnum(GOALS)),
+  max_runs: Type.Optional(Type.Integer({ minimum: 1 })),
+  jobs: Type.Optional(Type.Integer({ minimum: 1 })),
+  early_terminate: Type.Optional(medianStopSchema),
+});
+export type SweepSpec = Static<typeof sweepSchema>;
 
 export interface Variant {
   name: string;
   overrides: Record<string, unknown>;
 }
-
-const PARAM_NAME = '^([a-z][a-z0-9_-]*|params)\\.[A-Za-z0-9_]+$';
-const range = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 };
-const count = { type: 'integer', minimum: 1 };
-
-export const sweepSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['parameters'],
-  properties: {
-    pipeline: { type: 'string', description: 'pipeline file, relative to the sweep file' },
-    method: { enum: ['grid', 'random'], default: 'grid' },
-    seed: { type: 'integer', default: 0 },
-    parameters: {
-      type: 'object',
-      minProperties: 1,
-      propertyNames: { pattern: PARAM_NAME },
-      additionalProperties: {
-        oneOf: [
-          { type: 'array', minItems: 1 },
-          { type: 'object', additionalProperties: false, required: ['values'], properties: { values: { type: 'array', minItems: 1 } } },
-          { type: 'object', additionalProperties: false, required: ['choice'], properties: { choice: { type: 'array', minItems: 1 } } },
-          { type: 'object', additionalProperties: false, required: ['uniform'], properties: { uniform: range, count } },
-          { type: 'object', additionalProperties: false, required: ['loguniform'], properties: { loguniform: { ...range, items: { type: 'number', exclusiveMinimum: 0 } }, count } },
-          { type: 'object', additionalProperties: false, required: ['int'], properties: { int: { ...range, items: { type: 'integer' } }, count } },
-        ],
-      },
-    },
-    set: { type: 'object', propertyNames: { pattern: PARAM_NAME } },
-    metric: { type: 'string', minLength: 1, description: 'final metric that ranks the runs, e.g. evaluate.balanced800_accuracy' },
-    goal: { enum: ['maximize', 'minimize'] },
-    max_runs: { type: 'integer', minimum: 1 },
-    jobs: { type: 'integer', minimum: 1 },
-    early_terminate: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['type', 'metric'],
-      properties: {
-        type: { enum: ['median'] },
-        metric: { type: 'string', minLength: 1 },
-        goal: { enum: ['maximize', 'minimize'] },
-        min_epochs: { type: 'integer', minimum: 1, default: 1 },
-        min_runs: { type: 'integer', minimum: 1, default: 2 },
-      },
-    },
-  },
-} as const;
 
 /** Reads and validates a sweep file; errors carry `file:line:col`. */
 export async function loadSweepFile(file: string): Promise<SweepSpec> {
@@ -110,16 +74,16 @@ export async function loadSweepFile(file: string): Promise<SweepSpec> {
   const source = new YamlSource(shown, text);
   const syntax = source.syntaxErrors();
   if (syntax.length) throw new ConfigError(syntax);
-  const raw = (source.doc.toJS() ?? {}) as Record<string, unknown>;
+  const raw: unknown = source.doc.toJS() ?? {};
   const diagnostics = validateAt(sweepSchema, raw, source, []);
-  const spec = raw as unknown as SweepSpec;
-  if (!diagnostics.length) {
-    for (const [name, p] of Object.entries(spec.parameters)) {
-      const bounds = rangeOf(p);
-      if (bounds && bounds[0] > bounds[1]) diagnostics.push({ where: source.locate(['parameters', name]), message: `parameters.${name}: the range [${bounds.join(', ')}] runs backwards; write [low, high]` });
-      if (bounds && spec.method === 'grid' && !('count' in p && p.count) && !('int' in p)) {
-        diagnostics.push({ where: source.locate(['parameters', name]), message: `parameters.${name}: a grid needs a \`count\` of points for a continuous range, or use method: random` });
-      }
+  if (diagnostics.length) throw new ConfigError(diagnostics);
+  // validateAt accepted it (and filled in the defaults), so it has the schema's shape.
+  const spec = raw as SweepSpec;
+  for (const [name, p] of Object.entries(spec.parameters)) {
+    const bounds = rangeOf(p);
+    if (bounds && bounds[0] > bounds[1]) diagnostics.push({ where: source.locate(['parameters', name]), message: `parameters.${name}: the range [${bounds.join(', ')}] runs backwards; write [low, high]` });
+    if (bounds && spec.method === 'grid' && !('count' in p && p.count) && !('int' in p)) {
+      diagnostics.push({ where: source.locate(['parameters', name]), message: `parameters.${name}: a grid needs a \`count\` of points for a continuous range, or use method: random` });
     }
   }
   if (diagnostics.length) throw new ConfigError(diagnostics);
@@ -197,7 +161,7 @@ function sample(p: ParamSpec, random: () => number): unknown {
   }
   if ('uniform' in p) return tidy(p.uniform[0] + random() * (p.uniform[1] - p.uniform[0]));
   if ('loguniform' in p) {
-    const [lo, hi] = p.loguniform.map(Math.log);
+    const [lo, hi] = [Math.log(p.loguniform[0]), Math.log(p.loguniform[1])];
     return tidy(Math.exp(lo + random() * (hi - lo)));
   }
   return p.int[0] + Math.floor(random() * (p.int[1] - p.int[0] + 1));
@@ -209,14 +173,15 @@ function tidy(v: number): number {
 }
 
 export function expandSweep(spec: Pick<SweepSpec, 'method' | 'seed' | 'parameters' | 'set' | 'max_runs'>): Variant[] {
-  const names = Object.keys(spec.parameters);
+  const swept = Object.entries(spec.parameters);
+  const names = swept.map(([name]) => name);
   let combos: Record<string, unknown>[];
   if (spec.method === 'random') {
     const random = rng(spec.seed);
-    combos = Array.from({ length: spec.max_runs ?? 10 }, () => Object.fromEntries(names.map((n) => [n, sample(spec.parameters[n], random)])));
+    combos = Array.from({ length: spec.max_runs ?? 10 }, () => Object.fromEntries(swept.map(([n, p]) => [n, sample(p, random)])));
   } else {
     combos = [{}];
-    for (const name of names) combos = combos.flatMap((c) => gridValues(spec.parameters[name]).map((v) => ({ ...c, [name]: v })));
+    for (const [name, p] of swept) combos = combos.flatMap((c) => gridValues(p).map((v) => ({ ...c, [name]: v })));
     if (spec.max_runs) combos = combos.slice(0, spec.max_runs);
   }
   const short = shortNames(names);

@@ -91,8 +91,9 @@ export class CharNgram {
         }
         node = next;
       }
-      this.contextTotal[node] += count;
-      this.contextTypes[node] += 1;
+      // node is 0 or a context id made above: both index contextTotal and contextTypes.
+      this.contextTotal[node]! += count;
+      this.contextTypes[node]! += 1;
       this.eventCount.set(node * this.radix + ngram.charCodeAt(order - 1) - SYMBOL_BASE, count);
     }
     this.discounts[order] = n1 > 0 && n2 > 0 ? n1 / (n1 + 2 * n2) : 0.5;
@@ -242,11 +243,12 @@ export class CharNgram {
     let p = this.uniform;
     let node = 0;
     for (let m = 1; m <= this.order; m++) {
-      const total = this.contextTotal[node];
+      // node is a context id, and discounts has an entry for every order 1..this.order.
+      const total = this.contextTotal[node]!;
       if (total === 0) break;
-      const d = this.discounts[m];
+      const d = this.discounts[m]!;
       const count = this.eventCount.get(node * this.radix + symbol) ?? 0;
-      p = (Math.max(count - d, 0) + d * this.contextTypes[node] * p) / total;
+      p = (Math.max(count - d, 0) + d * this.contextTypes[node]! * p) / total;
       if (m === this.order) break;
       // A longer context containing an unseen one is unseen too.
       const next = this.contextChild.get(node * this.radix + state.charCodeAt(state.length - m) - SYMBOL_BASE);

@@ -35,36 +35,38 @@ export function ctcLogLikelihood(logProbs: ArrayLike<number>, T: number, K: numb
   const L = labels.length;
   const S = 2 * L + 1;
   if (T === 0) return L === 0 ? 0 : -Infinity;
+  // Every index below is in range: s < S for the state arrays, (s - 1) >> 1 < L for labels, row + k < T·K
+  // (checkShape) for logProbs, labels being class indices < K.
   // The extended labelling (blank, l1, blank, l2, ..., blank) and where a state may skip the blank before it.
   const symbol = new Int32Array(S);
   const skip = new Uint8Array(S);
   for (let s = 1; s < S; s += 2) {
-    symbol[s] = labels[(s - 1) >> 1];
+    symbol[s] = labels[(s - 1) >> 1]!;
     skip[s] = s >= 3 && symbol[s] !== symbol[s - 2] ? 1 : 0;
   }
   let prev = new Float64Array(S);
   let cur = new Float64Array(S);
   let logScale = 0;
   // Frame 0, rescaled so its states sum to 1.
-  prev[0] = Math.exp(logProbs[BLANK]);
-  if (L > 0) prev[1] = Math.exp(logProbs[labels[0]]);
-  let sum = prev[0] + (L > 0 ? prev[1] : 0);
+  prev[0] = Math.exp(logProbs[BLANK]!);
+  if (L > 0) prev[1] = Math.exp(logProbs[labels[0]!]!);
+  let sum = prev[0]! + (L > 0 ? prev[1]! : 0);
   if (sum === 0) return -Infinity;
   logScale += Math.log(sum);
-  for (let s = 0; s < S; s++) prev[s] /= sum;
+  for (let s = 0; s < S; s++) prev[s]! /= sum;
   for (let t = 1; t < T; t++) {
     const row = t * K;
-    const blank = Math.exp(logProbs[row + BLANK]);
+    const blank = Math.exp(logProbs[row + BLANK]!);
     sum = 0;
     // Only states from which the end is still reachable and which the start can have reached matter.
     const first = Math.max(0, S - 2 * (T - t));
     const last = Math.min(S - 1, 2 * t + 1);
     for (let s = 0; s < first; s++) cur[s] = 0;
     for (let s = first; s <= last; s++) {
-      let a = prev[s];
-      if (s >= 1) a += prev[s - 1];
-      if (skip[s]) a += prev[s - 2];
-      const v = a * (s & 1 ? Math.exp(logProbs[row + symbol[s]]) : blank);
+      let a = prev[s]!;
+      if (s >= 1) a += prev[s - 1]!;
+      if (skip[s]) a += prev[s - 2]!;
+      const v = a * (s & 1 ? Math.exp(logProbs[row + symbol[s]!]!) : blank);
       cur[s] = v;
       sum += v;
     }
@@ -72,10 +74,10 @@ export function ctcLogLikelihood(logProbs: ArrayLike<number>, T: number, K: numb
     if (sum === 0) return -Infinity;
     logScale += Math.log(sum);
     const inverse = 1 / sum;
-    for (let s = first; s <= last; s++) cur[s] *= inverse;
+    for (let s = first; s <= last; s++) cur[s]! *= inverse;
     [prev, cur] = [cur, prev];
   }
-  const end = L === 0 ? prev[0] : prev[S - 1] + prev[S - 2];
+  const end = L === 0 ? prev[0]! : prev[S - 1]! + prev[S - 2]!;
   return end > 0 ? logScale + Math.log(end) : -Infinity;
 }
 
@@ -99,37 +101,38 @@ export function forcedAlignment(logProbs: ArrayLike<number>, T: number, K: numbe
   const L = labels.length;
   const S = 2 * L + 1;
   if (T === 0) return L === 0 ? { logProb: 0, spans: [] } : null;
+  // Indices as in ctcLogLikelihood: score and from are T × S, labels L long, logProbs T × K.
   const score = new Float64Array(T * S).fill(-Infinity);
   const from = new Int32Array(T * S);
-  score[0] = logProbs[BLANK];
-  if (L > 0) score[1] = logProbs[labels[0]];
+  score[0] = logProbs[BLANK]!;
+  if (L > 0) score[1] = logProbs[labels[0]!]!;
   for (let t = 1; t < T; t++) {
     const row = t * K;
     const here = t * S;
     const before = here - S;
     for (let s = 0; s < S; s++) {
-      const label = s % 2 === 0 ? BLANK : labels[(s - 1) >> 1];
-      let best = score[before + s];
+      const label = s % 2 === 0 ? BLANK : labels[(s - 1) >> 1]!;
+      let best = score[before + s]!;
       let arg = s;
-      if (s >= 1 && score[before + s - 1] > best) [best, arg] = [score[before + s - 1], s - 1];
-      if (s >= 2 && label !== BLANK && label !== labels[(s - 3) >> 1] && score[before + s - 2] > best) [best, arg] = [score[before + s - 2], s - 2];
-      score[here + s] = best + logProbs[row + label];
+      if (s >= 1 && score[before + s - 1]! > best) [best, arg] = [score[before + s - 1]!, s - 1];
+      if (s >= 2 && label !== BLANK && label !== labels[(s - 3) >> 1] && score[before + s - 2]! > best) [best, arg] = [score[before + s - 2]!, s - 2];
+      score[here + s] = best + logProbs[row + label]!;
       from[here + s] = arg;
     }
   }
   const last = (T - 1) * S;
-  let s = L === 0 || score[last + S - 1] >= score[last + S - 2] ? S - 1 : S - 2;
-  const logProb = score[last + s];
+  let s = L === 0 || score[last + S - 1]! >= score[last + S - 2]! ? S - 1 : S - 2;
+  const logProb = score[last + s]!;
   if (logProb === -Infinity) return null;
-  const spans: LabelSpan[] = labels.length ? Array.from({ length: L }, (_, i) => ({ label: labels[i], frame: -1, lastFrame: -1, probability: 0 })) : [];
+  const spans: LabelSpan[] = labels.length ? Array.from({ length: L }, (_, i) => ({ label: labels[i]!, frame: -1, lastFrame: -1, probability: 0 })) : [];
   for (let t = T - 1; t >= 0; t--) {
-    if (s % 2 === 1) {
-      const span = spans[(s - 1) >> 1];
+    const span = s % 2 === 1 ? spans[(s - 1) >> 1] : undefined;
+    if (span) {
       if (span.lastFrame < 0) span.lastFrame = t;
       span.frame = t;
-      span.probability = Math.max(span.probability, Math.exp(logProbs[t * K + span.label]));
+      span.probability = Math.max(span.probability, Math.exp(logProbs[t * K + span.label]!));
     }
-    if (t > 0) s = from[t * S + s];
+    if (t > 0) s = from[t * S + s]!;
   }
   return { logProb, spans };
 }

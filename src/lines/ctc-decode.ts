@@ -31,20 +31,21 @@ export function greedyDecode(logProbs: Float32Array, T: number, K: number, chars
   const labels: number[] = [];
   const chars: DecodedChar[] = [];
   let previous = BLANK;
+  // checkShape: row + k < T·K, and the charset has K - 1 characters.
   for (let t = 0; t < T; t++) {
     const row = t * K;
     let best = 0;
-    let bestLogProb = logProbs[row];
-    for (let k = 1; k < K; k++) if (logProbs[row + k] > bestLogProb) [best, bestLogProb] = [k, logProbs[row + k]];
+    let bestLogProb = logProbs[row]!;
+    for (let k = 1; k < K; k++) if (logProbs[row + k]! > bestLogProb) [best, bestLogProb] = [k, logProbs[row + k]!];
     if (best !== BLANK) {
       const probability = Math.exp(bestLogProb);
-      if (best === previous) {
-        const c = chars[chars.length - 1];
+      const c = best === previous ? chars[chars.length - 1] : undefined;
+      if (c) {
         c.lastFrame = t;
         c.probability = Math.max(c.probability, probability);
       } else {
         labels.push(best);
-        chars.push({ char: charset[best - 1], frame: t, lastFrame: t, probability });
+        chars.push({ char: charset[best - 1]!, frame: t, lastFrame: t, probability });
       }
     }
     previous = best;
@@ -120,15 +121,17 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
   const letter = new Uint8Array(K);
   const lexiconPath: (number[] | null)[] = [null];
   for (let k = 1; k < K; k++) {
-    letter[k] = isLetter(charset[k - 1]) ? 1 : 0;
+    const char = charset[k - 1]!; // checkShape: K - 1 characters
+    letter[k] = isLetter(char) ? 1 : 0;
     if (lexicon && letter[k]) {
       // Folding may turn one character into several symbols (rarely: 'İ' is 'i' + a combining dot).
-      const symbols = graphemes(lexicon.fold(charset[k - 1])).map((g) => lexicon.symbolOf(g));
+      const symbols = graphemes(lexicon.fold(char)).map((g) => lexicon.symbolOf(g));
       lexiconPath[k] = symbols.length && !symbols.includes(NO_NODE) ? symbols : null;
     } else lexiconPath[k] = null;
   }
 
-  // The prefix tree: node 0 is the empty prefix.
+  // The prefix tree: node 0 is the empty prefix. A node id indexes every per-node array below
+  // (extend() grows them together), so those reads are in range.
   const parent: number[] = [-1];
   const label: number[] = [BLANK];
   const lmState: string[] = [lm ? lm.initialState() : ''];
@@ -147,12 +150,12 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
     const known = children.get(key);
     if (known !== undefined) return known;
     let bonus = insertionBonus;
-    let state = wordState[node];
+    let state = wordState[node]!;
     if (letter[k]) {
       if (lexicon && state !== OUT_OF_LEXICON) {
         const path = lexiconPath[k];
         let trieNode = state >= 0 ? state : lexicon.root;
-        for (let i = 0; path && i < path.length && trieNode !== NO_NODE; i++) trieNode = lexicon.child(trieNode, path[i]);
+        for (let i = 0; path && i < path.length && trieNode !== NO_NODE; i++) trieNode = lexicon.child(trieNode, path[i]!);
         if (path && trieNode !== NO_NODE) state = trieNode;
         else if (oovPenalty < Infinity) [state, bonus] = [OUT_OF_LEXICON, bonus - oovPenalty];
         else {
@@ -171,13 +174,13 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
       if (state !== BETWEEN_WORDS) bonus += wordBonus;
       state = BETWEEN_WORDS;
     }
-    const char = charset[k - 1];
+    const char = charset[k - 1]!;
     const id = parent.length;
     parent.push(node);
     label.push(k);
-    lmState.push(lm ? lm.nextState(lmState[node], char) : '');
+    lmState.push(lm ? lm.nextState(lmState[node]!, char) : '');
     wordState.push(state);
-    extensionScore.push(bonus + (lm ? lmWeight * lm.logProbAfter(lmState[node], char) : 0));
+    extensionScore.push(bonus + (lm ? lmWeight * lm.logProbAfter(lmState[node]!, char) : 0));
     stamp.push(-1);
     parentStamp.push(-1);
     nextBlank.push(-Infinity);
@@ -199,43 +202,44 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
     nextChar[node] = -Infinity;
     touched.push(node);
   };
-  const byNextTotal = (a: number, b: number): number => nextTotal[b] - nextTotal[a];
+  const byNextTotal = (a: number, b: number): number => nextTotal[b]! - nextTotal[a]!;
 
   for (let t = 0; t < T; t++) {
     const row = t * K;
     let frameMax = -Infinity;
-    for (let k = 0; k < K; k++) if (logProbs[row + k] > frameMax) frameMax = logProbs[row + k];
+    for (let k = 0; k < K; k++) if (logProbs[row + k]! > frameMax) frameMax = logProbs[row + k]!;
     candidates.length = 0;
-    for (let k = 1; k < K; k++) if (logProbs[row + k] >= frameMax - threshold) candidates.push(k);
+    for (let k = 1; k < K; k++) if (logProbs[row + k]! >= frameMax - threshold) candidates.push(k);
     if (candidates.length > maxChars) {
-      candidates.sort((a, b) => logProbs[row + b] - logProbs[row + a]);
+      candidates.sort((a, b) => logProbs[row + b]! - logProbs[row + a]!);
       candidates.length = maxChars;
     }
     touched.length = 0;
-    const blankLogProb = logProbs[row + BLANK];
+    const blankLogProb = logProbs[row + BLANK]!;
+    // beam, beamBlank and beamChar have one entry per beam prefix; candidates are classes < K.
     // Each prefix staying as it is (a blank, or its last character again) comes first: the worst of
     // those totals bounds the beam's cutoff from below, so an extension that cannot reach it is
     // skipped without creating its node or asking the LM, and the result is unchanged.
     let cutoff = Infinity;
     for (let i = 0; i < beam.length; i++) {
-      const node = beam[i];
+      const node = beam[i]!;
       touch(node, t);
-      if (node > 0) parentStamp[parent[node]] = t;
-      nextBlank[node] = logAddExp(beamBlank[i], beamChar[i]) + blankLogProb;
-      const last = label[node];
-      nextChar[node] = last !== BLANK ? beamChar[i] + logProbs[row + last] : -Infinity;
-      cutoff = Math.min(cutoff, logAddExp(nextBlank[node], nextChar[node]));
+      if (node > 0) parentStamp[parent[node]!] = t;
+      nextBlank[node] = logAddExp(beamBlank[i]!, beamChar[i]!) + blankLogProb;
+      const last = label[node]!;
+      nextChar[node] = last !== BLANK ? beamChar[i]! + logProbs[row + last]! : -Infinity;
+      cutoff = Math.min(cutoff, logAddExp(nextBlank[node]!, nextChar[node]!));
     }
     if (beam.length < beamWidth) cutoff = -Infinity;
     for (let i = 0; i < beam.length; i++) {
-      const node = beam[i];
-      const pBlank = beamBlank[i];
-      const total = logAddExp(pBlank, beamChar[i]);
-      const last = label[node];
+      const node = beam[i]!;
+      const pBlank = beamBlank[i]!;
+      const total = logAddExp(pBlank, beamChar[i]!);
+      const last = label[node]!;
       for (let c = 0; c < candidates.length; c++) {
-        const k = candidates[c];
+        const k = candidates[c]!;
         // A repeated character needs a blank between, else it merges into the last one.
-        const score = (k === last ? pBlank : total) + logProbs[row + k];
+        const score = (k === last ? pBlank : total) + logProbs[row + k]!;
         let child: number;
         if (score + maxExtensionScore < cutoff) {
           // Below the cutoff, only a child already in the beam can still gain from it.
@@ -247,25 +251,25 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
           if (child === FORBIDDEN) continue;
           touch(child, t);
         }
-        nextChar[child] = logAddExp(nextChar[child], score + extensionScore[child]);
+        nextChar[child] = logAddExp(nextChar[child]!, score + extensionScore[child]!);
       }
     }
-    for (let i = 0; i < touched.length; i++) nextTotal[touched[i]] = logAddExp(nextBlank[touched[i]], nextChar[touched[i]]);
+    for (let i = 0; i < touched.length; i++) nextTotal[touched[i]!] = logAddExp(nextBlank[touched[i]!]!, nextChar[touched[i]!]!);
     if (touched.length > beamWidth) {
       touched.sort(byNextTotal);
       touched.length = beamWidth;
     }
     beam = touched.slice();
-    beamBlank = beam.map((n) => nextBlank[n]);
-    beamChar = beam.map((n) => nextChar[n]);
+    beamBlank = beam.map((n) => nextBlank[n]!);
+    beamChar = beam.map((n) => nextChar[n]!);
   }
 
   const finalScore = (i: number, requireWholeWords: boolean): number => {
-    const node = beam[i];
-    const state = wordState[node];
+    const node = beam[i]!;
+    const state = wordState[node]!;
     const unfinished = lexicon !== undefined && state >= 0 && !lexicon.isWord(state);
     if (unfinished && requireWholeWords && oovPenalty === Infinity) return -Infinity;
-    return logAddExp(beamBlank[i], beamChar[i]) + (lm ? lmWeight * lm.logProbEndAfter(lmState[node]) : 0) + (state !== BETWEEN_WORDS ? wordBonus : 0) - (unfinished && oovPenalty < Infinity ? oovPenalty : 0);
+    return logAddExp(beamBlank[i]!, beamChar[i]!) + (lm ? lmWeight * lm.logProbEndAfter(lmState[node]!) : 0) + (state !== BETWEEN_WORDS ? wordBonus : 0) - (unfinished && oovPenalty < Infinity ? oovPenalty : 0);
   };
   let best = 0;
   let bestScore = -Infinity;
@@ -279,11 +283,11 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
   }
 
   const labels: number[] = [];
-  for (let node = beam[best]; node > 0; node = parent[node]) labels.push(label[node]);
+  for (let node = beam[best] ?? 0; node > 0; node = parent[node]!) labels.push(label[node]!);
   labels.reverse();
   const acousticLogProb = ctcLogLikelihood(logProbs, T, K, labels);
   const spans = forcedAlignment(logProbs, T, K, labels)?.spans ?? [];
-  const chars = spans.map((s) => ({ char: charset[s.label - 1], frame: s.frame, lastFrame: s.lastFrame, probability: s.probability }));
+  const chars = spans.map((s) => ({ char: charset[s.label - 1]!, frame: s.frame, lastFrame: s.lastFrame, probability: s.probability }));
   return { text: labels.map((k) => charset[k - 1]).join(''), labels, confidence: Math.exp(acousticLogProb), chars, score: bestScore, acousticLogProb };
 }
 
@@ -294,9 +298,9 @@ export type LineBatch = readonly Float32Array[] | { data: Float32Array; Tmax: nu
 export function batchLines(batch: LineBatch, K: number): Float32Array[] {
   if (Array.isArray(batch)) return [...batch];
   const { data, Tmax, lengths } = batch as Exclude<LineBatch, readonly Float32Array[]>;
-  return Array.from({ length: lengths.length }, (_, b) => {
-    if (lengths[b] > Tmax) throw new Error(`CTC batch: line ${b} has ${lengths[b]} frames, more than the batch's Tmax=${Tmax}`);
-    return data.subarray(b * Tmax * K, (b * Tmax + lengths[b]) * K);
+  return Array.from(lengths, (length, b) => {
+    if (length > Tmax) throw new Error(`CTC batch: line ${b} has ${length} frames, more than the batch's Tmax=${Tmax}`);
+    return data.subarray(b * Tmax * K, (b * Tmax + length) * K);
   });
 }
 

@@ -48,10 +48,11 @@ export class WordTrie {
         for (const g of graphemes(this.fold(word))) {
           let symbol = this.symbols.get(g);
           if (symbol === undefined) this.symbols.set(g, (symbol = this.symbols.size));
-          let next = children[node].get(symbol);
+          const edges = children[node]!; // every node id indexes children
+          let next = edges.get(symbol);
           if (next === undefined) {
             next = children.length;
-            children[node].set(symbol, next);
+            edges.set(symbol, next);
             children.push(new Map());
             terminal.push(0);
           }
@@ -98,12 +99,13 @@ export class WordTrie {
 
   /** The node reached from `node` by symbol `symbol`, or NO_NODE. */
   child(node: number, symbol: number): number {
-    let lo = this.edgeStart[node];
-    let hi = this.edgeStart[node + 1] - 1;
+    // A node's edges are edgeStart[node] .. edgeStart[node + 1] - 1 (edgeStart has one entry more than there are nodes).
+    let lo = this.edgeStart[node]!;
+    let hi = this.edgeStart[node + 1]! - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const s = this.edgeSymbol[mid];
-      if (s === symbol) return this.edgeTarget[mid];
+      const s = this.edgeSymbol[mid]!;
+      if (s === symbol) return this.edgeTarget[mid]!;
       if (s < symbol) lo = mid + 1;
       else hi = mid - 1;
     }

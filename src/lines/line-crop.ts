@@ -26,18 +26,19 @@ export function cropLine(page: GrayImage, polygon: readonly Point[]): GrayImage 
     // Scanline fill (even-odd) at pixel centres: only the rows and spans inside the polygon are copied.
     const yc = by + row + 0.5;
     crossings.length = 0;
+    // i and (i + 1) % n index the polygon's n points.
     for (let i = 0; i < n; i++) {
-      const [ax, ay] = polygon[i];
-      const [cx, cy] = polygon[(i + 1) % n];
+      const [ax, ay] = polygon[i]!;
+      const [cx, cy] = polygon[(i + 1) % n]!;
       if ((ay <= yc && cy > yc) || (cy <= yc && ay > yc)) crossings.push(ax + ((yc - ay) / (cy - ay)) * (cx - ax));
     }
     crossings.sort((a, b) => a - b);
     const source = (by + row) * page.width;
     const target = row * width;
     for (let k = 0; k + 1 < crossings.length; k += 2) {
-      const from = Math.max(bx, Math.ceil(crossings[k] - 0.5));
-      const to = Math.min(bx + width - 1, Math.floor(crossings[k + 1] - 0.5));
-      for (let x = from; x <= to; x++) out[target + x - bx] = page.data[source + x];
+      const from = Math.max(bx, Math.ceil(crossings[k]! - 0.5));
+      const to = Math.min(bx + width - 1, Math.floor(crossings[k + 1]! - 0.5));
+      for (let x = from; x <= to; x++) out[target + x - bx] = page.data[source + x]!; // the box lies inside the page
     }
   }
   return { width, height, data: out };

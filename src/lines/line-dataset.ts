@@ -28,6 +28,8 @@ export interface LineDatasetMeta {
   count: number;
   /** Where the lines came from (for the run record and error messages). */
   sources: string[];
+  /** Whether rules were erased from the images (absent in older datasets: no). */
+  erase_rules?: boolean;
 }
 
 export interface LineDataset {
@@ -43,7 +45,7 @@ export function lineImage(ds: LineDataset, i: number): LineImage {
 }
 
 /** Builds a dataset from normalized lines (all of one height). */
-export function assembleLineDataset(entries: { id: string; text: string; image: LineImage; writer?: string; split?: string }[], height: number, sources: string[]): LineDataset {
+export function assembleLineDataset(entries: { id: string; text: string; image: LineImage; writer?: string; split?: string }[], { height, sources, erase_rules }: Pick<LineDatasetMeta, 'height' | 'sources' | 'erase_rules'>): LineDataset {
   let total = 0;
   for (const e of entries) {
     if (e.image.height !== height) throw new Error(`line ${e.id} has height ${e.image.height}, not ${height}`);
@@ -57,7 +59,7 @@ export function assembleLineDataset(entries: { id: string; text: string; image: 
     lines.push({ id: e.id, text: e.text, width: e.image.width, offset, ...(e.writer !== undefined ? { writer: e.writer } : {}), ...(e.split !== undefined ? { split: e.split } : {}) });
     offset += e.image.width * height;
   }
-  return { meta: { format: LINE_DATASET_FORMAT, height, count: lines.length, sources }, lines, pixels };
+  return { meta: { format: LINE_DATASET_FORMAT, height, count: lines.length, sources, ...(erase_rules !== undefined ? { erase_rules } : {}) }, lines, pixels };
 }
 
 export async function writeLineDataset(dir: string, ds: LineDataset): Promise<void> {
@@ -85,5 +87,5 @@ export async function readLineDataset(dir: string): Promise<LineDataset> {
 /** The lines `keep` accepts, as a new dataset. */
 export function selectLines(ds: LineDataset, keep: (line: LineRecord, index: number) => boolean): LineDataset {
   const entries = ds.lines.flatMap((l, i) => (keep(l, i) ? [{ id: l.id, text: l.text, image: lineImage(ds, i), writer: l.writer, split: l.split }] : []));
-  return assembleLineDataset(entries, ds.meta.height, ds.meta.sources);
+  return assembleLineDataset(entries, ds.meta);
 }

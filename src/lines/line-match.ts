@@ -27,7 +27,7 @@ export function matchLines(truth: readonly LineBox[], found: readonly LineBox[],
   const pairs = new Array<number>(truth.length).fill(-1);
   const used = new Set<number>();
   for (const [, i, j] of candidates) {
-    if (pairs[i] >= 0 || used.has(j)) continue;
+    if (pairs[i]! >= 0 || used.has(j)) continue; // i indexes truth, as pairs does
     pairs[i] = j;
     used.add(j);
   }

@@ -26,6 +26,8 @@ export interface LineModelMeta {
   stride: number;
   /** Output class 0 is the CTC blank; class i is charset.characters[i - 1]. */
   charset: Charset;
+  /** Rules were erased from the lines it was trained on, so reading erases them too (absent: no). */
+  erase_rules?: boolean;
 }
 
 export async function saveLineModel(tf: Tf, model: LayersModel, meta: LineModelMeta, dir: string): Promise<void> {

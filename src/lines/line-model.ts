@@ -12,6 +12,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Tf } from '../ml/tf.js';
+import { layerFactory } from '../ml/architectures.js';
 
 export interface LineLayerSpec {
   type: 'conv2d' | 'maxPooling2d' | 'batchNormalization' | 'dropout' | 'activation' | 'spatialDropout';
@@ -77,11 +78,11 @@ export function lineModelStride(model: LayersModel, inputWidth = 256): number {
 
 export function buildLineModel(tf: Tf, layers: LineLayerSpec[], height: number, classes: number): LayersModel {
   const model = tf.sequential({ name: 'line_model' });
-  model.add(tf.layers.inputLayer({ inputShape: [height, null as unknown as number, 1], name: 'line_image' }));
+  model.add(tf.layers.inputLayer({ inputShape: [height, null, 1], name: 'line_image' }));
   layers.forEach((spec, i) => {
     const { type, ...options } = spec;
     const name = `${type.replace(/2d$/i, '')}_${i + 1}`.toLowerCase();
-    const factory = (tf.layers as unknown as Record<string, ((c: object) => ReturnType<typeof tf.layers.dense>) | undefined>)[type];
+    const factory = layerFactory(tf, type);
     if (!factory) throw new Error(`unknown layer type "${type}"`);
     model.add(factory({ ...(type === 'conv2d' ? { kernelInitializer: 'heNormal' } : {}), ...options, name }));
   });

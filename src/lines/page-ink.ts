@@ -24,16 +24,16 @@ export function shrinkToInk(page: GrayImage, scale: number): GrayImage {
   const colOf = new Int32Array(page.width);
   const colCount = new Float32Array(w);
   const rowCount = new Float32Array(h);
-  for (let x = 0; x < page.width; x++) colCount[(colOf[x] = Math.min(w - 1, Math.floor(x / scale)))]++;
+  for (let x = 0; x < page.width; x++) colCount[(colOf[x] = Math.min(w - 1, Math.floor(x / scale)))]!++;
   const { data } = page;
   for (let y = 0; y < page.height; y++) {
     const cell = Math.min(h - 1, Math.floor(y / scale));
-    rowCount[cell]++;
+    rowCount[cell]!++;
     const row = cell * w;
     const src = y * page.width;
-    for (let x = 0; x < page.width; x++) sums[row + colOf[x]] += data[src + x];
+    for (let x = 0; x < page.width; x++) sums[row + colOf[x]!]! += data[src + x]!;
   }
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) sums[y * w + x] = 255 - sums[y * w + x] / (rowCount[y] * colCount[x]);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) sums[y * w + x] = 255 - sums[y * w + x]! / (rowCount[y]! * colCount[x]!);
   return { width: w, height: h, data: sums };
 }
 
@@ -44,7 +44,7 @@ export function halve(img: GrayImage): GrayImage {
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = 2 * y * img.width + 2 * x;
-      out[y * w + x] = Math.max(img.data[i], img.data[i + 1] ?? 0, img.data[i + img.width] ?? 0, img.data[i + img.width + 1] ?? 0);
+      out[y * w + x] = Math.max(img.data[i]!, img.data[i + 1] ?? 0, img.data[i + img.width] ?? 0, img.data[i + img.width + 1] ?? 0);
     }
   }
   return { width: w, height: h, data: out };
@@ -68,7 +68,7 @@ export function eraseRules(ink: Uint8Array, w: number, h: number, minRun: number
     }
     if (start >= 0 && last - start + 1 >= minRun) erase.push(y * w + start, y * w + last);
   }
-  for (let k = 0; k < erase.length; k += 2) ink.fill(0, erase[k], erase[k + 1] + 1);
+  for (let k = 0; k < erase.length; k += 2) ink.fill(0, erase[k], erase[k + 1]! + 1);
   const vertical = Math.max(minRun, Math.round(0.12 * h));
   for (let x = 0; x < w; x++) {
     let start = -1, last = -1;
@@ -92,14 +92,14 @@ export function connectedComponents(ink: Uint8Array, w: number, h: number): { la
   const components: Component[] = [];
   const stack = new Int32Array(w * h);
   for (let start = 0; start < ink.length; start++) {
-    if (!ink[start] || labels[start] >= 0) continue;
+    if (!ink[start] || labels[start]! >= 0) continue;
     const id = components.length;
     const c: Component = { id, x0: w, y0: h, x1: 0, y1: 0, pixels: 0, rowSum: 0 };
     let sp = 0;
     stack[sp++] = start;
     labels[start] = id;
     while (sp) {
-      const p = stack[--sp];
+      const p = stack[--sp]!;
       const x = p % w, y = (p - x) / w;
       c.pixels++;
       c.rowSum += y;
@@ -114,7 +114,7 @@ export function connectedComponents(ink: Uint8Array, w: number, h: number): { la
           const nx = x + dx;
           if (nx < 0 || nx >= w) continue;
           const q = ny * w + nx;
-          if (ink[q] && labels[q] < 0) {
+          if (ink[q] && labels[q]! < 0) {
             labels[q] = id;
             stack[sp++] = q;
           }

@@ -52,7 +52,7 @@ export function findTextLines(page: GrayImage, options: PageLayoutOptions = {}):
   const shrunk = shrinkToInk(page, scale);
   const threshold = Math.max(otsuThreshold(shrunk.data), 40);
   const mask = new Float32Array(shrunk.data.length);
-  for (let i = 0; i < mask.length; i++) mask[i] = shrunk.data[i] > threshold ? 255 : 0;
+  for (let i = 0; i < mask.length; i++) mask[i] = shrunk.data[i]! > threshold ? 255 : 0; // mask is as long as shrunk.data
   const binary = { width: shrunk.width, height: shrunk.height, data: mask };
   // Half the working size is plenty to measure the skew, and four times cheaper to search.
   const skew = estimateSkew(halve(binary), maxSkew, 0.25, { minDegrees: 0.25, minGain: 1.02 });
@@ -60,7 +60,7 @@ export function findTextLines(page: GrayImage, options: PageLayoutOptions = {}):
   const pad = (straight.height - shrunk.height) / 2;
   const { width: w, height: h } = straight;
   const pixels = new Uint8Array(w * h);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = straight.data[i] >= 128 ? 1 : 0;
+  for (let i = 0; i < pixels.length; i++) pixels[i] = straight.data[i]! >= 128 ? 1 : 0; // w × h, straight's size
   eraseRules(pixels, w, h, Math.round(ruleLength * w));
 
   const ink: Ink = { ...connectedComponents(pixels, w, h), w };
@@ -140,15 +140,16 @@ function wordRows(parts: Component[], lean: { slope: number; cx: number }, spaci
     .filter((p) => p.pixels >= typical)
     .map((p) => leanRow(lean, (p.x0 + p.x1) / 2, p.rowSum / p.pixels))
     .sort((a, b) => a - b);
-  const groups: number[][] = [];
+  // Each group is a run of close centres (sorted), kept as its first and last.
+  const groups: { first: number; last: number }[] = [];
   for (const c of centres) {
-    const last = groups[groups.length - 1];
-    if (last && c - last[last.length - 1] <= 0.5 * spacing) last.push(c);
-    else groups.push([c]);
+    const group = groups.at(-1);
+    if (group && c - group.last <= 0.5 * spacing) group.last = c;
+    else groups.push({ first: c, last: c });
   }
   if (groups.length < 2) return [];
-  const edges = groups.slice(1).map((g, i) => Math.floor((groups[i][groups[i].length - 1] + g[0]) / 2));
-  return groups.map((_, i) => [i ? edges[i - 1] : -Infinity, i + 1 < groups.length ? edges[i] : Infinity]);
+  const edges = groups.slice(1).map((g, i) => Math.floor((groups[i]!.last + g.first) / 2)); // groups[i] is the group before g
+  return groups.map((_, i) => [edges[i - 1] ?? -Infinity, edges[i] ?? Infinity]);
 }
 
 const clamp = (v: number, max: number) => Math.min(max, Math.max(0, v));
@@ -164,9 +165,10 @@ function leanRange(c: Component, lean: { slope: number; cx: number }): [number, 
   return [Math.floor(Math.min(...rows)), Math.floor(Math.max(...rows))];
 }
 
+/** The q-quantile (0 <= q < 1) of values; NaN when there are none. */
 function quantile(values: number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length * q)];
+  return s[Math.floor(s.length * q)] ?? NaN;
 }
 
 const median = (values: number[]) => quantile(values, 0.5);
@@ -183,7 +185,8 @@ function rowProfile(marks: Component[], lean: { slope: number; cx: number }, ink
   const profile = new Float64Array(last - first + 1);
   for (const c of marks) {
     for (let y = c.y0; y < c.y1; y++) {
-      for (let x = c.x0; x < c.x1; x++) if (ink.labels[y * ink.w + x] === c.id) profile[Math.floor(leanRow(lean, x, y)) - first]++;
+      // Every leaning row of c lies within first..last (leanRange), the profile's span.
+      for (let x = c.x0; x < c.x1; x++) if (ink.labels[y * ink.w + x] === c.id) profile[Math.floor(leanRow(lean, x, y)) - first]!++;
     }
   }
   return { profile, first };
@@ -196,12 +199,14 @@ function rowProfile(marks: Component[], lean: { slope: number; cx: number }, ink
  */
 function bandsFromProfile(profile: Float64Array, charHeight: number, knownSpacing?: number): { bands: [number, number][]; spacing?: number } {
   const smooth = gaussian(profile, Math.max(1, charHeight * 0.3));
+  // Peaks and valleys are rows of the profile, so smooth[row] is in range throughout.
+  const at = (row: number) => smooth[row]!;
   const local: number[] = [];
-  for (let y = 1; y + 1 < smooth.length; y++) if (smooth[y] > 0 && smooth[y] >= smooth[y - 1] && smooth[y] > smooth[y + 1]) local.push(y);
+  for (let y = 1; y + 1 < smooth.length; y++) if (at(y) > 0 && at(y) >= at(y - 1) && at(y) > at(y + 1)) local.push(y);
   const valleyBetween = (a: number, b: number) => {
-    let at = a;
-    for (let y = a; y <= b; y++) if (smooth[y] < smooth[at]) at = y;
-    return at;
+    let lowest = a;
+    for (let y = a; y <= b; y++) if (at(y) < at(lowest)) lowest = y;
+    return lowest;
   };
   /** Drops the lower peak of the most mergeable pair until no pair is. */
   const merge = (start: number[], maxRatio: number, minDistance: number) => {
@@ -209,27 +214,28 @@ function bandsFromProfile(profile: Float64Array, charHeight: number, knownSpacin
     for (;;) {
       let worst = -1, worstScore = 0;
       for (let i = 0; i + 1 < peaks.length; i++) {
-        const ratio = smooth[valleyBetween(peaks[i], peaks[i + 1])] / Math.min(smooth[peaks[i]], smooth[peaks[i + 1]]);
-        const score = Math.max(ratio / maxRatio, minDistance / (peaks[i + 1] - peaks[i]));
+        const [upper, lower] = [peaks[i]!, peaks[i + 1]!];
+        const ratio = at(valleyBetween(upper, lower)) / Math.min(at(upper), at(lower));
+        const score = Math.max(ratio / maxRatio, minDistance / (lower - upper));
         if (score > 1 && score > worstScore) [worst, worstScore] = [i, score];
       }
       if (worst < 0) return peaks;
-      peaks.splice(smooth[peaks[worst]] >= smooth[peaks[worst + 1]] ? worst + 1 : worst, 1);
+      peaks.splice(at(peaks[worst]!) >= at(peaks[worst + 1]!) ? worst + 1 : worst, 1);
     }
   };
   let spacing = knownSpacing;
   if (spacing === undefined) {
     const clear = merge(local, 0.5, charHeight * 0.6);
     // The lower quartile of the gaps: blank lines between paragraphs only ever widen them.
-    if (clear.length >= 3) spacing = quantile(clear.slice(1).map((p, i) => p - clear[i]), 0.25);
+    if (clear.length >= 3) spacing = quantile(clear.slice(1).map((p, i) => p - clear[i]!), 0.25); // clear[i] is the peak before p
   }
   const peaks = spacing === undefined ? merge(local, 0.5, charHeight * 0.6) : merge(local, 0.85, spacing * 0.55);
   const bands: [number, number][] = [];
-  for (let i = 0; i < peaks.length; i++) {
-    const topEdge = i === 0 ? 0 : valleyBetween(peaks[i - 1], peaks[i]);
-    const bottomEdge = i + 1 === peaks.length ? smooth.length : valleyBetween(peaks[i], peaks[i + 1]);
-    bands.push([topEdge, bottomEdge]);
-  }
+  peaks.forEach((peak, i) => {
+    const above = peaks[i - 1];
+    const below = peaks[i + 1];
+    bands.push([above === undefined ? 0 : valleyBetween(above, peak), below === undefined ? smooth.length : valleyBetween(peak, below)]);
+  });
   return { bands, spacing };
 }
 
@@ -241,8 +247,9 @@ function gaussian(values: Float64Array, sigma: number): Float64Array {
     let s = 0, k = 0;
     for (let j = -radius; j <= radius; j++) {
       if (i + j < 0 || i + j >= values.length) continue;
-      s += values[i + j] * kernel[j + radius];
-      k += kernel[j + radius];
+      // 0 <= i + j < values.length, and |j| <= radius indexes the 2·radius + 1 kernel.
+      s += values[i + j]! * kernel[j + radius]!;
+      k += kernel[j + radius]!;
     }
     out[i] = s / k;
   }
@@ -254,22 +261,24 @@ function gaussian(values: Float64Array, sigma: number): Float64Array {
  * two bands (touching lines) is cut along the valley, each piece relabelled as a component of its own.
  */
 function assignToBands(marks: Component[], bands: Band[], ink: Ink): void {
-  if (!bands.length) return;
   const lean = bands[0];
+  if (!lean) return;
+  /** The band holding a leaning row: an index of bands, found by bisection. */
   const bandAt = (row: number) => {
     let lo = 0, hi = bands.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (bands[mid].top <= row) lo = mid;
+      if (bands[mid]!.top <= row) lo = mid;
       else hi = mid - 1;
     }
     return lo;
   };
+  const band = (index: number) => bands[index]!; // indices come from bandAt
   const { labels, w } = ink;
   for (const c of marks) {
     const [r0, r1] = leanRange(c, lean);
     if (bandAt(r0) === bandAt(r1)) {
-      bands[bandAt(r0)].parts.push(c);
+      band(bandAt(r0)).parts.push(c);
       continue;
     }
     const share = new Map<number, number>();
@@ -286,7 +295,7 @@ function assignToBands(marks: Component[], bands: Band[], ink: Ink): void {
     const own = bandAt(Math.floor(rowSum / c.pixels));
     const shared = [...share.entries()].filter(([, n]) => n >= 0.25 * c.pixels).map(([b]) => b);
     if (shared.length < 2) {
-      bands[own].parts.push(c);
+      band(own).parts.push(c);
       continue;
     }
     const pieces = new Map<number, Component>();
@@ -294,12 +303,12 @@ function assignToBands(marks: Component[], bands: Band[], ink: Ink): void {
       const piece: Component = { id: ink.components.length, x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity, pixels: 0, rowSum: 0 };
       ink.components.push(piece);
       pieces.set(b, piece);
-      bands[b].parts.push(piece);
+      band(b).parts.push(piece);
     }
     for (let y = c.y0; y < c.y1; y++) {
       for (let x = c.x0; x < c.x1; x++) {
         if (labels[y * w + x] !== c.id) continue;
-        const piece = pieces.get(bandAt(Math.floor(leanRow(lean, x, y)))) ?? pieces.get(own) ?? pieces.get(shared[0])!;
+        const piece = pieces.get(bandAt(Math.floor(leanRow(lean, x, y)))) ?? pieces.get(own) ?? pieces.get(shared[0]!)!;
         labels[y * w + x] = piece.id;
         piece.pixels++;
         piece.rowSum += y;
@@ -328,12 +337,12 @@ function attachSmallMarks(lines: Band[], marks: Component[], ink: Ink, charHeigh
 
 /** A band's components in runs separated by wide horizontal gaps: a page reference beside nothing, two columns. */
 function splitByGaps(band: Band, minGap: number): Band[] {
-  if (!band.parts.length) return [];
-  const parts = [...band.parts].sort((a, b) => a.x0 - b.x0);
+  const [first, ...rest] = [...band.parts].sort((a, b) => a.x0 - b.x0);
+  if (!first) return [];
   const out: Band[] = [];
-  let current: Band = { ...band, parts: [parts[0]] };
-  let reach = parts[0].x1;
-  for (const p of parts.slice(1)) {
+  let current: Band = { ...band, parts: [first] };
+  let reach = first.x1;
+  for (const p of rest) {
     if (p.x0 - reach > minGap) {
       out.push(current);
       current = { ...band, parts: [] };
@@ -369,9 +378,9 @@ function envelope(line: Band, { labels, w }: Ink, charHeight: number): Point[] {
     for (let y = part.y0; y < part.y1; y++) {
       for (let x = part.x0; x < part.x1; x++) {
         if (labels[y * w + x] !== id) continue;
-        const s = Math.min(n - 1, Math.floor((x - x0) / slice));
-        if (y < tops[s]) tops[s] = y;
-        if (y + 1 > bottoms[s]) bottoms[s] = y + 1;
+        const s = Math.min(n - 1, Math.floor((x - x0) / slice)); // 0 <= s < n
+        if (y < tops[s]!) tops[s] = y;
+        if (y + 1 > bottoms[s]!) bottoms[s] = y + 1;
       }
     }
   }
@@ -383,24 +392,23 @@ function envelope(line: Band, { labels, w }: Ink, charHeight: number): Point[] {
   const upper: Point[] = [], lower: Point[] = [];
   for (let s = 0; s < n; s++) {
     const sx0 = x0 + s * slice, sx1 = Math.min(x1, sx0 + slice);
-    const t = (Number.isFinite(tops[s]) ? tops[s] : middleTop) - pad;
-    const b = (Number.isFinite(bottoms[s]) ? bottoms[s] : middleBottom) + pad;
-    upper.push([sx0, t], [sx1, t]);
-    lower.push([sx0, b], [sx1, b]);
+    const sliceTop = tops[s]!, sliceBottom = bottoms[s]!;
+    const t = (Number.isFinite(sliceTop) ? sliceTop : middleTop) - pad;
+    const b = (Number.isFinite(sliceBottom) ? sliceBottom : middleBottom) + pad;
+    // The outline's ends reach a pad beyond the ink.
+    upper.push([s === 0 ? sx0 - pad : sx0, t], [s === n - 1 ? sx1 + pad : sx1, t]);
+    lower.push([s === 0 ? sx0 + pad : sx0, b], [s === n - 1 ? sx1 - pad : sx1, b]);
   }
-  upper[0][0] -= pad;
-  upper[upper.length - 1][0] += pad;
-  lower[0][0] += pad;
-  lower[lower.length - 1][0] -= pad;
   return [...upper, ...lower.reverse()];
 }
 
 /** The leaning row under the line's densest band (the x-height): where ink per row falls below a quarter of its peak. */
 function baselineOf(line: Band, ink: Ink): number {
   const { profile, first } = rowProfile(line.parts, line, ink);
+  // peak and r + 1 stay below profile.length.
   let peak = 0;
-  for (let i = 1; i < profile.length; i++) if (profile[i] > profile[peak]) peak = i;
+  for (let i = 1; i < profile.length; i++) if (profile[i]! > profile[peak]!) peak = i;
   let r = peak;
-  while (r + 1 < profile.length && profile[r + 1] >= 0.25 * profile[peak]) r++;
+  while (r + 1 < profile.length && profile[r + 1]! >= 0.25 * profile[peak]!) r++;
   return first + r + 1;
 }

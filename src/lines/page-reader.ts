@@ -13,6 +13,7 @@ import { normalizeLine, type LineImage } from './line-image.js';
 import { findTextLines } from './page-layout.js';
 import { decodeLine, type DecoderModels, type DecoderSettings } from './line-decoder.js';
 import type { LineModelRunner } from './line-reader.js';
+import type { LineModelMeta } from './line-model-artifact.js';
 
 export interface CharPosition {
   char: string;
@@ -44,12 +45,14 @@ interface PendingLine {
 }
 
 /** The lines of one image: itself as one line, or the lines found on it as a page. */
-export function linesOf(img: GrayImage, height: number, mode: 'line' | 'page'): PendingLine[] {
+/** The lines of an image, normalized as the model's training lines were (`model`: its height and rule erasure). */
+export function linesOf(img: GrayImage, model: Pick<LineModelMeta, 'height' | 'erase_rules'>, mode: 'line' | 'page'): PendingLine[] {
+  const normalize = { height: model.height, eraseRules: model.erase_rules ?? false };
   if (mode === 'line') {
     const box = { x: 0, y: 0, width: img.width, height: img.height };
-    return [{ image: normalizeLine(img, { height }), box, polygon: boxPolygon(box) }];
+    return [{ image: normalizeLine(img, normalize), box, polygon: boxPolygon(box) }];
   }
-  return findTextLines(img).map((l) => ({ image: normalizeLine(cropLine(img, l.polygon), { height }), box: l.box, polygon: l.polygon, baseline: l.baseline }));
+  return findTextLines(img).map((l) => ({ image: normalizeLine(cropLine(img, l.polygon), normalize), box: l.box, polygon: l.polygon, baseline: l.baseline }));
 }
 
 /** Reads the pending lines of several images in one pass; results come back per image. */

@@ -17,13 +17,14 @@ export function align<T>(ref: readonly T[], hyp: readonly T[]): { distance: numb
   const n = ref.length;
   const m = hyp.length;
   const width = m + 1;
+  // The (n + 1) × (m + 1) cost table; i <= n and j <= m keep every index below inside it and inside ref and hyp.
   const cost = new Uint32Array((n + 1) * width);
   for (let j = 0; j <= m; j++) cost[j] = j;
   for (let i = 1; i <= n; i++) {
     cost[i * width] = i;
     for (let j = 1; j <= m; j++) {
-      const diagonal = cost[(i - 1) * width + j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1);
-      cost[i * width + j] = Math.min(diagonal, cost[(i - 1) * width + j] + 1, cost[i * width + j - 1] + 1);
+      const diagonal = cost[(i - 1) * width + j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1);
+      cost[i * width + j] = Math.min(diagonal, cost[(i - 1) * width + j]! + 1, cost[i * width + j - 1]! + 1);
     }
   }
   const ops: EditOp<T>[] = [];
@@ -31,17 +32,18 @@ export function align<T>(ref: readonly T[], hyp: readonly T[]): { distance: numb
   let j = m;
   while (i > 0 || j > 0) {
     const here = cost[i * width + j];
-    if (i > 0 && j > 0 && here === cost[(i - 1) * width + j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1)) {
-      ops.push(ref[i - 1] === hyp[j - 1] ? { op: 'equal', ref: ref[i - 1], hyp: hyp[j - 1] } : { op: 'substitute', ref: ref[i - 1], hyp: hyp[j - 1] });
+    if (i > 0 && j > 0 && here === cost[(i - 1) * width + j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1)) {
+      const [r, h] = [ref[i - 1]!, hyp[j - 1]!];
+      ops.push(r === h ? { op: 'equal', ref: r, hyp: h } : { op: 'substitute', ref: r, hyp: h });
       i--;
       j--;
-    } else if (i > 0 && here === cost[(i - 1) * width + j] + 1) {
-      ops.push({ op: 'delete', ref: ref[--i] });
+    } else if (i > 0 && here === cost[(i - 1) * width + j]! + 1) {
+      ops.push({ op: 'delete', ref: ref[--i]! });
     } else {
-      ops.push({ op: 'insert', hyp: hyp[--j] });
+      ops.push({ op: 'insert', hyp: hyp[--j]! });
     }
   }
-  return { distance: cost[n * width + m], ops: ops.reverse() };
+  return { distance: cost[n * width + m]!, ops: ops.reverse() };
 }
 
 /** Edit distance only, in O(|hyp|) memory: the project's one Levenshtein, shared with "did you mean". */

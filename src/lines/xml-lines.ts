@@ -208,7 +208,7 @@ async function parse(xmlPath: string): Promise<RawPage> {
           page.sizeLine = tagLine;
           break;
         case 'TextLine': {
-          const box = [attr('HPOS'), attr('VPOS'), attr('WIDTH'), attr('HEIGHT')].map((v, i) => number(v, ['HPOS', 'VPOS', 'WIDTH', 'HEIGHT'][i]));
+          const box = (['HPOS', 'VPOS', 'WIDTH', 'HEIGHT'] as const).map((name) => number(attr(name), name));
           line = { id: attr('ID') ?? `line at ${tagLine}`, sourceLine: tagLine, pieces: [], equivs: [] };
           if (box.every((v) => v !== undefined)) line.box = { x: box[0]!, y: box[1]!, width: box[2]!, height: box[3]! };
           const baseline = attr('BASELINE');
@@ -298,7 +298,7 @@ export function parsePoints(value: string): Point[] | undefined {
   const numbers = value.trim().split(/[\s,]+/).filter(Boolean).map(Number);
   if (!numbers.length || numbers.length % 2 || numbers.some((n) => !Number.isFinite(n))) return undefined;
   const out: Point[] = [];
-  for (let i = 0; i < numbers.length; i += 2) out.push([numbers[i], numbers[i + 1]]);
+  for (let i = 0; i < numbers.length; i += 2) out.push([numbers[i]!, numbers[i + 1]!]); // an even count, checked above
   return out;
 }
 

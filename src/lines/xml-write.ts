@@ -72,25 +72,29 @@ export function lineWords(line: LineReading): Word[] {
     return [x + (width * i) / chars.length, x + (width * (i + 1)) / chars.length];
   });
   const words: Word[] = [];
+  // i and j - 1 index chars, and columns has one entry per character.
+  const isSpace = (k: number) => /\s/.test(chars[k]!);
   let i = 0;
   while (i < chars.length) {
-    if (/\s/.test(chars[i])) {
+    if (isSpace(i)) {
       i++;
       continue;
     }
     let j = i;
-    while (j < chars.length && !/\s/.test(chars[j])) j++;
-    const x0 = Math.round(columns[i][0]);
-    const x1 = Math.round(columns[j - 1][1]);
+    while (j < chars.length && !isSpace(j)) j++;
+    const x0 = Math.round(columns[i]![0]);
+    const x1 = Math.round(columns[j - 1]![1]);
     const glyphs = line.glyphs?.slice(i, j);
     const confidence = glyphs?.length ? glyphs.reduce((s, g) => s + g.confidence, 0) / glyphs.length : line.confidence;
     words.push({ text: chars.slice(i, j).join(''), box: { x: x0, y, width: Math.max(1, x1 - x0), height }, confidence, glyphs });
     i = j;
   }
-  for (let k = 0; k + 1 < words.length; k++) {
-    const from = words[k].box.x + words[k].box.width;
-    words[k].spaceAfter = { x: from, y, width: Math.max(0, words[k + 1].box.x - from), height };
-  }
+  words.forEach((word, k) => {
+    const next = words[k + 1];
+    if (!next) return;
+    const from = word.box.x + word.box.width;
+    word.spaceAfter = { x: from, y, width: Math.max(0, next.box.x - from), height };
+  });
   return words;
 }
 

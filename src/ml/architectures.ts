@@ -6,8 +6,10 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Tf } from './tf.js';
 
+export const LAYER_TYPES = ['conv2d', 'maxPooling2d', 'batchNormalization', 'dropout', 'flatten', 'dense', 'activation', 'averagePooling2d', 'globalAveragePooling2d'] as const;
+
 export interface LayerSpec {
-  type: 'conv2d' | 'maxPooling2d' | 'batchNormalization' | 'dropout' | 'flatten' | 'dense' | 'activation' | 'averagePooling2d' | 'globalAveragePooling2d';
+  type: (typeof LAYER_TYPES)[number];
   [option: string]: unknown;
 }
 
@@ -40,15 +42,13 @@ export const PRESETS: Record<string, LayerSpec[]> = {
   ],
 };
 
-export const LAYER_TYPES = ['conv2d', 'maxPooling2d', 'batchNormalization', 'dropout', 'flatten', 'dense', 'activation', 'averagePooling2d', 'globalAveragePooling2d'] as const;
-
 /** Builds a sequential model ending in a softmax over `classes`. */
 export function buildModel(tf: Tf, layers: LayerSpec[], inputShape: number[], classes: number): LayersModel {
   const model = tf.sequential();
   layers.forEach((spec, i) => {
     const { type, ...options } = spec;
     const config = { ...kerasDefaults(type), ...options, ...(i === 0 ? { inputShape } : {}), name: `${type.replace(/2d$/i, '')}_${i + 1}`.toLowerCase() };
-    const factory = (tf.layers as unknown as Record<string, (c: object) => any>)[type];
+    const factory = layerFactory(tf, type);
     if (!factory) throw new Error(`unknown layer type "${type}"`);
     model.add(factory(config));
   });
@@ -59,4 +59,16 @@ export function buildModel(tf: Tf, layers: LayerSpec[], inputShape: number[], cl
 /** tfjs initialises kernels with glorotNormal, Keras with glorotUniform: use Keras' so the same recipe trains alike. */
 function kerasDefaults(type: string): Record<string, unknown> {
   return type === 'conv2d' || type === 'dense' ? { kernelInitializer: 'glorotUniform' } : {};
+}
+
+type LayerFactory = (config: object) => ReturnType<Tf['layers']['dense']>;
+
+/**
+ * The `tf.layers` factory named `type`, or undefined. tfjs types each factory by its own
+ * args; a spec's options are checked by the stage's params schema and by tfjs when the
+ * layer is built, so the factories are taken here under one signature.
+ */
+export function layerFactory(tf: Tf, type: string): LayerFactory | undefined {
+  const factory: unknown = Object.hasOwn(tf.layers, type) ? Reflect.get(tf.layers, type) : undefined;
+  return typeof factory === 'function' ? (factory as LayerFactory) : undefined;
 }

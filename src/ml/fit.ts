@@ -120,7 +120,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       ...(options.validate ? await options.validate() : {}),
     };
     history.push(record);
-    const { epoch: _, seconds: _s, images_per_second: _r, ...curvePoint } = record as unknown as Record<string, number>;
+    const { epoch: _, seconds: _s, images_per_second: _r, ...metrics } = record;
+    const curvePoint = Object.fromEntries(Object.entries(metrics).filter((e): e is [string, number] => e[1] !== undefined));
     options.epoch?.(epoch, curvePoint);
     await options.tensorboard?.scalars(epoch, scalarsOf(record));
     options.log(epochLine(record, unit));

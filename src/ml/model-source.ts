@@ -9,6 +9,7 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import type { Tf } from './tf.js';
 import { loadModel } from './model-io.js';
 import { UserInputError } from '../errors.js';
+import { firstLine } from '../util/text.js';
 
 export type ModelLocation = { format: 'tfjs'; dir: string } | { format: 'keras'; file: string };
 
@@ -57,7 +58,7 @@ async function loadTfjs(tf: Tf, dir: string): Promise<LayersModel> {
     return await loadModel(tf, dir);
   } catch (err) {
     if (err instanceof UserInputError) throw err;
-    throw new UserInputError(`${join(dir, 'model.json')}: cannot load this tfjs model: ${firstLine(err)}; save or convert the model again`);
+    throw new UserInputError(`${join(dir, 'model.json')}: cannot load this tfjs model: ${firstLineOf(err)}; save or convert the model again`);
   }
 }
 
@@ -111,7 +112,7 @@ async function loadH5(tf: Tf, path: string): Promise<LayersModel> {
     return await quietly(async () => (await import('./keras-h5.js')).loadKerasH5(tf, path));
   } catch (err) {
     if (err instanceof UserInputError) throw err;
-    throw new UserInputError(`${path}: cannot load this Keras model: ${firstLine(err)}; save it again with model.save("….h5")`);
+    throw new UserInputError(`${path}: cannot load this Keras model: ${firstLineOf(err)}; save it again with model.save("….h5")`);
   }
 }
 
@@ -129,6 +130,6 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function firstLine(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0];
+function firstLineOf(err: unknown): string {
+  return firstLine(String((err as Error)?.message ?? err));
 }

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { readLabels } from '../artifacts/labels.js';
 import { loadTf, readOut, type Tf } from './tf.js';
 import { resolveBackendName, type BackendName } from './backend-name.js';
-import { UserInputError } from '../errors.js';
+import { InternalError, UserInputError } from '../errors.js';
 
 export interface Prediction {
   letter: string;
@@ -48,16 +48,19 @@ export class Recognizer {
   }
 
   predictPrepared(inputs: Float32Array[], topK = 3): Prediction[] {
-    if (!inputs.length) return [];
-    const side = Math.round(Math.sqrt(inputs[0].length));
-    const batch = new Float32Array(inputs.length * inputs[0].length);
+    const [first] = inputs;
+    if (!first) return [];
+    const side = Math.round(Math.sqrt(first.length));
+    const batch = new Float32Array(inputs.length * first.length);
     inputs.forEach((x, i) => batch.set(x, i * x.length));
     const probs = readOut(this.tf, () => this.model.predict(this.tf.tensor4d(batch, [inputs.length, side, side, 1])) as Tensor);
     const k = this.classes.length;
     return inputs.map((_, i) => {
-      const row = Array.from(probs.subarray(i * k, (i + 1) * k)).map((p, c) => ({ letter: this.classes[c], probability: p }));
+      const row = Array.from(probs.subarray(i * k, (i + 1) * k)).map((p, c) => ({ letter: this.classes[c] ?? String(c), probability: p }));
       row.sort((a, b) => b.probability - a.probability);
-      return { letter: row[0].letter, confidence: row[0].probability, top: row.slice(0, topK) };
+      const best = row[0];
+      if (!best) throw new InternalError('the letter model has no classes to predict');
+      return { letter: best.letter, confidence: best.probability, top: row.slice(0, topK) };
     });
   }
 }

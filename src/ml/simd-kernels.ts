@@ -36,8 +36,18 @@ export function simdKernelsFor(module: EmscriptenModule): SimdKernels | undefine
     const file = shared ? SHARED_MEMORY_BUILD : PLAIN_MEMORY_BUILD;
     if (!existsSync(file)) throw new Error(`${fileURLToPath(file)} is missing: run "npm run build" (it assembles the .wat kernels)`);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(file)), { env: { memory } });
-    kernels = instance.exports as unknown as SimdKernels;
+    kernels = kernelsOf(instance.exports, file);
     instances.set(memory, kernels);
   }
   return kernels;
+}
+
+/** The kernels among a module's exports, checked by name (WebAssembly exports carry no signatures; these are simd-kernels.wat's). */
+function kernelsOf(exports: WebAssembly.Exports, file: URL): SimdKernels {
+  const get = (name: keyof SimdKernels) => {
+    const f = exports[name];
+    if (typeof f !== 'function') throw new Error(`${fileURLToPath(file)} exports no function ${name}: run "npm run build" to assemble the kernels again`);
+    return f;
+  };
+  return { maxPoolGrad2x2: get('maxPoolGrad2x2'), sumRows: get('sumRows'), reluGrad: get('reluGrad') } as SimdKernels;
 }

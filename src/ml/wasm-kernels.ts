@@ -20,20 +20,44 @@ type Backend = {
   typedArrayFromHeap(info: TensorInfo): Float32Array;
   wasm: EmscriptenModule;
 };
-type KernelArgs = { inputs: Record<string, TensorInfo>; attrs: Record<string, unknown>; backend: Backend };
+/** What a kernel here is called with: the named inputs it is registered for, its attributes, the wasm backend. */
+type KernelArgs<I extends string> = { inputs: Record<I, TensorInfo>; attrs: tf.NamedAttrMap; backend: Backend };
+type Kernel<I extends string> = (args: KernelArgs<I>) => TensorInfo;
 
-function call(name: string, inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>, backend: Backend): TensorInfo {
+/**
+ * tfjs types every kernel as `(params: { inputs: NamedTensorInfoMap; backend: {}; attrs? }) => ...`:
+ * it cannot say which inputs a kernel gets, and the wasm backend's class is not exported. The kernels
+ * here are typed by the inputs they are registered for and the backend methods they use, and tfjs calls
+ * them exactly so (the registered inputs, the active backend); this is the one place that says so.
+ */
+function asTfjsKernel<I extends string>(kernel: Kernel<I>): tf.KernelFunc {
+  return kernel as tf.KernelFunc;
+}
+
+/** A stock kernel called from a replacement; every kernel here produces one tensor. */
+function runStock(kernel: tf.KernelFunc, args: KernelArgs<string>): TensorInfo {
+  return kernel(args) as TensorInfo;
+}
+
+function call(name: string, inputs: Record<string, TensorInfo>, attrs: tf.NamedAttrMap, backend: Backend): TensorInfo {
   const kernel = tf.getKernel(name, 'wasm');
   if (!kernel) throw new Error(`wasm kernel ${name} is not registered`);
-  return kernel.kernelFunc({ inputs, attrs, backend } as never) as TensorInfo;
+  return runStock(kernel.kernelFunc, { inputs, attrs, backend });
 }
 
 type ConvPad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type Shape4 = [number, number, number, number];
 
-function convInfo(xShape: number[], filterShape: number[], attrs: Record<string, unknown>) {
+/** A rank-4 shape: [kh, kw, ci, co] filters, [batch, h, w, c] images. */
+function rank4(shape: readonly number[], what: string): Shape4 {
+  if (shape.length !== 4) throw new Error(`${what} must have rank 4, got shape [${shape.join(', ')}]`);
+  return shape as Shape4;
+}
+
+function convInfo(xShape: Shape4, filterShape: Shape4, attrs: tf.NamedAttrMap) {
   return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
+    xShape,
+    filterShape,
     attrs.strides as [number, number],
     1,
     attrs.pad as ConvPad,
@@ -43,7 +67,7 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Record<string,
   );
 }
 
-function requireChannelsLast(kernel: string, attrs: Record<string, unknown>) {
+function requireChannelsLast(kernel: string, attrs: tf.NamedAttrMap) {
   if (attrs.dataFormat && attrs.dataFormat !== 'NHWC') {
     throw new Error(`${kernel} on wasm supports only channels-last (NHWC) data, got ${String(attrs.dataFormat)}`);
   }
@@ -57,11 +81,11 @@ function requireChannelsLast(kernel: string, attrs: Record<string, unknown>) {
  * two candidate weights is packed: the patch matrix of x when kh·kw·ci ≤ co
  * (a first layer), dy otherwise.
  */
-function conv2DBackpropFilter({ inputs, attrs, backend }: KernelArgs): TensorInfo {
+function conv2DBackpropFilter({ inputs, attrs, backend }: KernelArgs<'x' | 'dy'>): TensorInfo {
   const { x, dy } = inputs;
   requireChannelsLast('Conv2DBackpropFilter', attrs);
-  const filterShape = attrs.filterShape as number[];
-  const info = convInfo(x.shape, filterShape, attrs);
+  const filterShape = rank4(attrs.filterShape as number[], 'Conv2DBackpropFilter filterShape');
+  const info = convInfo(rank4(x.shape, 'Conv2DBackpropFilter x'), filterShape, attrs);
   const [kh, kw, ci, co] = filterShape;
   return kh * kw * ci <= co
     ? filterGradFromPatches(x, dy, filterShape, info, backend)
@@ -69,7 +93,7 @@ function conv2DBackpropFilter({ inputs, attrs, backend }: KernelArgs): TensorInf
 }
 
 /** dWᵀ [co, kh·kw·ci] = dyᵀ [co, P] · patches [P, kh·kw·ci] over all P = b·oh·ow output positions. */
-function filterGradFromPatches(x: TensorInfo, dy: TensorInfo, filterShape: number[], info: tf.backend_util.Conv2DInfo, backend: Backend): TensorInfo {
+function filterGradFromPatches(x: TensorInfo, dy: TensorInfo, filterShape: Shape4, info: tf.backend_util.Conv2DInfo, backend: Backend): TensorInfo {
   const [kh, kw, ci, co] = filterShape;
   const positions = info.batchSize * info.outHeight * info.outWidth;
   const columns = kh * kw * ci;
@@ -92,10 +116,10 @@ function filterGradFromPatches(x: TensorInfo, dy: TensorInfo, filterShape: numbe
  * batch is cut into chunks whose filters stay under ~0.5 M floats and the
  * partial gradients are summed.
  */
-function filterGradDyAsFilter(x: TensorInfo, dy: TensorInfo, filterShape: number[], info: tf.backend_util.Conv2DInfo, backend: Backend): TensorInfo {
+function filterGradDyAsFilter(x: TensorInfo, dy: TensorInfo, filterShape: Shape4, info: tf.backend_util.Conv2DInfo, backend: Backend): TensorInfo {
   const [kh, kw, ci, co] = filterShape;
   const { top, bottom, left, right } = info.padInfo;
-  const batch = x.shape[0];
+  const batch = info.batchSize;
   const perImage = info.outHeight * info.outWidth * co;
   const chunks = Math.ceil(batch / Math.max(1, Math.floor(FILTER_FLOATS_PER_CALL / perImage)));
   const chunk = Math.ceil(batch / chunks);
@@ -189,20 +213,21 @@ function dispose(backend: Backend, ...tensors: TensorInfo[]) {
  * For stride 1, dx is dy convolved with the filter rotated 180° and its channel
  * axes swapped, padded so the output has the input's size.
  */
-function makeConv2DBackpropInput(fallback: tf.KernelFunc) {
-  return (args: KernelArgs): TensorInfo => {
+function makeConv2DBackpropInput(fallback: tf.KernelFunc): Kernel<'dy' | 'filter'> {
+  return (args) => {
     const { inputs, attrs, backend } = args;
     const { dy, filter } = inputs;
     requireChannelsLast('Conv2DBackpropInput', attrs);
-    const inputShape = attrs.inputShape as number[];
-    const info = convInfo(inputShape, filter.shape, attrs);
-    const [kh, kw] = filter.shape;
+    const inputShape = rank4(attrs.inputShape as number[], 'Conv2DBackpropInput inputShape');
+    const filterShape = rank4(filter.shape, 'Conv2DBackpropInput filter');
+    const info = convInfo(inputShape, filterShape, attrs);
+    const [kh, kw] = filterShape;
     const padTop = kh - 1 - info.padInfo.top;
     const padLeft = kw - 1 - info.padInfo.left;
     const padBottom = inputShape[1] - info.outHeight + kh - 1 - padTop;
     const padRight = inputShape[2] - info.outWidth + kw - 1 - padLeft;
     if (info.strideHeight !== 1 || info.strideWidth !== 1 || Math.min(padTop, padLeft, padBottom, padRight) < 0) {
-      return fallback(args as never) as TensorInfo;
+      return runStock(fallback, args);
     }
     const swapped = rotatedFilter(filter, backend);
     const dx = call('Conv2D', { x: dy, filter: swapped }, {
@@ -218,7 +243,7 @@ function makeConv2DBackpropInput(fallback: tf.KernelFunc) {
 
 /** w'[kh-1-i, kw-1-j, o, c] = w[i, j, c, o] in one pass (tfjs' Reverse and Transpose took ~2 ms for a 3x3x64x64 filter). */
 function rotatedFilter(filter: TensorInfo, backend: Backend): TensorInfo {
-  const [kh, kw, ci, co] = filter.shape;
+  const [kh, kw, ci, co] = rank4(filter.shape, 'Conv2DBackpropInput filter');
   const out = backend.makeOutput([kh, kw, co, ci], 'float32');
   const src = backend.typedArrayFromHeap(filter);
   const dst = backend.typedArrayFromHeap(out);
@@ -226,7 +251,8 @@ function rotatedFilter(filter: TensorInfo, backend: Backend): TensorInfo {
     for (let j = 0; j < kw; j++) {
       const from = (i * kw + j) * ci * co;
       const to = ((kh - 1 - i) * kw + (kw - 1 - j)) * co * ci;
-      for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) dst[to + o * ci + c] = src[from + c * co + o];
+      // from + c·co + o < kh·kw·ci·co, the filter's size.
+      for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) dst[to + o * ci + c] = src[from + c * co + o]!;
     }
   }
   return out;
@@ -239,13 +265,13 @@ function rotatedFilter(filter: TensorInfo, backend: Backend): TensorInfo {
  * operand on every call: when the left one is much smaller (dx = dy·Wᵀ), Cᵀ =
  * op(B)ᵀ·op(A)ᵀ packs the small one and costs one transpose of C.
  */
-function makeBatchMatMul(original: tf.KernelFunc) {
-  return (args: KernelArgs): TensorInfo => {
+function makeBatchMatMul(original: tf.KernelFunc): Kernel<'a' | 'b'> {
+  return (args) => {
     const { inputs, attrs, backend } = args;
     const transposeA = Boolean(attrs.transposeA);
     const transposeB = Boolean(attrs.transposeB);
     const product = (a: TensorInfo, b: TensorInfo) =>
-      original({ inputs: { a, b }, attrs: { ...attrs, transposeA: false, transposeB: false }, backend } as never) as TensorInfo;
+      runStock(original, { inputs: { a, b }, attrs: { ...attrs, transposeA: false, transposeB: false }, backend });
     const temporaries: TensorInfo[] = [];
     const swapped = (t: TensorInfo) => {
       const out = swapLastTwo(t, backend);
@@ -269,8 +295,8 @@ function makeBatchMatMul(original: tf.KernelFunc) {
 }
 
 function swapLastTwo(t: TensorInfo, backend: Backend): TensorInfo {
-  const perm = t.shape.map((_, i) => i);
-  [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
+  const rank = t.shape.length;
+  const perm = t.shape.map((_, i) => (i === rank - 2 ? rank - 1 : i === rank - 1 ? rank - 2 : i));
   return call('Transpose', { x: t }, { perm }, backend);
 }
 
@@ -281,10 +307,10 @@ const batchOf = (t: TensorInfo) => sizeFromShape(t.shape.slice(0, -2));
  * the window's incoming gradient, as in TensorFlow. The stock C++ kernel is
  * several times slower than this loop.
  */
-function maxPoolGrad({ inputs, attrs, backend }: KernelArgs): TensorInfo {
+function maxPoolGrad({ inputs, attrs, backend }: KernelArgs<'dy' | 'input'>): TensorInfo {
   const { dy, input } = inputs;
   const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
+    rank4(input.shape, 'MaxPoolGrad input'),
     attrs.filterSize as [number, number],
     attrs.strides as [number, number],
     1,
@@ -317,6 +343,7 @@ function maxPoolGrad({ inputs, attrs, backend }: KernelArgs): TensorInfo {
     }
   }
   dx.fill(0);
+  // Indices below stay inside the [batch, H, W, C] input, the [batch, OH, OW, C] gradient and the C-long scratch rows.
   const bestValue = new Float32Array(C);
   const bestIndex = new Int32Array(C);
   for (let b = 0; b < batchSize; b++) {
@@ -332,8 +359,8 @@ function maxPoolGrad({ inputs, attrs, backend }: KernelArgs): TensorInfo {
             if (iw < 0 || iw >= W) continue;
             const base = ((b * H + ih) * W + iw) * C;
             for (let c = 0; c < C; c++) {
-              const v = x[base + c];
-              if (v > bestValue[c] || bestIndex[c] < 0) {
+              const v = x[base + c]!;
+              if (v > bestValue[c]! || bestIndex[c]! < 0) {
                 bestValue[c] = v;
                 bestIndex[c] = base + c;
               }
@@ -341,7 +368,10 @@ function maxPoolGrad({ inputs, attrs, backend }: KernelArgs): TensorInfo {
           }
         }
         const gBase = ((b * OH + oh) * OW + ow) * C;
-        for (let c = 0; c < C; c++) if (bestIndex[c] >= 0) dx[bestIndex[c]] += g[gBase + c];
+        for (let c = 0; c < C; c++) {
+          const best = bestIndex[c]!;
+          if (best >= 0) dx[best]! += g[gBase + c]!;
+        }
       }
     }
   }
@@ -351,6 +381,7 @@ function maxPoolGrad({ inputs, attrs, backend }: KernelArgs): TensorInfo {
 /** The common 2x2/2 case, unrolled: every dx element is written once, no zero fill. */
 function maxPoolGrad2x2(x: Float32Array, g: Float32Array, dx: Float32Array, batch: number, OH: number, OW: number, C: number) {
   const W = 2 * OW;
+  // x and dx are [batch, 2·OH, 2·OW, C], g is [batch, OH, OW, C]: every index below is inside them.
   for (let b = 0; b < batch; b++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
@@ -360,13 +391,13 @@ function maxPoolGrad2x2(x: Float32Array, g: Float32Array, dx: Float32Array, batc
         const i11 = i10 + C;
         const gi = ((b * OH + oh) * OW + ow) * C;
         for (let c = 0; c < C; c++) {
-          const v00 = x[i00 + c], v01 = x[i01 + c], v10 = x[i10 + c], v11 = x[i11 + c];
+          const v00 = x[i00 + c]!, v01 = x[i01 + c]!, v10 = x[i10 + c]!, v11 = x[i11 + c]!;
           let best = 0;
           let m = v00;
           if (v01 > m) { m = v01; best = 1; }
           if (v10 > m) { m = v10; best = 2; }
           if (v11 > m) best = 3;
-          const grad = g[gi + c];
+          const grad = g[gi + c]!;
           dx[i00 + c] = best === 0 ? grad : 0;
           dx[i01 + c] = best === 1 ? grad : 0;
           dx[i10 + c] = best === 2 ? grad : 0;
@@ -381,8 +412,8 @@ function maxPoolGrad2x2(x: Float32Array, g: Float32Array, dx: Float32Array, batc
  * Sums over leading axes (every bias gradient: [batch, h, w, c] -> [c]) in one
  * SIMD pass; the stock kernel first transposes the reduced axes to the end.
  */
-function makeSum(original: tf.KernelFunc) {
-  return (args: KernelArgs): TensorInfo => {
+function makeSum(original: tf.KernelFunc): Kernel<'x'> {
+  return (args) => {
     const { inputs: { x }, attrs, backend } = args;
     const rank = x.shape.length;
     const axes = [...new Set(([] as number[]).concat(attrs.axis as number | number[]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
@@ -390,7 +421,7 @@ function makeSum(original: tf.KernelFunc) {
     const kept = x.shape.slice(axes.length);
     const channels = sizeFromShape(kept);
     const simd = leading && x.dtype === 'float32' && channels % 4 === 0 ? simdKernelsFor(backend.wasm) : undefined;
-    if (!simd) return original(args as never) as TensorInfo;
+    if (!simd) return runStock(original, args);
     const outShape = attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept;
     const out = backend.makeOutput(outShape, 'float32');
     const rows = sizeFromShape(x.shape.slice(0, axes.length));
@@ -405,17 +436,17 @@ function makeSum(original: tf.KernelFunc) {
  * [100352, 32] transpose took 19 ms, 2.6 ms as the equivalent 3-D one). Any
  * transpose that reduces to swapping two axes is handed over as 3-D.
  */
-function makeTranspose(original: tf.KernelFunc) {
-  return (args: KernelArgs): TensorInfo => {
+function makeTranspose(original: tf.KernelFunc): Kernel<'x'> {
+  return (args) => {
     const { inputs: { x }, attrs, backend } = args;
     const perm = attrs.perm as number[];
     const swap = twoAxisSwap(x.shape, perm);
-    if (!swap) return original(args as never) as TensorInfo;
+    if (!swap) return runStock(original, args);
     const [outer, rows, cols] = swap;
     const split = smallestFactor(rows);
-    if (outer !== 1 || split === rows) return original(args as never) as TensorInfo;
-    const out = original({ inputs: { x: { ...x, shape: [split, rows / split, cols] } }, attrs: { perm: [2, 0, 1] }, backend } as never) as TensorInfo;
-    return { ...out, shape: perm.map((p) => x.shape[p]) };
+    if (outer !== 1 || split === rows) return runStock(original, args);
+    const out = runStock(original, { inputs: { x: { ...x, shape: [split, rows / split, cols] } }, attrs: { perm: [2, 0, 1] }, backend });
+    return { ...out, shape: perm.map((p) => x.shape[p]!) }; // perm is a permutation of x's axes
   };
 }
 
@@ -424,8 +455,8 @@ function twoAxisSwap(shape: number[], perm: number[]): [number, number, number] 
   const rank = shape.length;
   let lead = 0;
   while (lead < rank && perm[lead] === lead) lead++;
-  if (lead === rank) return undefined;
   const first = perm[lead];
+  if (first === undefined) return undefined;
   for (let i = lead; i < rank; i++) {
     const expected = i - lead < rank - first ? first + (i - lead) : lead + (i - lead - (rank - first));
     if (perm[i] !== expected) return undefined;
@@ -444,23 +475,24 @@ function smallestFactor(n: number): number {
  * kernel walks every element with index arithmetic: 200+ ms to broadcast a
  * batch-norm gradient of 32 values over a 128x28x28 batch.
  */
-function tile({ inputs, attrs, backend }: KernelArgs): TensorInfo {
+function tile({ inputs, attrs, backend }: KernelArgs<'x'>): TensorInfo {
   const { x } = inputs;
   const reps = attrs.reps as number[];
   const shape = [...x.shape];
   let data: Float32Array | Int32Array | Uint8Array = backend.typedArrayFromHeap(x).slice();
   for (let d = shape.length - 1; d >= 0; d--) {
-    if (reps[d] === 1) continue;
+    const rep = reps[d] ?? 1;
+    if (rep === 1) continue;
     const inner = sizeFromShape(shape.slice(d));
     const outer = sizeFromShape(shape.slice(0, d));
-    const next: Float32Array | Int32Array | Uint8Array = new (data.constructor as new (n: number) => Float32Array)(data.length * reps[d]);
+    const next: Float32Array | Int32Array | Uint8Array = new (data.constructor as new (n: number) => Float32Array)(data.length * rep);
     for (let o = 0; o < outer; o++) {
       const block = data.subarray(o * inner, (o + 1) * inner);
-      const base = o * inner * reps[d];
+      const base = o * inner * rep;
       next.set(block, base);
       // Doubling copies: log2(reps) calls instead of reps.
       let filled = inner;
-      const total = inner * reps[d];
+      const total = inner * rep;
       while (filled < total) {
         const n = Math.min(filled, total - filled);
         next.copyWithin(base + filled, base, base + n);
@@ -468,7 +500,7 @@ function tile({ inputs, attrs, backend }: KernelArgs): TensorInfo {
       }
     }
     data = next;
-    shape[d] *= reps[d];
+    shape[d] = shape[d]! * rep; // d < shape.length
   }
   const out = backend.makeOutput(shape, x.dtype);
   (backend.typedArrayFromHeap(out) as typeof data).set(data);
@@ -480,7 +512,7 @@ function tile({ inputs, attrs, backend }: KernelArgs): TensorInfo {
  * backend does, instead of copying it: tfjs clones every tensor it keeps for
  * the backward pass, and no wasm kernel writes into its inputs.
  */
-function shareData(args: KernelArgs): TensorInfo {
+function shareData(args: KernelArgs<'x'>): TensorInfo {
   const { inputs: { x }, backend } = args;
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
@@ -489,25 +521,26 @@ function shareData(args: KernelArgs): TensorInfo {
 const RELU_GRAD = 'InkflowReluGrad';
 
 /** dx = x > 0 ? dy : 0 in one pass; tfjs' gradient is Step, Cast and Multiply. */
-function reluGrad({ inputs: { dy, x }, backend }: KernelArgs): TensorInfo {
+function reluGrad({ inputs: { dy, x }, backend }: KernelArgs<'dy' | 'x'>): TensorInfo {
   const dx = backend.makeOutput(x.shape, 'float32');
   const xs = backend.typedArrayFromHeap(x);
   const dys = backend.typedArrayFromHeap(dy);
   const dxs = backend.typedArrayFromHeap(dx);
   const simd = xs.length % 4 === 0 ? simdKernelsFor(backend.wasm) : undefined;
   if (simd) simd.reluGrad(dys.byteOffset, xs.byteOffset, dxs.byteOffset, xs.length);
-  else for (let i = 0; i < xs.length; i++) dxs[i] = xs[i] > 0 ? dys[i] : 0;
+  else for (let i = 0; i < xs.length; i++) dxs[i] = xs[i]! > 0 ? dys[i]! : 0; // dy and dx have x's shape
   return dx;
 }
 
 function registerReluGradient() {
-  tf.registerKernel({ kernelName: RELU_GRAD, backendName: 'wasm', kernelFunc: reluGrad as never });
+  tf.registerKernel({ kernelName: RELU_GRAD, backendName: 'wasm', kernelFunc: asTfjsKernel(reluGrad) });
   // Gradients are registered for every backend: others keep tfjs' own formula.
   tf.registerGradient({
     kernelName: tf.Relu,
     inputsToSave: ['x'],
     gradFunc: (dy, saved) => {
       const [x] = saved;
+      if (!x) throw new Error('the Relu gradient needs the saved input x');
       const d = dy as tf.Tensor;
       return {
         x: () => (tf.getBackend() === 'wasm' && x.dtype === 'float32' && d.dtype === 'float32'
@@ -525,16 +558,16 @@ export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
   if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
-    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter as never });
+    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: asTfjsKernel(conv2DBackpropFilter) });
   }
   replaceKernel('BatchMatMul', makeBatchMatMul);
-  replaceKernel('MaxPoolGrad', () => maxPoolGrad as never);
+  replaceKernel('MaxPoolGrad', () => maxPoolGrad);
   replaceKernel('Sum', makeSum);
-  replaceKernel('Identity', (original) => (args) => (args.inputs.x.dtype === 'string' ? (original(args as never) as TensorInfo) : shareData(args)));
-  replaceKernel('Cast', (original) => (args) => (args.inputs.x.dtype === args.attrs.dtype && args.inputs.x.dtype !== 'string' ? shareData(args) : (original(args as never) as TensorInfo)));
+  replaceKernel('Identity', (original): Kernel<'x'> => (args) => (args.inputs.x.dtype === 'string' ? runStock(original, args) : shareData(args)));
+  replaceKernel('Cast', (original): Kernel<'x'> => (args) => (args.inputs.x.dtype === args.attrs.dtype && args.inputs.x.dtype !== 'string' ? shareData(args) : runStock(original, args)));
   registerReluGradient();
   replaceKernel('Transpose', makeTranspose);
-  replaceKernel('Tile', (original) => (args) => (args.inputs.x.dtype === 'string' ? (original(args as never) as TensorInfo) : tile(args)));
+  replaceKernel('Tile', (original): Kernel<'x'> => (args) => (args.inputs.x.dtype === 'string' ? runStock(original, args) : tile(args)));
   const original = tf.getKernel('Conv2DBackpropInput', 'wasm');
   if (original) {
     tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
@@ -542,14 +575,14 @@ export function registerWasmTrainingKernels(): void {
       kernelName: 'Conv2DBackpropInput',
       backendName: 'wasm',
       setupFunc: original.setupFunc,
-      kernelFunc: makeConv2DBackpropInput(original.kernelFunc) as never,
+      kernelFunc: asTfjsKernel(makeConv2DBackpropInput(original.kernelFunc)),
     });
   }
 }
 
-function replaceKernel(name: string, make: (original: tf.KernelFunc) => (args: KernelArgs) => TensorInfo) {
+function replaceKernel<I extends string>(name: string, make: (original: tf.KernelFunc) => Kernel<I>) {
   const original = tf.getKernel(name, 'wasm');
   if (!original) return;
   tf.unregisterKernel(name, 'wasm');
-  tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: original.setupFunc, kernelFunc: make(original.kernelFunc) as never });
+  tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: original.setupFunc, kernelFunc: asTfjsKernel(make(original.kernelFunc)) });
 }

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
+import { Worker as NodeWorker, type Transferable, type WorkerOptions } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
 
@@ -48,16 +48,20 @@ export async function withWasmThreads<T>(threads: number, initialise: () => Prom
     // Emscripten refs a worker while its pthread runs; XNNPACK's pool threads run
     // for the life of the process, which would then never exit.
     override ref(): void {}
-    override postMessage(message: any, transfer?: readonly any[]): void {
-      if (message?.cmd === 'load' && typeof message.urlOrBlob !== 'string') message = { ...message, urlOrBlob: mainScript };
-      super.postMessage(message, transfer as never);
+    override postMessage(message: unknown, transfer?: readonly Transferable[]): void {
+      const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+      if (isObject(message) && message.cmd === 'load' && typeof message.urlOrBlob !== 'string') message = { ...message, urlOrBlob: mainScript };
+      super.postMessage(message, transfer);
     }
   }
   Object.defineProperty(globalThis, 'Worker', { get: () => FileWorker, set: () => undefined, configurable: true });
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   wasm.setThreadsCount(threads);
   const realCpus = os.cpus;
-  os.cpus = () => Array.from({ length: threads * 2 }, (_, i) => realCpus()[i % realCpus().length]);
+  os.cpus = () => {
+    const cpus = realCpus();
+    return cpus.length ? Array.from({ length: threads * 2 }, (_, i) => cpus[i % cpus.length]!) : cpus;
+  };
   try {
     return await initialise();
   } finally {

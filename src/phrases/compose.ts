@@ -6,7 +6,7 @@
  */
 import type { Box } from '../data/framing.js';
 import { inkBox, sampleBilinear } from '../data/framing.js';
-import { sampleSize, type Dataset } from '../data/dataset.js';
+import { imageSize, sampleSize, type Dataset } from '../data/dataset.js';
 
 export interface ComposeOptions {
   height: number;
@@ -33,9 +33,10 @@ export class LetterIndex {
   readonly byClass = new Map<number, number[]>();
 
   constructor(readonly ds: Dataset) {
+    // labels (and writers) hold one entry per sample.
     for (let i = 0; i < ds.meta.count; i++) {
-      const w = ds.writers ? ds.writers[i] : 0;
-      const c = ds.labels[i];
+      const w = ds.writers ? ds.writers[i]! : 0;
+      const c = ds.labels[i]!;
       let classes = this.byWriter.get(w);
       if (!classes) this.byWriter.set(w, (classes = new Map()));
       (classes.get(c) ?? classes.set(c, []).get(c)!).push(i);
@@ -52,7 +53,7 @@ export class LetterIndex {
 
 export function composePhrase(text: string, writer: number, index: LetterIndex, classes: string[], options: ComposeOptions, random: () => number): Phrase {
   const ds = index.ds;
-  const [sh, sw] = ds.meta.sampleShape;
+  const { height: sh, width: sw } = imageSize(ds.meta, 'the letter dataset');
   const size = sampleSize(ds.meta);
   // 8-bit pixels are intensities already; float data is in [0, 1].
   const toValue = ds.images instanceof Uint8Array ? 1 : 255;
@@ -101,12 +102,12 @@ export function composePhrase(text: string, writer: number, index: LetterIndex, 
         const sy = g.box.y0 + (y + 0.5) / g.scale - 0.5;
         const v = sampleBilinear(ds.images, sw, sh, sx, sy, g.sample * size) * toValue;
         // Overlapping strokes: the darker ink wins, as with pen on paper.
-        if (v > ink[ty * width + tx]) ink[ty * width + tx] = v;
+        if (v > ink[ty * width + tx]!) ink[ty * width + tx] = v; // tx < width, ty < height
       }
     }
     boxes.push({ x0: Math.max(0, g.x0), y0: Math.max(0, g.y0), x1: Math.min(width, g.x0 + g.w), y1: Math.min(height, g.y0 + g.h) });
   }
   const pixels = new Uint8ClampedArray(width * height);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = 255 - ink[i];
+  for (let i = 0; i < pixels.length; i++) pixels[i] = 255 - ink[i]!;
   return { width, height, pixels, boxes };
 }

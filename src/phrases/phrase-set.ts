@@ -13,7 +13,7 @@ export interface PhraseEntry {
 export async function readLabels(dir: string): Promise<PhraseEntry[]> {
   const text = await readFile(join(dir, 'labels.tsv'), 'utf8');
   return text.split('\n').slice(1).filter(Boolean).map((line) => {
-    const [file, ...rest] = line.split('\t');
+    const [file = '', ...rest] = line.split('\t');
     return { file, text: rest.join('\t') };
   });
 }

@@ -5,7 +5,7 @@ export async function encodeGrayPng(width: number, height: number, gray: ArrayLi
   const ctx = canvas.getContext('2d');
   const image = ctx.createImageData(width, height);
   for (let i = 0; i < width * height; i++) {
-    image.data[i * 4] = image.data[i * 4 + 1] = image.data[i * 4 + 2] = gray[i];
+    image.data[i * 4] = image.data[i * 4 + 1] = image.data[i * 4 + 2] = gray[i]!; // gray holds width × height pixels
     image.data[i * 4 + 3] = 255;
   }
   ctx.putImageData(image, 0, 0);

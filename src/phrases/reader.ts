@@ -3,6 +3,7 @@ import { crop, segmentPhrase, type Segmentation } from './segment.js';
 import { Recognizer, type Prediction } from '../ml/recognizer.js';
 import type { GrayImage, Box } from '../data/framing.js';
 import { editDistance } from '../util/text.js';
+import { InternalError } from '../errors.js';
 
 export interface ReadResult {
   text: string;
@@ -13,12 +14,17 @@ export interface ReadResult {
 export function readSegmented(recognizer: Recognizer, seg: Segmentation, lexicon?: Lexicon): ReadResult {
   if (!seg.segments.length) return { text: '', characters: [], reason: seg.reason ?? 'no characters found' };
   const predictions = recognizer.predictPrepared(seg.segments.map((s) => Recognizer.prepareInk(crop(seg.ink, s.box))), lexicon ? recognizer.classes.length : 3);
-  const characters = seg.segments.map((s, i) => ({ box: s.box, letter: predictions[i].letter, confidence: predictions[i].confidence, top: predictions[i].top, spaceBefore: s.spaceBefore }));
+  const characters = seg.segments.map((s, i) => {
+    const p = predictions[i];
+    if (!p) throw new InternalError(`the recognizer returned ${predictions.length} predictions for ${seg.segments.length} characters`);
+    return { box: s.box, letter: p.letter, confidence: p.confidence, top: p.top, spaceBefore: s.spaceBefore };
+  });
   const shown = characters.map((c) => ({ ...c, top: c.top.slice(0, 3) }));
   const words: (typeof characters)[] = [];
   for (const c of characters) {
-    if (c.spaceBefore || !words.length) words.push([]);
-    words[words.length - 1].push(c);
+    const word = words.at(-1);
+    if (c.spaceBefore || !word) words.push([c]);
+    else word.push(c);
   }
   const text = words.map((w) => (lexicon ? lexicon.correct(w) : w.map((c) => c.letter).join(''))).join(' ');
   return { text, characters: shown };
@@ -53,7 +59,7 @@ export class Lexicon {
       if (editDistance(word, read) > Math.max(1, Math.floor(read.length / 3))) continue;
       let score = 0;
       for (let i = 0; i < word.length; i++) {
-        const p = chars[i].top.find((t) => t.letter === word[i])?.probability ?? 1e-4;
+        const p = chars[i]?.top.find((t) => t.letter === word[i])?.probability ?? 1e-4;
         score += Math.log(p);
       }
       if (score > bestScore) [best, bestScore] = [word, score];

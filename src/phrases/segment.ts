@@ -25,17 +25,18 @@ export const MAX_PIXELS = 25e6;
 
 export function otsuThreshold(data: ArrayLike<number>): number {
   const hist = new Float64Array(256);
-  for (let i = 0; i < data.length; i++) hist[Math.min(255, Math.max(0, Math.round(data[i])))]++;
+  // Every index below is clamped to 0..255, the histogram's bins.
+  for (let i = 0; i < data.length; i++) hist[Math.min(255, Math.max(0, Math.round(data[i]!)))]!++;
   const total = data.length;
   let sum = 0;
-  for (let t = 0; t < 256; t++) sum += t * hist[t];
+  for (let t = 0; t < 256; t++) sum += t * hist[t]!;
   let sumB = 0, weightB = 0, best = 0, bestVar = -1;
   for (let t = 0; t < 256; t++) {
-    weightB += hist[t];
+    weightB += hist[t]!;
     if (!weightB) continue;
     const weightF = total - weightB;
     if (!weightF) break;
-    sumB += t * hist[t];
+    sumB += t * hist[t]!;
     const mB = sumB / weightB;
     const mF = (sum - sumB) / weightF;
     const between = weightB * weightF * (mB - mF) ** 2;
@@ -49,11 +50,12 @@ interface Component extends Box {
 }
 
 function components(mask: Uint8Array, w: number, h: number): Component[] {
+  // mask and label are both w×h; every index is checked against those bounds.
   const label = new Int32Array(w * h).fill(-1);
   const out: Component[] = [];
   const stack: number[] = [];
   for (let start = 0; start < mask.length; start++) {
-    if (!mask[start] || label[start] >= 0) continue;
+    if (!mask[start] || label[start]! >= 0) continue;
     const c: Component = { x0: w, y0: h, x1: 0, y1: 0, pixels: 0 };
     label[start] = out.length;
     stack.push(start);
@@ -71,7 +73,7 @@ function components(mask: Uint8Array, w: number, h: number): Component[] {
           const nx = x + dx, ny = y + dy;
           if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
           const q = ny * w + nx;
-          if (mask[q] && label[q] < 0) {
+          if (mask[q] && label[q]! < 0) {
             label[q] = out.length;
             stack.push(q);
           }
@@ -99,13 +101,13 @@ export function estimateSkew(ink: GrayImage, maxDegrees = 10, step = 1, gate: { 
   const { width: w, height: h, data } = ink;
   // Ink points as flat (x, y, weight) triples: a page has hundreds of thousands, tried at every angle.
   let count = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] > 64) count++;
+  for (let i = 0; i < data.length; i++) if (data[i]! > 64) count++;
   if (count < 20) return 0;
   const points = new Float64Array(count * 3);
   let k = 0;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const v = data[y * w + x];
+      const v = data[y * w + x]!; // x < w, y < h
       if (v <= 64) continue;
       points[k] = x - w / 2;
       points[k + 1] = y;
@@ -120,9 +122,10 @@ export function estimateSkew(ink: GrayImage, maxDegrees = 10, step = 1, gate: { 
   for (let deg = -maxDegrees; deg <= maxDegrees; deg += step) {
     const t = Math.tan((deg * Math.PI) / 180);
     rows.fill(0);
+    // points holds whole (x, y, weight) triples, so k + 2 < points.length.
     for (let k = 0; k < points.length; k += 3) {
-      const r = Math.round(points[k + 1] - points[k] * t + h / 2);
-      if (r >= 0 && r < rows.length) rows[r] += points[k + 2];
+      const r = Math.round(points[k + 1]! - points[k]! * t + h / 2);
+      if (r >= 0 && r < rows.length) rows[r]! += points[k + 2]!;
     }
     let score = 0;
     for (const r of rows) score += r * r;
@@ -146,8 +149,8 @@ export function deskew(ink: GrayImage, degrees: number): GrayImage {
       const sy = y - pad + (x - w / 2) * t;
       const y0 = Math.floor(sy);
       const f = sy - y0;
-      const a = y0 >= 0 && y0 < h ? data[y0 * w + x] : 0;
-      const b = y0 + 1 >= 0 && y0 + 1 < h ? data[(y0 + 1) * w + x] : 0;
+      const a = y0 >= 0 && y0 < h ? data[y0 * w + x]! : 0;
+      const b = y0 + 1 >= 0 && y0 + 1 < h ? data[(y0 + 1) * w + x]! : 0;
       out[y * w + x] = a * (1 - f) + b * f;
     }
   }
@@ -174,18 +177,19 @@ export function segmentPhrase(img: GrayImage, options: SegmentOptions = {}): Seg
   const ink = deskew(unskewed, skew);
   const { width: w, height: h, data } = ink;
   let peak = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] > peak) peak = data[i];
+  for (let i = 0; i < data.length; i++) if (data[i]! > peak) peak = data[i]!;
   if (peak < 1) return { segments: [], skew, ink, reason: 'no ink found (the image is blank)' };
   const threshold = Math.max(otsuThreshold(data), 40);
   const mask = new Uint8Array(w * h);
-  for (let i = 0; i < data.length; i++) mask[i] = data[i] > threshold ? 1 : 0;
+  for (let i = 0; i < data.length; i++) mask[i] = data[i]! > threshold ? 1 : 0;
   let parts = components(mask, w, h);
   const largest = Math.max(...parts.map((c) => c.pixels), 0);
   parts = parts.filter((c) => c.pixels >= Math.max(3, largest * 0.02));
   if (!parts.length) return { segments: [], skew, ink, reason: 'no ink found above the noise level' };
   // Letter-sized components only: dots and specks would pull the typical height down.
   const heights = parts.filter((c) => c.pixels >= largest * 0.3).map((c) => c.y1 - c.y0).sort((a, b) => a - b);
-  const lineHeight = heights[Math.floor(heights.length * 0.75)];
+  // Never empty (the largest component is among them); the fallback only satisfies the type.
+  const lineHeight = heights[Math.floor(heights.length * 0.75)] ?? 1;
   parts.sort((a, b) => a.x0 - b.x0);
   const touching = options.touching ?? false;
   const merged = touching ? mergeFragments(parts, lineHeight, 0.08, false) : mergeFragments(attachDots(parts, lineHeight), lineHeight, 0.04, true);
@@ -195,9 +199,9 @@ export function segmentPhrase(img: GrayImage, options: SegmentOptions = {}): Seg
     const unit = touching ? lineHeight : Math.max(lineHeight, c.y1 - c.y0);
     return splitWide(c, mask, w, unit, touching ? 1.5 : 2.6);
   });
-  const gaps = glyphs.slice(1).map((g, i) => g.x0 - glyphs[i].x1);
+  const gaps = glyphs.slice(1).map((g, i) => g.x0 - glyphs[i]!.x1); // glyphs[i] is the glyph before g
   const wordGap = wordGapThreshold(gaps, lineHeight);
-  const segments = glyphs.map((box, i) => ({ box, spaceBefore: i > 0 && gaps[i - 1] > wordGap }));
+  const segments = glyphs.map((box, i) => ({ box, spaceBefore: (gaps[i - 1] ?? 0) > wordGap }));
   return { segments, skew, ink };
 }
 
@@ -218,7 +222,8 @@ function attachDots(parts: Component[], lineHeight: number): Component[] {
       const distance = cx < c.x0 ? c.x0 - cx : cx > c.x1 ? cx - c.x1 : 0;
       if (distance < nearest) [host, nearest] = [i, distance];
     });
-    if (host >= 0 && nearest <= 0.3 * lineHeight) letters[host] = union(letters[host], dot);
+    const hostLetter = letters[host];
+    if (hostLetter && nearest <= 0.3 * lineHeight) letters[host] = union(hostLetter, dot);
     else if (dot.pixels >= 0.1 * typicalPixels) letters.push(dot);
   }
   return letters.sort((a, b) => a.x0 - b.x0);
@@ -253,21 +258,22 @@ function splitWide(c: Box, mask: Uint8Array, w: number, unit: number, limit: num
   if (width < unit * limit) return [c];
   const pieces = Math.max(2, Math.round(width / unit));
   const profile = new Float64Array(width);
-  for (let y = c.y0; y < c.y1; y++) for (let x = c.x0; x < c.x1; x++) if (mask[y * w + x]) profile[x - c.x0]++;
+  for (let y = c.y0; y < c.y1; y++) for (let x = c.x0; x < c.x1; x++) if (mask[y * w + x]) profile[x - c.x0]!++;
   const cuts: number[] = [];
   for (let k = 1; k < pieces; k++) {
     const centre = Math.round((k * width) / pieces);
     const lo = Math.max(1, centre - Math.round(width / pieces / 3));
     const hi = Math.min(width - 1, centre + Math.round(width / pieces / 3));
     let best = centre;
-    for (let x = lo; x <= hi; x++) if (profile[x] < profile[best]) best = x;
+    for (let x = lo; x <= hi; x++) if (profile[x]! < profile[best]!) best = x; // 1 <= lo, hi <= width - 1
     cuts.push(c.x0 + best);
   }
-  const edges = [c.x0, ...cuts, c.x1];
   const out: Box[] = [];
-  for (let k = 0; k < edges.length - 1; k++) {
-    const box = tightVertical(mask, w, { x0: edges[k], x1: edges[k + 1], y0: c.y0, y1: c.y1 });
+  let x0 = c.x0;
+  for (const x1 of [...cuts, c.x1]) {
+    const box = tightVertical(mask, w, { x0, x1, y0: c.y0, y1: c.y1 });
     if (box) out.push(box);
+    x0 = x1;
   }
   return out;
 }
@@ -282,8 +288,9 @@ function wordGapThreshold(gaps: number[], lineHeight: number): number {
   let threshold = Math.max(lineHeight, median(sorted) * 3);
   let bestJump = 0;
   for (let i = 0; i + 1 < sorted.length; i++) {
-    const jump = sorted[i + 1] / Math.max(sorted[i], 1);
-    if (sorted[i + 1] >= lineHeight * 0.6 && jump >= 1.8 && jump > bestJump) [bestJump, threshold] = [jump, Math.sqrt(Math.max(sorted[i], 1) * sorted[i + 1])];
+    const [below, above] = [sorted[i]!, sorted[i + 1]!];
+    const jump = above / Math.max(below, 1);
+    if (above >= lineHeight * 0.6 && jump >= 1.8 && jump > bestJump) [bestJump, threshold] = [jump, Math.sqrt(Math.max(below, 1) * above)];
   }
   return threshold;
 }
@@ -305,7 +312,7 @@ function tightVertical(mask: Uint8Array, w: number, box: Box): Box | undefined {
 function median(xs: number[]): number {
   if (!xs.length) return 0;
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.floor(s.length / 2)] ?? 0;
 }
 
 /** The ink image a stored segmentation's boxes refer to: polarity fixed, sheared back by its skew. */
@@ -318,6 +325,7 @@ export function crop(ink: GrayImage, box: Box): GrayImage {
   const w = box.x1 - box.x0;
   const h = box.y1 - box.y0;
   const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = ink.data[(y + box.y0) * ink.width + x + box.x0];
+  // The box lies inside the ink image.
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = ink.data[(y + box.y0) * ink.width + x + box.x0]!;
   return { width: w, height: h, data: out };
 }

@@ -96,7 +96,7 @@ export class Jobs extends EventEmitter<{ message: [LiveMessage] }> {
   async startSweep(file: string, base: string[], grid: Record<string, string[]>): Promise<Sweep> {
     const names = Object.keys(grid);
     let combos: string[][] = [[]];
-    for (const name of names) combos = combos.flatMap((c) => grid[name].map((v) => [...c, `${name}=${v}`]));
+    for (const [name, values] of Object.entries(grid)) combos = combos.flatMap((c) => values.map((v) => [...c, `${name}=${v}`]));
     const sweep: Sweep = { id: `sweep-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}`, file, params: names, jobs: [], runs: [] };
     for (const combo of combos) sweep.jobs.push(this.start(file, [...base, ...combo], sweep.id).id);
     await this.saveSweep(sweep);

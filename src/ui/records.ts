@@ -5,21 +5,15 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunRecord } from '../engine/run-record.js';
+import { flatMetrics, flatParams, runSeconds, runStatus, type RunRecord, type RunStatus } from '../engine/run-record.js';
 import { canonicalJson } from '../util/hash.js';
-
-/** Fields experiments (#12) add to run records; read when present. */
-export type DashboardRunRecord = RunRecord & {
-  stopReason?: string;
-  experiment?: { sweep: string; name: string; overrides: Record<string, unknown> };
-};
 
 export type Cell = string | number | boolean | null;
 
 export interface RunSummary {
   runId: string;
   pipeline: string;
-  status: 'ok' | 'failed' | 'cancelled' | 'stopped' | 'running';
+  status: RunStatus | 'running';
   startedAt: string;
   seconds: number;
   backend: string;
@@ -44,42 +38,25 @@ export function redact(params: Record<string, unknown>): Record<string, unknown>
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, SECRET_NAME.test(k) ? '••••' : v && typeof v === 'object' && !Array.isArray(v) ? redact(v as Record<string, unknown>) : v]));
 }
 
-export function runStatus(run: DashboardRunRecord): RunSummary['status'] {
-  return run.stopReason ? 'stopped' : run.cancelled ? 'cancelled' : run.ok ? 'ok' : 'failed';
+/** A param value as the browser's table shows it: scalars as they are, anything else as canonical JSON. */
+function toCell(v: unknown): Cell {
+  return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : canonicalJson(v);
 }
 
-export function flatParams(run: RunRecord): Record<string, Cell> {
-  const out: Record<string, Cell> = {};
-  const put = (key: string, v: unknown) => {
-    out[key] = v === null || ['string', 'number', 'boolean'].includes(typeof v) ? (v as Cell) : canonicalJson(v);
-  };
-  for (const [k, v] of Object.entries(redact(run.params ?? {}))) put(`params.${k}`, v);
-  for (const [stage, params] of Object.entries(run.stageParams ?? {})) for (const [k, v] of Object.entries(redact(params))) put(`${stage}.${k}`, v);
-  return out;
-}
-
-export function flatMetrics(run: RunRecord): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [stage, record] of Object.entries(run.stages)) {
-    for (const [k, v] of Object.entries(record.metrics ?? {})) if (typeof v === 'number') out[`${stage}.${k}`] = v;
-  }
-  return out;
-}
-
-function summarize(run: DashboardRunRecord): RunSummary {
+function summarize(run: RunRecord): RunSummary {
   const stages = Object.values(run.stages);
   return {
     runId: run.runId,
     pipeline: run.pipeline,
     status: runStatus(run),
     startedAt: run.startedAt,
-    seconds: (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000,
+    seconds: runSeconds(run),
     backend: String(run.environment?.backend ?? ''),
     commit: typeof run.environment?.gitCommit === 'string' ? run.environment.gitCommit.slice(0, 10) : '',
     sweep: run.experiment?.sweep,
     ran: stages.filter((s) => s.status === 'ran').length,
     cached: stages.filter((s) => s.status === 'cached').length,
-    params: flatParams(run),
+    params: Object.fromEntries(Object.entries(flatParams(run, redact)).map(([k, v]) => [k, toCell(v)])),
     metrics: flatMetrics(run),
   };
 }
@@ -108,7 +85,7 @@ export interface RunPage {
 
 interface Cached {
   mtimeMs: number;
-  record: DashboardRunRecord;
+  record: RunRecord;
   summary: RunSummary;
 }
 
@@ -130,7 +107,7 @@ export class RunRecords {
       const hit = this.cache.get(id);
       if (hit && hit.mtimeMs === info.mtimeMs) return;
       try {
-        const record = JSON.parse(await readFile(file, 'utf8')) as DashboardRunRecord;
+        const record = JSON.parse(await readFile(file, 'utf8')) as RunRecord;
         this.cache.set(id, { mtimeMs: info.mtimeMs, record, summary: summarize(record) });
       } catch {
         // A record being replaced is renamed into place atomically; an unreadable one is skipped until it is whole.
@@ -144,7 +121,7 @@ export class RunRecords {
     return out;
   }
 
-  async get(runId: string): Promise<DashboardRunRecord | undefined> {
+  async get(runId: string): Promise<RunRecord | undefined> {
     if (!isRunId(runId)) return undefined;
     return (await this.all()).find((c) => c.record.runId === runId)?.record;
   }
@@ -163,13 +140,20 @@ export class RunRecords {
     }
     const sort = query.sort ?? 'startedAt';
     const descending = query.descending ?? (query.sort === undefined);
-    const value = (r: RunSummary): Cell | undefined => (sort in r.metrics ? r.metrics[sort] : sort in r.params ? r.params[sort] : (r as unknown as Record<string, Cell>)[sort]);
+    const value = (r: RunSummary): Cell | undefined => (sort in r.metrics ? r.metrics[sort] : sort in r.params ? r.params[sort] : isSummaryColumn(sort) ? r[sort] : undefined);
     rows = [...rows].sort((a, b) => compareCells(value(a), value(b)) * (descending ? -1 : 1));
     const offset = Math.max(0, query.offset ?? 0);
     const limit = Math.min(500, Math.max(1, query.limit ?? 100));
-    const shown = rows.slice(offset, offset + limit).map((r) => ({ ...r, params: Object.fromEntries(paramColumns.filter((c) => c in r.params).map((c) => [c, r.params[c]])) }));
+    const shown = rows.slice(offset, offset + limit).map((r) => ({ ...r, params: Object.fromEntries(paramColumns.flatMap((c) => (r.params[c] === undefined ? [] : [[c, r.params[c]]]))) }));
     return { total: rows.length, offset, rows: shown, paramColumns, metricColumns, pipelines };
   }
+}
+
+/** The summary's own scalar columns, which a page can be sorted by besides params and metrics. */
+const SUMMARY_COLUMNS = ['runId', 'pipeline', 'status', 'startedAt', 'seconds', 'backend', 'commit', 'sweep', 'ran', 'cached'] as const satisfies readonly (keyof RunSummary)[];
+
+function isSummaryColumn(name: string): name is (typeof SUMMARY_COLUMNS)[number] {
+  return (SUMMARY_COLUMNS as readonly string[]).includes(name);
 }
 
 /** Missing values sort last in either direction's natural reading: they compare as larger than anything. */

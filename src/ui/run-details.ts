@@ -5,8 +5,10 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { join } from 'node:path';
 import { ArtifactStore } from '../engine/store.js';
 import type { EpochPoint, TimelineStage } from '../viz/specs.js';
-import { flatMetrics, redact, runStatus, type DashboardRunRecord } from './records.js';
-import { parseNpy } from '../data/npy.js';
+import { flatMetrics, runStatus, type RunRecord } from '../engine/run-record.js';
+import { redact } from './records.js';
+import { readEvaluationReport } from '../artifacts/evaluation-report.js';
+import { readTrainingHistory } from '../artifacts/training-history.js';
 import { readDataset, sampleSize, type Dataset } from '../data/dataset.js';
 import { encodeGrayPng } from '../phrases/png.js';
 
@@ -50,11 +52,11 @@ export function objectUrl(key: string, output: string, file = ''): string {
   return `/artifacts/objects/${key.slice(0, 2)}/${key}/out/${output}${file ? `/${file}` : ''}`;
 }
 
-function stageOfKind(record: DashboardRunRecord, uses: string): [string, { key?: string; status: string }] | undefined {
+function stageOfKind(record: RunRecord, uses: string): [string, { key?: string; status: string }] | undefined {
   return Object.entries(record.stages).find(([, s]) => s.uses === uses && s.key && (s.status === 'ran' || s.status === 'cached'));
 }
 
-export async function runDetails(record: DashboardRunRecord, workspace: string): Promise<RunDetails> {
+export async function runDetails(record: RunRecord, workspace: string): Promise<RunDetails> {
   const store = new ArtifactStore(join(workspace, 'artifacts'));
   const runsDir = join(workspace, 'logs', 'runs');
   const logStages = new Set(await readdir(join(runsDir, record.runId)).catch(() => [] as string[]));
@@ -109,7 +111,7 @@ export async function runDetails(record: DashboardRunRecord, workspace: string):
  * Stage bars in seconds from the run's start. Records written before stages
  * kept their start time are laid out one after another in record order.
  */
-function timeline(record: DashboardRunRecord): TimelineStage[] {
+function timeline(record: RunRecord): TimelineStage[] {
   const t0 = Date.parse(record.startedAt);
   const entries = Object.entries(record.stages);
   if (entries.every(([, s]) => s.startedAt)) {
@@ -128,12 +130,11 @@ function timeline(record: DashboardRunRecord): TimelineStage[] {
   });
 }
 
-async function epochs(record: DashboardRunRecord, store: ArtifactStore): Promise<EpochPoint[]> {
+async function epochs(record: RunRecord, store: ArtifactStore): Promise<EpochPoint[]> {
   const train = stageOfKind(record, 'train');
   if (train) {
     try {
-      const history = JSON.parse(await readFile(store.outputPath(train[1].key!, 'history'), 'utf8')) as { epochs: EpochPoint[] };
-      return history.epochs;
+      return (await readTrainingHistory(store.outputPath(train[1].key!, 'history'))).epochs;
     } catch {
       // history not in the store (gc'd): fall back to the epochs the record kept, if any
     }
@@ -144,11 +145,8 @@ async function epochs(record: DashboardRunRecord, store: ArtifactStore): Promise
 
 async function readReport(dir: string): Promise<RunDetails['report']> {
   try {
-    const [csv, metricsText] = await Promise.all([readFile(join(dir, 'confusion.csv'), 'utf8'), readFile(join(dir, 'metrics.json'), 'utf8')]);
-    const lines = csv.trim().split('\n');
-    const classes = lines[0].split(',').slice(1);
-    const confusion = lines.slice(1).map((l) => l.split(',').slice(1).map(Number));
-    const m = JSON.parse(metricsText) as { accuracy: number; count: number; per_class: NonNullable<RunDetails['report']>['perClass']; most_confused: NonNullable<RunDetails['report']>['mostConfused'] };
+    const { classes, confusion, metrics: m } = await readEvaluationReport(dir);
+    // Reports written before per_class and most_confused existed lack them.
     return { classes, confusion, accuracy: m.accuracy, count: m.count, perClass: m.per_class ?? [], mostConfused: m.most_confused ?? [] };
   } catch {
     return undefined;
@@ -163,7 +161,7 @@ async function worstLines(dir: string, limit = 12): Promise<RunDetails['lines']>
   const decoders = Object.keys(rows[0] ?? {}).filter((k) => !['id', 'reference', 'cer'].includes(k));
   const best = decoders[decoders.length - 1];
   return rows
-    .map((r) => ({ file: r.id, truth: r.reference, read: best ? r[best] : '', cer: Number(r.cer) }))
+    .map((r) => ({ file: r.id ?? '', truth: r.reference ?? '', read: (best && r[best]) ?? '', cer: Number(r.cer) }))
     .sort((a, b) => b.cer - a.cer)
     .slice(0, limit);
 }
@@ -173,12 +171,11 @@ async function worstPhrases(dir: string, key: string, limit = 12): Promise<RunDe
   const text = await readFile(join(dir, 'per_phrase.csv'), 'utf8').catch(() => '');
   const overlays = new Set(await readdir(join(dir, 'overlays')).catch(() => [] as string[]));
   const rows = text.trim().split('\n').slice(1).filter(Boolean).map((line) => {
-    const cells = line.split(',');
-    // file,truth,read,char_errors,chars,word_errors,words: the texts hold no commas, the numbers are the last four.
-    const [charErrors, chars] = cells.slice(-4).map(Number);
-    const file = cells[0];
+    // file,truth,read,char_errors,chars,word_errors,words: the file and truth hold no commas, the numbers are the last four.
+    const [file = '', truth = '', ...rest] = line.split(',');
+    const [charErrors = NaN, chars = NaN] = rest.slice(-4).map(Number);
     const name = file.replace(/^images\//, '');
-    return { file, truth: cells[1], read: cells.slice(2, -4).join(','), charErrors, chars, cer: charErrors / Math.max(1, chars), overlay: overlays.has(name) ? objectUrl(key, 'report', `overlays/${name}`) : undefined };
+    return { file, truth, read: rest.slice(0, -4).join(','), charErrors, chars, cer: charErrors / Math.max(1, chars), overlay: overlays.has(name) ? objectUrl(key, 'report', `overlays/${name}`) : undefined };
   });
   return rows.sort((a, b) => b.cer - a.cer).slice(0, limit);
 }
@@ -189,7 +186,7 @@ export class EvaluationSamples {
 
   constructor(private readonly workspace: string) {}
 
-  private load(record: DashboardRunRecord) {
+  private load(record: RunRecord) {
     let hit = this.cache.get(record.runId);
     if (!hit) {
       hit = this.read(record);
@@ -199,7 +196,7 @@ export class EvaluationSamples {
     return hit;
   }
 
-  private async read(record: DashboardRunRecord) {
+  private async read(record: RunRecord) {
     const store = new ArtifactStore(join(this.workspace, 'artifacts'));
     const evaluate = Object.values(record.stages).find((s) => s.uses === 'evaluate' && s.key);
     const digest = evaluate?.ingredients?.inputs.dataset;
@@ -210,13 +207,13 @@ export class EvaluationSamples {
       const output = manifest && Object.entries(manifest.outputs).find(([, o]) => o.digest === digest);
       if (!output) continue;
       const dataset = await readDataset(store.outputPath(s.key, output[0]));
-      const predicted = parseNpy(new Uint8Array(await readFile(join(store.outputPath(evaluate.key!, 'report'), 'predictions.npy')))).data as Int32Array;
+      const { predicted } = await readEvaluationReport(store.outputPath(evaluate.key!, 'report'));
       return { dataset, predicted };
     }
     return undefined;
   }
 
-  async cell(record: DashboardRunRecord, trueClass: string, predictedClass: string, limit = 60): Promise<number[] | undefined> {
+  async cell(record: RunRecord, trueClass: string, predictedClass: string, limit = 60): Promise<number[] | undefined> {
     const loaded = await this.load(record);
     if (!loaded) return undefined;
     const classes = loaded.dataset.meta.classes;
@@ -228,13 +225,15 @@ export class EvaluationSamples {
   }
 
   /** One test image as a PNG, dark ink on paper as people see handwriting. */
-  async png(record: DashboardRunRecord, index: number): Promise<Uint8Array | undefined> {
+  async png(record: RunRecord, index: number): Promise<Uint8Array | undefined> {
     const loaded = await this.load(record);
     if (!loaded || !Number.isInteger(index) || index < 0 || index >= loaded.dataset.meta.count) return undefined;
     const { meta, images } = loaded.dataset;
     const [h, w] = meta.sampleShape;
+    if (h === undefined || w === undefined) return undefined;
     const size = sampleSize(meta);
-    const gray = Array.from({ length: h * w }, (_, i) => 255 - Math.round(Math.min(1, images[index * size + i] * meta.scale) * 255));
+    const pixels = images.subarray(index * size, index * size + h * w);
+    const gray = Array.from(pixels, (v) => 255 - Math.round(Math.min(1, v * meta.scale) * 255));
     return encodeGrayPng(w, h, gray);
   }
 }

@@ -21,6 +21,7 @@ import { checkOverrides, describePipeline, listPipelines, pipelineFiles } from '
 import { listModels } from './models.js';
 import { readUpload, ReadError } from './read-line.js';
 import { diffRuns } from '../cli/commands/runs.js';
+import { flatParams } from '../engine/run-record.js';
 import { ConfigError } from '../errors.js';
 
 export interface UiOptions {
@@ -184,8 +185,10 @@ export function createUiApp(options: UiOptions) {
     const ids = (c.req.query('ids') ?? '').split(',').filter(isRunId).slice(0, 50);
     const found = (await Promise.all(ids.map((id) => records.get(id)))).filter((r) => r !== undefined);
     const runs = await Promise.all(found.map((r) => runDetails(r, workspace)));
-    const diff = found.length >= 2 ? diffRuns(found[0], found[1]) : undefined;
-    return c.json({ runs: runs.map((r) => ({ runId: r.runId, pipeline: r.pipeline, status: r.status, sweep: r.sweep, epochs: r.epochs, metrics: r.metrics, params: (({ params, stageParams }) => flatten(params, stageParams))(r) })), diff });
+    const [first, second] = found;
+    const diff = first && second ? diffRuns(first, second) : undefined;
+    // runDetails has redacted the params already.
+    return c.json({ runs: runs.map((r) => ({ runId: r.runId, pipeline: r.pipeline, status: r.status, sweep: r.sweep, epochs: r.epochs, metrics: r.metrics, params: flatParams(r) })), diff });
   });
 
   app.get('/api/sweeps', async (c) => {
@@ -399,12 +402,7 @@ function stringMap(value: unknown): Record<string, string> | undefined {
   return out;
 }
 
-function flatten(params: Record<string, unknown>, stageParams: Record<string, Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(params)) out[`params.${k}`] = v;
-  for (const [stage, p] of Object.entries(stageParams)) for (const [k, v] of Object.entries(p)) out[`${stage}.${k}`] = v;
-  return out;
-}
+
 
 /** Runs the dashboard is executing, as rows of the runs table until their record is written. */
 function liveRows(list: Job[]): RunSummary[] {

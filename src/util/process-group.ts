@@ -4,6 +4,7 @@
  * not only the direct child.
  */
 import { spawn } from 'node:child_process';
+import { InternalError } from '../errors.js';
 
 export interface GroupOptions {
   cwd: string;
@@ -43,9 +44,11 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 export function runInGroup(argv: string[], options: GroupOptions): Promise<GroupResult> {
+  const [command, ...args] = argv;
+  if (command === undefined) return Promise.reject(new InternalError('runInGroup: no command to run'));
   installExitHook();
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;

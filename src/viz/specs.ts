@@ -40,9 +40,10 @@ function curveRows(epochs: EpochPoint[], metric: 'loss' | 'accuracy', run: strin
 
 /** Epochs where the learning rate dropped, labelled with the new rate. */
 function learningRateDrops(epochs: EpochPoint[]): { epoch: number; label: string }[] {
-  return epochs.slice(1)
-    .filter((e, i) => e.learning_rate !== undefined && epochs[i].learning_rate !== undefined && e.learning_rate < epochs[i].learning_rate!)
-    .map((e) => ({ epoch: e.epoch, label: `lr ${e.learning_rate!.toExponential(0)}` }));
+  return epochs.flatMap((e, i) => {
+    const before = epochs[i - 1]?.learning_rate;
+    return e.learning_rate !== undefined && before !== undefined && e.learning_rate < before ? [{ epoch: e.epoch, label: `lr ${e.learning_rate.toExponential(0)}` }] : [];
+  });
 }
 
 function curvePanel(title: string, yTitle: string, rows: CurveRow[], drops: { epoch: number; label: string }[], colorBy: 'split' | 'run', width: number) {
@@ -110,7 +111,7 @@ export function confusionSpec(matrix: number[][], classes: string[], title: stri
   const values: { true: string; predicted: string; count: number; share: number; fill: string }[] = [];
   matrix.forEach((row, t) => {
     const total = row.reduce((a, b) => a + b, 0) || 1;
-    row.forEach((count, p) => values.push({ true: classes[t], predicted: classes[p], count, share: count / total, fill: cellColor(count / total, t === p) }));
+    row.forEach((count, p) => values.push({ true: classes[t] ?? String(t), predicted: classes[p] ?? String(p), count, share: count / total, fill: cellColor(count / total, t === p) }));
   });
   const side = (options.cellSize ?? 24) * classes.length;
   const axis = (t: string, orient: 'top' | 'left') => ({ field: t, type: 'ordinal' as const, sort: classes, title: t, axis: { orient, labelAngle: 0, labelFontSize: 13, labelFontWeight: 'bold' as const } });

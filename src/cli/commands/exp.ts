@@ -3,17 +3,16 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadPipeline } from '../../engine/config.js';
 import { workspacePaths } from '../../engine/workspace.js';
-import { findRun, newRunId, type RunRecord } from '../../engine/run-record.js';
+import { findRun, flatMetrics, newRunId, type RunRecord } from '../../engine/run-record.js';
 import { ArtifactStore } from '../../engine/store.js';
 import { ConfigError, UsageError, type Diagnostic } from '../../errors.js';
 import { MedianStopper } from '../../exp/median-stop.js';
 import { MODEL_NAME_PATTERN, promoteModel } from '../../exp/models.js';
 import { ExperimentQueue, type QueueItem } from '../../exp/queue.js';
 import { runExperiment, runExperiments, type Experiment, type ExperimentResult } from '../../exp/runner.js';
-import { flatMetrics } from '../../exp/run-table.js';
 import { defaultMetric, renderSummary, summarizeSweep, writeSweepSummary } from '../../exp/summary.js';
 import { expandSweep, loadSweepFile, sweepFromSets, type Goal, type SweepSpec } from '../../exp/sweep.js';
-import { formatSeconds } from '../../util/text.js';
+import { firstLine, formatSeconds } from '../../util/text.js';
 import { integerOption, parseCommandArgs } from '../args.js';
 import { table, workspaceRoot } from './common.js';
 import type { RunEvent } from '../../engine/events.js';
@@ -293,7 +292,7 @@ async function expLs(args: string[]): Promise<number> {
     return 0;
   }
   const rows = [['ID', 'STATUS', 'SWEEP', 'VARIANT', 'RUN', 'TRIES', 'NOTE']];
-  for (const i of items) rows.push([i.id, i.status + (i.cancelRequested && i.status === 'running' ? ' (cancelling)' : ''), i.sweep, i.variant.name, i.runId ?? '-', String(i.attempts), (i.reason ?? '').split('\n')[0]]);
+  for (const i of items) rows.push([i.id, i.status + (i.cancelRequested && i.status === 'running' ? ' (cancelling)' : ''), i.sweep, i.variant.name, i.runId ?? '-', String(i.attempts), firstLine(i.reason ?? '')]);
   process.stdout.write(table(rows) + '\n');
   return 0;
 }
@@ -340,7 +339,7 @@ async function expPromote(args: string[]): Promise<number> {
     model: model.path,
     labels: labels?.path,
     metrics: flatMetrics(run),
-    source: run as unknown as Record<string, unknown>,
+    source: run,
     gate: values.gate ? { metric: values.gate, margin, goal: (values.goal as Goal | undefined) ?? (/loss|error/.test(values.gate) ? 'minimize' : 'maximize') } : undefined,
   });
   if (values.json) process.stdout.write(JSON.stringify(result) + '\n');

@@ -33,7 +33,7 @@ export async function plotsCommand(args: string[]): Promise<number> {
       xLabel: 'epoch',
       yLabel: key,
       integerX: true,
-      series: runs.map((run, i) => ({ name: runLabel(run, runs), points: curves[i].get(key) ?? [] })).filter((s) => s.points.length),
+      series: runs.map((run, i) => ({ name: runLabel(run, runs), points: curves[i]?.get(key) ?? [] })).filter((s) => s.points.length),
     };
   });
   const out = resolve(parsed.values.out ?? 'plots-diff.png');
@@ -66,7 +66,7 @@ function defaultMetrics(available: string[], curves: Map<string, unknown>[]): st
 function resolveCurve(name: string, available: string[]): string {
   if (available.includes(name)) return name;
   const matches = available.filter((k) => k.endsWith(`.${name}`));
-  if (matches.length === 1) return matches[0];
+  if (matches.length === 1 && matches[0] !== undefined) return matches[0];
   throw new UsageError(`plots diff: ${matches.length ? `"${name}" is ambiguous: ${matches.join(', ')}` : `no per-epoch metric "${name}"; the runs have: ${available.join(', ')}`}`);
 }
 

@@ -24,6 +24,11 @@ export interface ReadLinesOptions {
   beam: number;
 }
 
+/** Lines read in one batched pass (tfjs' per-call cost is paid once per batch). */
+const BATCH_LINES = 64;
+
+type ImageSize = Pick<GrayImage, 'width' | 'height'>;
+
 export async function readWithLineModel(modelDir: string, files: string[], o: ReadLinesOptions): Promise<number> {
   const tf = await loadTf(resolveBackendName('auto'));
   const runner = await LineModelRunner.open(tf, modelDir);
@@ -32,30 +37,37 @@ export async function readWithLineModel(modelDir: string, files: string[], o: Re
   if (o.words) models.lexicon = WordTrie.fromWords((await readFile(o.words, 'utf8')).split(/\r?\n/).map((w) => w.trim()).filter(Boolean));
   const settings = { ...DEFAULT_DECODER, method: models.lm || models.lexicon ? ('beam' as const) : ('greedy' as const), beam_width: o.beam };
   let failures = 0;
-  // Decode and find lines for a few images at a time, then read all their lines in one batched pass.
-  for (let start = 0; start < files.length; start += 16) {
-    const chunk: { file: string; img: GrayImage; lines: ReturnType<typeof linesOf> }[] = [];
-    for (const file of files.slice(start, start + 16)) {
-      try {
-        const img = await readGrayImage(file);
-        const mode = o.layout === 'auto' ? (looksLikePage(img) ? 'page' : 'line') : o.layout;
-        const lines = linesOf(img, runner.meta.height, mode);
-        if (!lines.length) throw new UserInputError(`${file}: no text lines found on this page; is it blank, or a single line (try --layout line)?`);
-        chunk.push({ file, img, lines });
-      } catch (err) {
-        failures++;
-        process.stderr.write(`inkflow: ${(err as Error).message}\n`);
-      }
+  // Find the lines of image after image, and read them in batches of at least BATCH_LINES: one pass
+  // over many lines is much cheaper per line than one per image. Only the small normalized lines are kept.
+  let pending: { file: string; size: ImageSize; lines: ReturnType<typeof linesOf> }[] = [];
+  let pendingLines = 0;
+  const flush = async () => {
+    const results = readLines(runner, pending.map((c) => c.lines), settings, models);
+    for (const [i, { file, size }] of pending.entries()) await report(file, size, results[i]!, o);
+    pending = [];
+    pendingLines = 0;
+  };
+  for (const file of files) {
+    try {
+      const img = await readGrayImage(file);
+      const mode = o.layout === 'auto' ? (looksLikePage(img) ? 'page' : 'line') : o.layout;
+      const lines = linesOf(img, runner.meta, mode);
+      if (!lines.length) throw new UserInputError(`${file}: no text lines found on this page; is it blank, or a single line (try --layout line)?`);
+      pending.push({ file, size: { width: img.width, height: img.height }, lines });
+      pendingLines += lines.length;
+    } catch (err) {
+      failures++;
+      process.stderr.write(`inkflow: ${(err as Error).message}\n`);
     }
-    const results = readLines(runner, chunk.map((c) => c.lines), settings, models);
-    for (const [i, { file, img }] of chunk.entries()) await report(file, img, results[i]!, o);
+    if (pendingLines >= BATCH_LINES) await flush();
   }
+  if (pending.length) await flush();
   runner.dispose();
   return failures ? 1 : 0;
 }
 
-async function report(file: string, img: GrayImage, lines: LineResult[], o: ReadLinesOptions): Promise<void> {
-  if (o.json) process.stdout.write(JSON.stringify({ file, width: img.width, height: img.height, lines }) + '\n');
+async function report(file: string, size: ImageSize, lines: LineResult[], o: ReadLinesOptions): Promise<void> {
+  if (o.json) process.stdout.write(JSON.stringify({ file, width: size.width, height: size.height, lines }) + '\n');
   else if (lines.length === 1 && !o.alto && !o.pageXml) process.stdout.write(`${file}\t${lines[0]!.text}\n`);
   else if (!o.alto && !o.pageXml) process.stdout.write(`# ${file}\n${lines.map((l) => l.text).join('\n')}\n`);
   for (const [enabled, format, suffix] of [[o.alto, 'alto', '.alto.xml'], [o.pageXml, 'page', '.page.xml']] as const) {
@@ -63,8 +75,8 @@ async function report(file: string, img: GrayImage, lines: LineResult[], o: Read
     const target = join(resolve(o.out ?? '.'), basename(file, extname(file)) + suffix);
     await writeLineXml(target, {
       imagePath: resolve(file),
-      width: img.width,
-      height: img.height,
+      width: size.width,
+      height: size.height,
       lines: lines.map((l) => ({ box: l.box, polygon: l.polygon, ...(l.baseline ? { baseline: l.baseline } : {}), text: l.text, confidence: l.confidence, glyphs: l.chars.map((c) => ({ char: c.char, x0: c.x0, x1: c.x1, confidence: c.confidence })) })),
     }, format);
     process.stderr.write(`${file}: ${lines.length} lines → ${target}\n`);

@@ -1,6 +1,6 @@
 import { workspacePaths } from '../../engine/workspace.js';
-import { findRun, listRunSummaries, type RunRecord } from '../../engine/run-record.js';
-import { flatMetrics, flatParams, renderTable, runTable, TableQueryError } from '../../exp/run-table.js';
+import { findRun, flatMetrics, flatParams, listRunSummaries, type RunRecord } from '../../engine/run-record.js';
+import { renderTable, runTable, TableQueryError } from '../../exp/run-table.js';
 import { canonicalJson } from '../../util/hash.js';
 import { integerOption, parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';
@@ -39,7 +39,8 @@ export async function runsCommand(args: string[]): Promise<number> {
     if (refs.length < 2) throw new UsageError(`runs diff needs at least two run ids\n\n${HELP}`);
     const runs = await Promise.all(refs.map((ref) => findRun(runsDir, ref)));
     const diff = diffManyRuns(runs);
-    process.stdout.write(values.json ? JSON.stringify(runs.length === 2 ? diffRuns(runs[0], runs[1]) : diff) + '\n' : renderDiff(diff) + '\n');
+    const [a, b, ...more] = runs;
+    process.stdout.write(values.json ? JSON.stringify(a && b && !more.length ? diffRuns(a, b) : diff) + '\n' : renderDiff(diff) + '\n');
     return 0;
   }
   if (sub) throw new UsageError(`runs: unknown subcommand "${sub}"\n\n${HELP}`);
@@ -88,8 +89,8 @@ export interface ManyRunDiff {
 
 /** N runs: the params that are not the same in all of them, and every metric. */
 export function diffManyRuns(runs: RunRecord[]): ManyRunDiff {
-  const params = runs.map(flatParams);
-  const metrics = runs.map(flatMetrics);
+  const params = runs.map((r) => flatParams(r));
+  const metrics = runs.map((r) => flatMetrics(r));
   return {
     runs: runs.map((r) => r.runId),
     params: [...new Set(params.flatMap(Object.keys))]

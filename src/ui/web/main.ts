@@ -16,7 +16,7 @@ let generation = 0;
 
 async function route(): Promise<void> {
   const mine = ++generation;
-  const [path, queryText] = (location.hash.replace(/^#/, '') || '/runs').split('?');
+  const [path = '/runs', queryText] = (location.hash.replace(/^#/, '') || '/runs').split('?');
   const query = new URLSearchParams(queryText ?? '');
   const parts = path.split('/').filter(Boolean);
   delete document.body.dataset.ready;

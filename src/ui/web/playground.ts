@@ -121,9 +121,9 @@ export async function playgroundPage(root: HTMLElement): Promise<() => void> {
     status.textContent = `loading ${entry.label}…`;
     const tf = await tfReady;
     model = await tf.loadLayersModel(entry.modelUrl);
-    const k = model.outputs[0].shape[1] ?? 0;
+    const k = model.outputs[0]?.shape[1] ?? 0;
     const labels = entry.labelsUrl ? (await api<Record<string, string>>(entry.labelsUrl).catch(() => undefined)) : undefined;
-    classes = labels ? Object.keys(labels).sort((a, b) => Number(a) - Number(b)).map((key) => labels[key]) : k === 26 ? [...'abcdefghijklmnopqrstuvwxyz'] : Array.from({ length: k }, (_, i) => String(i));
+    classes = labels ? Object.entries(labels).sort(([a], [b]) => Number(a) - Number(b)).map(([, letter]) => letter) : k === 26 ? [...'abcdefghijklmnopqrstuvwxyz'] : Array.from({ length: k }, (_, i) => String(i));
     tf.tidy(() => model!.predict(tf.tensor4d(new Float32Array(28 * 28), [1, 28, 28, 1])).dataSync());
     status.textContent = `${entry.label} · tfjs ${tf.getBackend()} backend`;
   };
@@ -142,7 +142,7 @@ export async function playgroundPage(root: HTMLElement): Promise<() => void> {
     const input = Float32Array.from(framed, (v) => v / 255);
     const prepareMs = performance.now() - t0;
     const probs = tf.tidy(() => model!.predict(tf.tensor4d(input, [1, 28, 28, 1])).dataSync());
-    const ranked = Array.from(probs, (p, i) => ({ letter: classes[i], probability: p })).sort((a, b) => b.probability - a.probability).slice(0, 3);
+    const ranked = Array.from(probs, (p, i) => ({ letter: classes[i] ?? String(i), probability: p })).sort((a, b) => b.probability - a.probability).slice(0, 3);
     const ms = performance.now() - t0;
     const img = preview.getContext('2d')!.createImageData(28, 28);
     framed.forEach((v, i) => { img.data[i * 4] = img.data[i * 4 + 1] = img.data[i * 4 + 2] = 255 - v; img.data[i * 4 + 3] = 255; });

@@ -97,7 +97,9 @@ export async function runsPage(root: HTMLElement): Promise<() => void> {
         case 'startedAt': return h('td', {}, when(r.startedAt));
         case 'seconds': return h('td', { class: 'num' }, seconds(r.seconds));
         case 'commit': return h('td', { class: 'mono' }, r.commit);
-        default: return h('td', {}, fmt((r as unknown as Record<string, unknown>)[key]));
+        case 'pipeline': return h('td', {}, fmt(r.pipeline));
+        case 'backend': return h('td', {}, fmt(r.backend));
+        default: return h('td', {}, fmt(undefined));
       }
     };
     const body = h('tbody', {}, page.rows.map((r) => h('tr', { 'data-run': r.runId },
