@@ -47,9 +47,13 @@ async function startRedis() {
   throw new Error('redis-server did not start');
 }
 
+/** Every worker started, so a failing measure still stops them all. */
+const children = [];
+
 /** Starts `inkflow worker` in `cwd` and resolves once it says it is ready. */
 function startWorker(cwd, url) {
   const child = spawn('node', [CLI, 'worker', '--redis', url], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -104,6 +108,7 @@ try {
     }
   }
 } finally {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   redis.stop();
 }
 process.stdout.write(JSON.stringify(result) + '\n');
