@@ -37,7 +37,7 @@ export function plainReporter(out: NodeJS.WritableStream = process.stderr, progr
         out.write(`[${stamp()}] ${e.stage}: ${e.level === 'warn' ? 'warning: ' : ''}${e.message}\n`);
         break;
       case 'stage-end':
-        out.write(`[${stamp()}] ${e.stage}: ${STATUS_WORD[e.status]}${e.status === 'skipped' || e.status === 'failed' ? '' : ` in ${formatSeconds(e.seconds)}`}${e.reason && e.status === 'skipped' ? ` (${e.reason})` : ''}\n`);
+        out.write(`[${stamp()}] ${e.stage}: ${STATUS_WORD[e.status]}${e.source === 'remote' ? ' from the remote' : ''}${e.status === 'skipped' || e.status === 'failed' ? '' : ` in ${formatSeconds(e.seconds)}`}${e.reason && e.status === 'skipped' ? ` (${e.reason})` : ''}\n`);
         if (e.error) out.write(indent(e.error) + '\n');
         break;
       case 'summary':
@@ -52,7 +52,8 @@ export function plainReporter(out: NodeJS.WritableStream = process.stderr, progr
 export function summaryLine(e: Extract<RunEvent, { event: 'summary' }>): string {
   const counts = new Map<StageStatus, number>();
   for (const s of Object.values(e.stages)) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
-  const parts = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+  const fromRemote = Object.values(e.stages).filter((s) => s.source === 'remote').length;
+  const parts = [...counts].map(([status, n]) => `${n} ${status}${status === 'cached' && fromRemote ? ` (${fromRemote} from the remote)` : ''}`).join(', ');
   const verdict = e.cancelled ? 'cancelled' : e.ok ? 'ok' : 'FAILED';
   return `run ${e.runId} ${verdict}: ${parts}`;
 }
@@ -78,7 +79,7 @@ export async function listrReporter(stages: string[]): Promise<Reporter> {
         handles.get(stage)!.task = task;
         task.title = `${stage}: waiting`;
         const end = await ended.get(stage)!;
-        const took = end.status === 'ran' || end.status === 'cached' ? ` (${formatSeconds(end.seconds)})` : '';
+        const took = end.status === 'ran' || end.status === 'cached' ? `${end.source === 'remote' ? ' from the remote' : ''} (${formatSeconds(end.seconds)})` : '';
         task.title = `${stage}: ${STATUS_WORD[end.status]}${took}`;
         if (end.status === 'failed') throw new Error(end.error === undefined ? 'failed' : firstLine(end.error));
         if (end.status === 'skipped' || end.status === 'cached') task.skip(`${stage}: ${end.status === 'cached' ? `cached${took}` : `skipped${end.reason ? ` (${end.reason})` : ''}`}`);

@@ -20,6 +20,7 @@ import { selectStages, type Selection, type SelectionOptions } from './selection
 import { makeContext, sampleMemory } from './stage-context.js';
 import { ArtifactStore, changedInputs, type Manifest } from './store.js';
 import { Leases, type Lease } from './leases.js';
+import { RemoteRunSync, type RemoteCache } from './remote-cache.js';
 import { describeIoError } from '../util/fs.js';
 import { workspacePaths } from './workspace.js';
 import { InternalError, UserInputError, describeError, throwIfCancelled } from '../errors.js';
@@ -36,6 +37,8 @@ export interface RunOptions extends SelectionOptions {
   trigger?: string;
   /** The experiment this run is a variant of, recorded in the run record. */
   experiment?: ExperimentTag;
+  /** A shared cache: stages missing locally are fetched from it, and results computed here uploaded when it is writable. */
+  remote?: RemoteCache;
 }
 
 /** Abort a run with this reason to stop it on purpose (early termination): the record says why, and it is not "cancelled". */
@@ -67,8 +70,9 @@ class RunLedger {
     const curve = this.curves.get(name);
     if (curve?.length) record.epochs = curve;
     this.records[name] = { ...record, startedAt: new Date(Date.now() - record.seconds * 1000).toISOString() };
-    this.summaries[name] = { status: record.status, key: record.key ?? '', seconds: record.seconds };
-    this.emit({ event: 'stage-end', stage: name, status: record.status, key: record.key, seconds: record.seconds, error: record.error, reason: record.reason });
+    const source = record.source ? { source: record.source } : {};
+    this.summaries[name] = { status: record.status, key: record.key ?? '', seconds: record.seconds, ...source };
+    this.emit({ event: 'stage-end', stage: name, status: record.status, key: record.key, seconds: record.seconds, error: record.error, reason: record.reason, ...source });
   }
 
   allSucceeded(allowSkipped: boolean): boolean {
@@ -94,8 +98,10 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
     const leases = new Leases(store.root);
     lease = await leases.open(runId);
     const keys = new KeyCalculator(options.workspace, store, environments);
-    const runStage = stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks: paths.locks, logsDir: join(paths.runs, runId), lease, leases });
+    const remote = options.remote ? new RemoteRunSync(options.remote, store, emit, options.signal) : undefined;
+    const runStage = stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks: paths.locks, logsDir: join(paths.runs, runId), lease, leases, remote });
     await runGraph(pipeline, selection, ledger, runStage, options.concurrency ?? 2, options.signal);
+    await remote?.settle();
     await keys.save().catch((err) => {
       emit({ event: 'stage-log', stage: '', level: 'warn', message: `could not save the data file digest cache: ${(err as Error).message}` });
     });
@@ -168,10 +174,11 @@ interface StageRunnerDeps {
   logsDir: string;
   lease: Lease;
   leases: Leases;
+  remote?: RemoteRunSync;
 }
 
 /** Runs one stage, or links its cached result; upstream results accumulate in `results`. */
-function stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks, logsDir, lease, leases }: StageRunnerDeps) {
+function stageRunner({ pipeline, options, selection, store, keys, ledger, runId, locks, logsDir, lease, leases, remote }: StageRunnerDeps) {
   const results = new Map<string, Manifest>();
   const resources = new ResourceLedger(locks);
   return async (name: string): Promise<void> => {
@@ -187,17 +194,26 @@ function stageRunner({ pipeline, options, selection, store, keys, ledger, runId,
     await leases.waitForDeleter(options.signal);
 
     let damaged: string | undefined;
+    let askedRemote = false;
     const reuseCached = async (): Promise<boolean> => {
       if (selection.forced.has(name)) return false;
-      const cached = await store.check(key, { rehash: options.verifyCache });
+      let cached = await store.check(key, { rehash: options.verifyCache });
       if (cached.state === 'damaged' && damaged === undefined) {
         damaged = cached.problems.join('; ');
         options.onEvent({ event: 'stage-log', stage: name, level: 'warn', message: `cached result ${key.slice(0, 12)} is damaged and will not be used: ${damaged}` });
       }
+      let source: 'remote' | undefined;
+      if (cached.state !== 'hit' && remote && !askedRemote) {
+        askedRemote = true;
+        if (await remote.fetch(name, key)) {
+          cached = await store.check(key);
+          source = 'remote';
+        }
+      }
       if (cached.state !== 'hit') return false;
       results.set(name, cached.manifest);
       await store.link(pipeline.name, name, key);
-      ledger.finish(name, { status: 'cached', key, seconds: seconds(), metrics: cached.manifest.metrics, ingredients: recorded, uses: stage.uses });
+      ledger.finish(name, { status: 'cached', ...(source ? { source } : {}), key, seconds: seconds(), metrics: cached.manifest.metrics, ingredients: recorded, uses: stage.uses });
       return true;
     };
     if (await reuseCached()) return;
@@ -219,6 +235,7 @@ function stageRunner({ pipeline, options, selection, store, keys, ledger, runId,
         : async () => undefined;
       try {
         await execute(name, stage, key, reason, recorded, seconds);
+        remote?.publish(name, key);
       } finally {
         await releaseResources();
       }

@@ -3,7 +3,7 @@ import { appendFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ResolvedPipeline } from './config.js';
-import type { StageStatus } from './events.js';
+import type { ResultSource, StageStatus } from './events.js';
 import type { KeyIngredients } from './store.js';
 import { describeEnvironment, type EnvironmentDescription } from './environment.js';
 import type { EpochMetrics, ResolvedEnvironment } from './stage-api.js';
@@ -13,6 +13,8 @@ export interface StageRecord {
   status: StageStatus;
   uses: string;
   key?: string;
+  /** `remote`: a cached result downloaded from a remote cache in this run. */
+  source?: ResultSource;
   seconds: number;
   /** When the stage began (the dashboard's timeline); absent in records written before it was kept. */
   startedAt?: string;

@@ -334,8 +334,12 @@ export async function hashOutput(path: string): Promise<OutputRecord> {
   } else {
     files['.'] = { size: info.size, sha256: await sha256File(path), mtimeMs: info.mtimeMs };
   }
-  const digest = sha256(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([f, entry]) => `${f}\0${entry.sha256}`).join('\n'));
-  return { digest, files };
+  return { digest: outputDigest(files), files };
+}
+
+/** The digest downstream keys use: over an output's file list and each file's content digest. */
+export function outputDigest(files: Readonly<Record<string, { sha256: string }>>): string {
+  return sha256(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([f, entry]) => `${f}\0${entry.sha256}`).join('\n'));
 }
 
 export async function listFiles(dir: string, prefix = ''): Promise<string[]> {

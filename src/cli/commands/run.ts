@@ -5,6 +5,8 @@ import { integerOption, parseCommandArgs } from '../args.js';
 import { EXIT } from '../report-error.js';
 import { jsonReporter, listrReporter, plainReporter, type Reporter } from '../reporters.js';
 import { pipelineFromArgs, workspaceRoot } from './common.js';
+import { openRemoteCache } from '../../remote/open.js';
+import { UsageError } from '../../errors.js';
 
 const HELP = `usage: inkflow run <pipeline.yaml> [options]
 
@@ -16,6 +18,10 @@ const HELP = `usage: inkflow run <pipeline.yaml> [options]
   --verify-cache                  re-hash cached results before reusing them (a cache hit
                                   otherwise checks each file's size and modification stamp)
   --concurrency <n>               stages run at once (default 2)
+  --remote <name>                 fetch missing stages from this remote cache, upload new
+                                  results to it (default: the workspace's default_remote)
+  --remote-read-only              fetch from the remote but never write to it (pull requests)
+  --no-remote                     use the local cache only
   --json                          newline-delimited JSON events on stdout
   --experiment <json>             tag the run record as a variant of a sweep (set by \`inkflow exp\`)
   --plain                         plain lines even on a terminal`;
@@ -32,6 +38,9 @@ export async function runCommand(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     plain: { type: 'boolean' },
     experiment: { type: 'string' },
+    remote: { type: 'string' },
+    'remote-read-only': { type: 'boolean' },
+    'no-remote': { type: 'boolean' },
   }, HELP);
   if (!parsed) return 0;
   const { values, positionals } = parsed;
@@ -39,6 +48,9 @@ export async function runCommand(args: string[]): Promise<number> {
   const pipeline = await pipelineFromArgs('run', positionals, values.set ?? []);
   const stages = [...pipeline.stages.keys()];
   const live = !values.json && process.stderr.isTTY && !values.plain && !values['dry-run'] && !process.env.CI;
+  if (values.remote !== undefined && values['no-remote']) throw new UsageError('run: --remote and --no-remote contradict each other');
+  const remote = values['dry-run'] || values['no-remote'] ? undefined : await openRemoteCache(workspaceRoot(), { name: values.remote, readOnly: values['remote-read-only'] });
+  if (remote?.readOnlyBecause) process.stderr.write(`inkflow: warning: ${remote.readOnlyBecause}\n`);
   const reporter: Reporter = values.json ? jsonReporter() : live ? await listrReporter(stages) : plainReporter();
 
   const controller = new AbortController();
@@ -73,6 +85,7 @@ export async function runCommand(args: string[]): Promise<number> {
     dryRun: values['dry-run'],
     verifyCache: values['verify-cache'],
     concurrency,
+    remote: remote?.cache,
     signal: controller.signal,
     experiment: values.experiment ? (JSON.parse(values.experiment) as ExperimentTag) : undefined,
     onEvent: (event) => {
