@@ -8,6 +8,7 @@
 import { compileSchema } from '../engine/ajv.js';
 import { AnyObject, NamedMap, StrictObject, Type, type Static } from '../engine/schema.js';
 import { outputDigest, type KeyIngredients, type Manifest } from '../engine/store.js';
+import { UserInputError } from '../errors.js';
 import { canonicalJson } from '../util/hash.js';
 import { PUBLIC_KEY_PATTERN, signMessage, verifyMessage, type SigningKey } from './signing.js';
 
@@ -47,7 +48,7 @@ function signedBytes(body: EntryBody): Buffer {
 }
 
 /** Why an entry was refused; the message names the stage key. */
-export class UntrustedEntryError extends Error {
+export class UntrustedEntryError extends UserInputError {
   override name = 'UntrustedEntryError';
 }
 

@@ -6,6 +6,7 @@ const EVERY_MS = 250;
 
 export class TransferProgress {
   private bytes = 0;
+  private present = 0;
   private readonly total: number;
   private readonly files: number;
   private last = 0;
@@ -15,9 +16,10 @@ export class TransferProgress {
     this.files = files.length;
   }
 
-  /** `bytes` more moved (or found already there). */
-  add(bytes: number): void {
+  /** `bytes` more moved, or found already there (`present`) and so not moved. */
+  add(bytes: number, present = false): void {
     this.bytes += bytes;
+    if (present) this.present += bytes;
     const now = Date.now();
     if (this.report && now - this.last >= EVERY_MS) {
       this.last = now;
@@ -32,6 +34,7 @@ export class TransferProgress {
   line(): string {
     const fraction = this.total ? Math.min(1, this.bytes / this.total) : 1;
     const filled = Math.round(fraction * BAR);
-    return `${this.verb} [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${formatBytes(this.bytes)} of ${formatBytes(this.total)}, ${this.files} file(s)`;
+    const there = this.present ? ` (${this.present === this.total ? 'all' : formatBytes(this.present)} already there)` : '';
+    return `${this.verb} [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${formatBytes(this.bytes)} of ${formatBytes(this.total)}, ${this.files} file(s)${there}`;
   }
 }

@@ -101,6 +101,14 @@ export class S3RemoteCache implements RemoteCache {
   }
 
   async publish(key: string, store: ArtifactStore, options: RemoteTransferOptions = {}): Promise<void> {
+    await this.upload(key, store, options);
+  }
+
+  /**
+   * publish, saying how many bytes went up: 0 when the remote had every blob already
+   * (the signed entry is written regardless, so a push also repairs a missing or forged one).
+   */
+  async upload(key: string, store: ArtifactStore, options: RemoteTransferOptions = {}): Promise<{ bytes: number }> {
     if (!this.writable) {
       throw new UserInputError(this.options.readOnly
         ? `${this.description} is read-only here; nothing is uploaded`
@@ -113,15 +121,18 @@ export class S3RemoteCache implements RemoteCache {
       Object.entries(record.files).map(([file, entry]) => ({ output, file, size: entry.size, sha256: entry.sha256, path: file === '.' ? store.outputPath(key, output) : join(store.outputPath(key, output), file) })));
     const unique = new Map(files.map((f) => [f.sha256, f]));
     const progress = new TransferProgress('uploading', [...unique.values()], options.onProgress);
+    let bytes = 0;
     await Promise.all([...unique.values()].map((f) => this.limit(async () => {
       const there = await this.objects.head(blobPath(f.sha256), options.signal);
       // Already uploaded (by anyone: blobs are named by their content), so a rerun resumes where it stopped.
-      if (there?.size === f.size) return progress.add(f.size);
-      await this.upload(key, f, progress, options.signal);
+      if (there?.size === f.size) return progress.add(f.size, true);
+      await this.uploadBlob(key, f, progress, options.signal);
+      bytes += f.size;
     })));
     // The entry goes last: a remote never lists a result whose blobs are not all there.
     await this.objects.putText(entryPath(key), JSON.stringify(entryFromManifest(manifest, this.options.signingKey!)), options.signal);
     progress.finish();
+    return { bytes };
   }
 
   private async download(key: string, f: BlobFile, dest: string, progress: TransferProgress, signal: AbortSignal | undefined): Promise<void> {
@@ -153,7 +164,7 @@ export class S3RemoteCache implements RemoteCache {
     throw new BlobIntegrityError(`stage key ${key}: blob ${this.objects.url(path)} (${f.output}/${f.file}) is corrupt: ${bytes === f.size ? `its content hashes to ${actual}` : `it has ${bytes} bytes, not ${f.size}`}; it was not stored${removed ? ', and was removed from the remote' : ''}`);
   }
 
-  private async upload(key: string, f: BlobFile & { path: string }, progress: TransferProgress, signal: AbortSignal | undefined): Promise<void> {
+  private async uploadBlob(key: string, f: BlobFile & { path: string }, progress: TransferProgress, signal: AbortSignal | undefined): Promise<void> {
     const hash = createHash('sha256');
     const hashing = new Transform({
       transform(chunk: Buffer, _encoding, done) {

@@ -31,7 +31,7 @@ export function signingKeyPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function publicKeyText(key: KeyObject): string {
-  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  const jwk = (key.type === 'private' ? createPublicKey(key) : key).export({ format: 'jwk' });
   return `ed25519:${jwk.x}`;
 }
 

@@ -7,6 +7,7 @@ import { Leases } from '../../engine/leases.js';
 import { readJson } from '../../util/fs.js';
 import { formatBytes } from '../../util/text.js';
 import { integerOption, parseCommandArgs } from '../args.js';
+import { UsageError, UserInputError } from '../../errors.js';
 import { workspaceRoot } from './common.js';
 
 const VERIFY_HELP = `usage: inkflow verify [--repair]
@@ -100,6 +101,7 @@ async function rerun(file: string, workspace: string): Promise<boolean> {
 }
 
 const GC_HELP = `usage: inkflow gc [--keep <n>] [--dry-run]
+       inkflow gc --remote <name> [--older-than <days>] [--dry-run]
 
 Removes artifacts that no kept run uses, run records that are not kept, and
 staging leftovers of killed runs. Kept are, per pipeline:
@@ -108,11 +110,17 @@ staging leftovers of killed runs. Kept are, per pipeline:
   - runs promoted to models/ (models/<name>/<version>/run.json) and runs
     pinned with a file named "pinned" in their folder (logs/runs/<run>/pinned);
   - everything a run in progress uses (gc waits for nothing and never touches it).
-  --dry-run   say what would be removed, remove nothing`;
+  --dry-run   say what would be removed, remove nothing
+
+With --remote: removes the remote's stage entries uploaded more than <days> ago
+(default 30) that no run recorded in this workspace used, then the blobs no
+remaining entry lists (blobs younger than <days> are kept: an upload may be under way).`;
 
 export async function gcCommand(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs('gc', args, { keep: { type: 'string', default: '5' }, 'dry-run': { type: 'boolean' } }, GC_HELP);
+  const parsed = parseCommandArgs('gc', args, { keep: { type: 'string', default: '5' }, 'dry-run': { type: 'boolean' }, remote: { type: 'string' }, 'older-than': { type: 'string' } }, GC_HELP);
   if (!parsed) return 0;
+  if (parsed.values.remote !== undefined) return remoteGc(parsed.values.remote, integerOption('gc', 'older-than', parsed.values['older-than']) ?? 30, parsed.values['dry-run'] ?? false);
+  if (parsed.values['older-than'] !== undefined) throw new UsageError('gc: --older-than applies to a remote; add --remote <name>');
   const keep = integerOption('gc', 'keep', parsed.values.keep) ?? 5;
   const dryRun = parsed.values['dry-run'] ?? false;
   const workspace = workspaceRoot();
@@ -150,6 +158,25 @@ export async function gcCommand(args: string[]): Promise<number> {
   } finally {
     await unlock();
   }
+}
+
+async function remoteGc(name: string, days: number, dryRun: boolean): Promise<number> {
+  const { openRemoteCache } = await import('../../remote/open.js');
+  const { collectRemoteGarbage } = await import('../../remote/gc.js');
+  const workspace = workspaceRoot();
+  const remote = await openRemoteCache(workspace, { name, readOnly: dryRun });
+  if (!remote) throw new UserInputError(`gc: no remote "${name}"`);
+  if (!dryRun && remote.location.read_only) throw new UserInputError(`gc: ${remote.cache.description} is read-only (read_only: true in the config)`);
+  const runs = await listRuns(workspacePaths(workspace).runs);
+  const keep = new Set(runs.flatMap(stageKeys));
+  const result = await collectRemoteGarbage(remote.cache, {
+    olderThanMs: days * 24 * 3600 * 1000,
+    keep,
+    dryRun,
+    onProgress: (message) => process.stderr.isTTY && process.stderr.write(`${message}…\n`),
+  });
+  process.stdout.write(`${dryRun ? 'would remove' : 'removed'} ${result.entries} stage entr${result.entries === 1 ? 'y' : 'ies'} and ${result.blobs} blob(s), ${formatBytes(result.bytes)}, from ${remote.cache.description}; kept ${result.keptEntries} entr${result.keptEntries === 1 ? 'y' : 'ies'} (newer than ${days} day(s) or used by a run recorded here) and ${result.keptBlobs} blob(s)\n`);
+  return 0;
 }
 
 function stageKeys(run: RunRecord): string[] {
