@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages,linespeed,lines,read,ui,sweep,runs] [--cold] [--workspace DIR] [--line-model DIR]`
+// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages,linespeed,lines,read,ui,sweep,runs,remote] [--cold] [--workspace DIR] [--line-model DIR]`
 // Measures inkflow's speed and result targets; writes bench/results.json and prints a table.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
@@ -12,7 +12,7 @@ const CLI = join(ROOT, 'bin', 'inkflow.js');
 const PY = join(ROOT, '.venv', 'bin', 'python');
 const DATA = process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data');
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'ui', 'verify', 'deep', 'sweep', 'runs'];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['noop', 'throughput', 'peer', 'dvc', 'letters', 'decode', 'pages', 'linespeed', 'lines', 'read', 'ui', 'verify', 'deep', 'sweep', 'runs', 'remote'];
 const cold = args.includes('--cold');
 // Where finished runs are read from (their records and artifacts): this checkout unless --workspace says otherwise.
 const WORKSPACE = args.includes('--workspace') ? args[args.indexOf('--workspace') + 1] : ROOT;
@@ -149,6 +149,7 @@ if (only.includes('letters')) {
     const t = Date.now();
     run('/usr/bin/time', ['-v', 'node', CLI, 'run', 'pipelines/letters.yaml', '--plain'], { cwd: ws, env: { ...process.env, INKFLOW_DATA_DIR: process.env.INKFLOW_DATA_DIR ?? join(ROOT, '..', 'shared', 'data') } });
     results.results.letters_cold_seconds = (Date.now() - t) / 1000;
+    results.results.letters_source = ws;
     results.results.letters_store_bytes = duBytes(join(ws, 'artifacts'));
   }
   const record = latestRun('letters', (r) => r.ok && r.stages.train?.status === 'ran', runRoot);
@@ -338,6 +339,30 @@ if (only.includes('runs')) {
   const cpu = median(Array.from({ length: 5 }, () => run('/usr/bin/time', ['-f', '%U %S', 'node', CLI, 'runs'], { cwd: ws }).stderr.trim().split('\n').pop().split(' ').map(Number).reduce((a, b) => a + b, 0)));
   results.results.runs_table_cpu_seconds = cpu;
   add('CPU time (user + sys) of that `inkflow runs` process', cpu.toFixed(2), 's', '', undefined);
+}
+
+if (only.includes('remote')) {
+  // Restoring letters.yaml from a remote cache (a fresh versitygw) into an empty workspace, against computing it.
+  // The results come from a finished letters run in WORKSPACE (or the --cold run above), which is only read.
+  const source = results.results.letters_source ?? WORKSPACE;
+  const record = latestRun('letters', (r) => r.ok && Object.values(r.stages).every((s) => s.status === 'ran' || s.status === 'cached'), source);
+  if (!record) add('letters.yaml restored from the remote', 'n/a', '', 'needs a finished letters run (--workspace DIR, or --cold)');
+  else {
+    const r = run('node', ['--import', 'tsx', join(ROOT, 'bench', 'remote.ts'), source, record.runId], { allowFail: true, env: { ...process.env, INKFLOW_DATA_DIR: DATA } });
+    if (r.status !== 0) add('letters.yaml restored from the remote', 'n/a', '', `bench/remote.ts failed: ${r.stderr.trim().split('\n').pop()}`);
+    else {
+      const m = JSON.parse(r.stdout.trim().split('\n').pop());
+      // The run it is compared with: the one measured now with --cold, else the recorded run if it computed every stage, else the compute time its stages recorded.
+      const computed = latestRun('letters', (x) => x.ok && Object.values(x.stages).every((s) => s.status === 'ran'), source);
+      const [coldSeconds, coldWhat] = results.results.letters_cold_seconds ? [results.results.letters_cold_seconds, 'cold run measured now']
+        : computed ? [(Date.parse(computed.finishedAt) - Date.parse(computed.startedAt)) / 1000, `recorded cold run ${computed.runId}`]
+        : [Object.values(record.stages).reduce((n, s) => n + (s.seconds ?? 0), 0), `sum of the stage times in run ${record.runId}`];
+      Object.assign(results.results, { remote_run: m.run, remote_bytes: m.bytes, remote_push_seconds: m.pushSeconds, remote_restore_seconds: m.restoreSeconds, remote_restore_stages: m.fromRemote, remote_cold_seconds: coldSeconds, remote_mismatch: m.mismatch });
+      add(`push of letters results to versitygw on loopback (${m.stages} stages, ${(m.bytes / 2 ** 20).toFixed(0)} MiB)`, m.pushSeconds.toFixed(1), 's');
+      if (m.mismatch) add('letters.yaml restored from the remote', 'n/a', '', m.mismatch);
+      else add(`letters.yaml restored from the remote into an empty workspace (\`inkflow run\`, whole process; ${m.fromRemote} of ${m.stages} stages from the remote)`, m.restoreSeconds.toFixed(1), 's', `< ${coldWhat}: ${(coldSeconds / 60).toFixed(1)} min`, m.restoreSeconds < coldSeconds && m.fromRemote === m.stages);
+    }
+  }
 }
 
 function duBytes(...dirs) {

@@ -62,8 +62,8 @@ async function add(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const [name, url, ...extra] = parsed.positionals;
   if (!name || !url || extra.length) throw new UsageError('remote add: give a name and an S3 URL, e.g. `inkflow remote add team s3://bucket/inkflow --endpoint http://127.0.0.1:7070 --path-style`');
-  parseS3Url(url);
   const { values } = parsed;
+  checkRemoteArgs(url, values.endpoint);
   const workspace = workspaceRoot();
   const existing = (await readRemoteConfig(workspace)).remotes?.[name];
   if (existing && !values.force) throw new UserInputError(`remote "${name}" already exists (${existing.url}); pass --force to replace it`);
@@ -80,6 +80,23 @@ async function add(args: string[]): Promise<number> {
   });
   process.stdout.write(`added remote "${name}" (${url}${values.endpoint ? ` at ${values.endpoint}` : ''}) to ${displayPath(configPath(workspace))}${values.default ? ' as the default' : ''}\n`);
   return 0;
+}
+
+/** The mistakes the config schema would reject, said in words (and without echoing a secret back). */
+function checkRemoteArgs(url: string, endpoint: string | undefined): void {
+  const { bucket } = parseS3Url(url);
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new UsageError(`remote add: "${bucket}" is not a valid S3 bucket name (3-63 characters: lower-case letters, digits, dots and hyphens)`);
+  if (endpoint === undefined) return;
+  let parsed: URL;
+  try {
+    parsed = new URL(endpoint);
+  } catch {
+    throw new UsageError(`remote add: --endpoint must be a URL such as http://127.0.0.1:7070`);
+  }
+  if (parsed.username || parsed.password) {
+    throw new UsageError('remote add: --endpoint must not contain credentials; inkflow never stores them: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the environment');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`remote add: --endpoint must be an http:// or https:// URL`);
 }
 
 async function list(args: string[]): Promise<number> {

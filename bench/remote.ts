@@ -1,0 +1,97 @@
+// `node --import tsx bench/remote.ts <workspace> <run id>` (from bench/run.js --only remote):
+// uploads a finished letters run's results to a fresh versitygw, then restores letters.yaml from
+// it into an empty workspace with `inkflow run`, as a colleague's clone would. Prints one JSON line.
+// The source workspace is only read (its store is never written, its runs never touched).
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pLimit from 'p-limit';
+import { ArtifactStore, removeTree } from '../src/engine/store.js';
+import type { RunRecord } from '../src/engine/run-record.js';
+import { S3Objects } from '../src/remote/s3-objects.js';
+import { S3RemoteCache } from '../src/remote/s3-cache.js';
+import { publicKeyText } from '../src/remote/signing.js';
+import { startS3 } from '../test/servers/s3.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'bin', 'inkflow.js');
+const [source, runId] = process.argv.slice(2);
+if (!source || !runId) throw new Error('usage: bench/remote.ts <workspace> <run id>');
+const record = JSON.parse(readFileSync(join(source, 'logs', 'runs', runId, 'run.json'), 'utf8')) as RunRecord;
+const keys = Object.values(record.stages).filter((s) => s.key && (s.status === 'ran' || s.status === 'cached')).map((s) => s.key!);
+
+const s3 = await startS3('inkflow-bench');
+const target = mkdtempSync(join(tmpdir(), 'inkflow-remote-bench-'));
+try {
+  Object.assign(process.env, s3.env);
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const signingKey = { privateKey, publicKey: publicKeyText(privateKey), path: '(bench)' };
+  const location = { name: 'bench', url: `s3://${s3.bucket}/letters`, bucket: s3.bucket, prefix: 'letters', endpoint: s3.endpoint, path_style: true };
+  const cache = new S3RemoteCache(new S3Objects(location), { trusted: [signingKey.publicKey], signingKey });
+  const store = new ArtifactStore(join(source, 'artifacts'));
+  let bytes = 0;
+  for (const key of keys) {
+    const manifest = await store.lookup(key);
+    if (!manifest) throw new Error(`${source}: the result ${key} of run ${runId} is not intact in the store`);
+    bytes += Object.values(manifest.outputs).flatMap((o) => Object.values(o.files)).reduce((n, f) => n + f.size, 0);
+  }
+  const limit = pLimit(4);
+  let t = performance.now();
+  await Promise.all(keys.map((key) => limit(() => cache.upload(key, store))));
+  const pushSeconds = (performance.now() - t) / 1000;
+
+  cpSync(join(ROOT, 'pipelines'), join(target, 'pipelines'), { recursive: true });
+  mkdirSync(join(target, '.inkflow'));
+  writeFileSync(join(target, '.inkflow', 'config.yaml'), `default_remote: bench
+remotes:
+  bench: { url: "${location.url}", endpoint: "${s3.endpoint}", path_style: true }
+trusted_keys:
+  - key: ${signingKey.publicKey}
+`);
+  t = performance.now();
+  const restore = await restoreRun(target);
+  const restoreSeconds = (performance.now() - t) / 1000;
+  process.stdout.write(JSON.stringify({ run: runId, stages: keys.length, bytes, pushSeconds, restoreSeconds, ...restore }) + '\n');
+} finally {
+  await s3.stop();
+  await removeTree(target);
+}
+
+/**
+ * `inkflow run pipelines/letters.yaml` in the empty workspace, read-only against the remote.
+ * If this checkout computes different keys than the recorded run did (its code or data moved
+ * since), a stage would start training: the run is stopped at once and the mismatch reported.
+ */
+function restoreRun(cwd: string): Promise<{ fromRemote: number; mismatch?: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('node', [CLI, 'run', 'pipelines/letters.yaml', '--json', '--remote-read-only'], { cwd, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buffer = '';
+    let stderr = '';
+    let mismatch: string | undefined;
+    let fromRemote = 0;
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const event = JSON.parse(buffer.slice(0, newline));
+        buffer = buffer.slice(newline + 1);
+        if (event.event === 'stage-start' && !mismatch) {
+          mismatch = `stage "${event.stage}" would be computed (key ${event.key.slice(0, 12)} is not one of run ${runId}'s): this checkout's code or data differ from that run's`;
+          child.kill('SIGKILL');
+        }
+        if (event.event === 'stage-end' && event.status === 'failed') stderr += `${event.stage}: ${event.error}\n`;
+        if (event.event === 'summary') fromRemote = Object.values(event.stages as Record<string, { source?: string }>).filter((s) => s.source === 'remote').length;
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (mismatch) resolve({ fromRemote, mismatch });
+      else if (code !== 0) reject(new Error(`inkflow run failed (${code}):\n${stderr}`));
+      else resolve({ fromRemote });
+    });
+  });
+}
