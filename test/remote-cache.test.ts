@@ -85,6 +85,17 @@ async function storeKeys(ws: string): Promise<string[]> {
 }
 
 describe('remote cache on S3', () => {
+  it('without versitygw the remote tests fail, saying how to install it (they never skip)', async () => {
+    const before = process.env.VERSITYGW;
+    process.env.VERSITYGW = '/nonexistent/versitygw';
+    try {
+      await expect(startS3()).rejects.toThrow('versitygw is not installed at /nonexistent/versitygw: run `bash scripts/install-services.sh`');
+    } finally {
+      if (before === undefined) delete process.env.VERSITYGW;
+      else process.env.VERSITYGW = before;
+    }
+  });
+
   it('a second workspace with an empty store gets every stage from the remote, and none runs', async () => {
     const key = newKey();
     const prefix = newPrefix();
@@ -171,6 +182,11 @@ describe('remote cache on S3', () => {
     await put(entryKey(keys.a), JSON.stringify(genuineC));
     await expect(reader.fetch(keys.a, store)).rejects.toThrow(`refused: it is a genuine entry for another key (${keys.c}) stored under this one`);
 
+    // Even a trusted signer cannot make a download write outside the store.
+    const trustedEvil = entryFromManifest({ ...forgedBody, key: keys.a, outputs: { text: { digest: sha256(`../../escape\0${sha256(evil)}`), files: { '../../escape': { size: evil.length, sha256: sha256(evil) } } } } }, key);
+    await put(entryKey(keys.a), JSON.stringify(trustedEvil));
+    await expect(reader.fetch(keys.a, store)).rejects.toThrow('refused: not an inkflow stage entry (/body/outputs/text/files has a name that is not a safe relative path or output name: "../../escape")');
+
     expect(await storeKeys(victim)).toEqual([]);
     const got = await run(victim, { remote: reader });
     expect(got.statuses.a).toBe('ran');
@@ -230,6 +246,7 @@ export default {
     await writeFile(ctx.output('data') + '/weights.bin', randomBytes(20 * 1024 * 1024));
     await writeFile(ctx.output('data') + '/small.json', '{"ok":true}');
     await writeFile(ctx.output('data') + '/copy.json', '{"ok":true}');
+    await writeFile(ctx.output('data') + '/empty.txt', '');
   },
 };
 `;
@@ -246,7 +263,7 @@ export default {
     const head = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${prefix}/cas/sha256/${weights.sha256}`, Range: 'bytes=0-0' }));
     expect(head.ETag).toMatch(/-3"$/);
     // Two files with the same content are one blob.
-    expect((await objectKeys(prefix)).filter((k) => k.includes('/cas/'))).toHaveLength(2);
+    expect((await objectKeys(prefix)).filter((k) => k.includes('/cas/'))).toHaveLength(3);
 
     // An upload killed after the small blob went up: no entry (it goes last), the big blob missing.
     await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: `${prefix}/ac/${blobKey}.json` }));
@@ -254,7 +271,7 @@ export default {
     const progress: string[] = [];
     const resumed = await writer.upload(blobKey, new ArtifactStore(join(ws, 'artifacts')), { onProgress: (m) => progress.push(m) });
     expect(resumed.bytes).toBe(weights.size);
-    expect(progress.at(-1)).toMatch(/^uploading \[#{20}\] 20\.0 MiB of 20\.0 MiB, 2 file\(s\) \(11 B already there\)$/);
+    expect(progress.at(-1)).toMatch(/^uploading \[#{20}\] 20\.0 MiB of 20\.0 MiB, 3 file\(s\) \(11 B already there\)$/);
     expect((await writer.upload(blobKey, new ArtifactStore(join(ws, 'artifacts')))).bytes).toBe(0);
 
     const other = await workspace({ 'p.yaml': big, 'stages/big.ts': stage });
@@ -263,6 +280,7 @@ export default {
     const original = await readFile(join(ws, 'artifacts/big/blob/data/weights.bin'));
     expect((await readFile(join(other, 'artifacts/big/blob/data/weights.bin'))).equals(original)).toBe(true);
     expect(await readFile(join(other, 'artifacts/big/blob/data/copy.json'), 'utf8')).toBe('{"ok":true}');
+    expect(await readFile(join(other, 'artifacts/big/blob/data/empty.txt'), 'utf8')).toBe('');
   });
 
   it('gc removes entries older than the cut-off that no kept run used, then the blobs nothing lists', async () => {

@@ -5,6 +5,7 @@
  * and every digest, so bucket write access alone can neither forge an entry nor replay
  * a genuine one under another key (the remote cache poisoning of CVE-2025-36852).
  */
+import type { ErrorObject } from 'ajv';
 import { compileSchema } from '../engine/ajv.js';
 import { AnyObject, NamedMap, StrictObject, Type, type Static } from '../engine/schema.js';
 import { outputDigest, type KeyIngredients, type Manifest } from '../engine/store.js';
@@ -87,7 +88,7 @@ export function trustedEntry(text: string, key: string, trusted: ReadonlySet<str
   const validate = compileSchema(EntrySchema);
   if (!validate(value)) {
     const unsigned = value && typeof value === 'object' && !('signature' in value);
-    throw refuse(unsigned ? 'it is not signed' : `not an inkflow stage entry (${validate.errors?.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')})`);
+    throw refuse(unsigned ? 'it is not signed' : `not an inkflow stage entry (${describeSchemaErrors(validate.errors ?? [])})`);
   }
   const entry = value as StageEntry;
   if (!trusted.has(entry.signature.key)) {
@@ -103,6 +104,15 @@ export function trustedEntry(text: string, key: string, trusted: ReadonlySet<str
     if (outputDigest(output.files) !== output.digest) throw refuse(`output "${name}" has a digest that does not match its files`);
   }
   return entry.body;
+}
+
+function describeSchemaErrors(errors: readonly ErrorObject[]): string {
+  return errors
+    .filter((e) => e.keyword !== 'propertyNames')
+    .map((e) => (e.propertyName !== undefined
+      ? `${e.instancePath} has a name that is not a safe relative path or output name: ${JSON.stringify(e.propertyName)}`
+      : `${e.instancePath || '/'} ${e.message}`))
+    .join('; ');
 }
 
 /** The manifest fields a downloaded entry rebuilds (the store adds the key, outputs and file stamps). */

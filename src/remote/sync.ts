@@ -74,6 +74,7 @@ export async function push(target: SyncTarget, context: SyncContext): Promise<Sy
     const limit = pLimit(context.jobs ?? 4);
     await Promise.all(target.items.map((item) => limit(() => transfer(item, counts, context, async (key) => {
       lease.hold(key);
+      if ((await store.check(key)).state !== 'hit') return 'not in the local store (removed by gc, or damaged: see `inkflow verify`)';
       const sent = await context.remote.upload(key, store, { signal: context.signal, onProgress: (message) => context.emit({ event: 'stage-progress', stage: item.stage, message }) });
       return sent.bytes === 0 ? 'already on the remote' : undefined;
     }))));
