@@ -60,11 +60,6 @@ export class S3RemoteCache implements RemoteCache {
     this.limit = pLimit(options.jobs ?? 8);
   }
 
-  /** Whether the remote holds an entry for `key` (trusted or not: fetch decides that). */
-  async has(key: string, signal?: AbortSignal): Promise<boolean> {
-    return (await this.objects.head(entryPath(key), signal)) !== undefined;
-  }
-
   async fetch(key: string, store: ArtifactStore, options: RemoteTransferOptions = {}): Promise<boolean> {
     const text = await this.objects.getText(entryPath(key), options.signal);
     if (text === undefined) return false;
@@ -81,7 +76,7 @@ export class S3RemoteCache implements RemoteCache {
       // A digest several files share is downloaded once and copied.
       const first = new Map<string, BlobFile>();
       for (const f of files) if (!first.has(f.sha256)) first.set(f.sha256, f);
-      await Promise.all([...first.values()].map((f) => this.limit(() => this.download(key, f, destination(f), progress, options.signal))));
+      await eachUntilError([...first.values()], this.limit, options.signal, (f, signal) => this.download(key, f, destination(f), progress, signal));
       for (const f of files) {
         const source = first.get(f.sha256);
         if (source && source !== f) {
@@ -122,13 +117,13 @@ export class S3RemoteCache implements RemoteCache {
     const unique = new Map(files.map((f) => [f.sha256, f]));
     const progress = new TransferProgress('uploading', [...unique.values()], options.onProgress);
     let bytes = 0;
-    await Promise.all([...unique.values()].map((f) => this.limit(async () => {
-      const there = await this.objects.head(blobPath(f.sha256), options.signal);
+    await eachUntilError([...unique.values()], this.limit, options.signal, async (f, signal) => {
+      const there = await this.objects.head(blobPath(f.sha256), signal);
       // Already uploaded (by anyone: blobs are named by their content), so a rerun resumes where it stopped.
       if (there?.size === f.size) return progress.add(f.size, true);
-      await this.uploadBlob(key, f, progress, options.signal);
+      await this.uploadBlob(key, f, progress, signal);
       bytes += f.size;
-    })));
+    });
     // The entry goes last: a remote never lists a result whose blobs are not all there.
     await this.objects.putText(entryPath(key), JSON.stringify(entryFromManifest(manifest, this.options.signingKey!)), options.signal);
     progress.finish();
@@ -185,4 +180,26 @@ export class S3RemoteCache implements RemoteCache {
       throw new UserInputError(`local result ${key} is damaged (${f.path} no longer matches its manifest); nothing was uploaded for it; \`inkflow verify --repair\` rebuilds it`);
     }
   }
+}
+
+/**
+ * `work` on each item, `limit` at a time. The first failure stops the others (through the
+ * signal they are given) and is what this rejects with, once every started one has
+ * stopped: nothing is still writing into a staging directory that is about to be removed.
+ */
+async function eachUntilError<T>(items: readonly T[], limit: LimitFunction, outer: AbortSignal | undefined, work: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const stop = new AbortController();
+  const signal = outer ? AbortSignal.any([outer, stop.signal]) : stop.signal;
+  let failure: { error: unknown } | undefined;
+  await Promise.all(items.map((item) => limit(async () => {
+    if (signal.aborted) return;
+    try {
+      await work(item, signal);
+    } catch (error) {
+      failure ??= { error };
+      stop.abort();
+    }
+  })));
+  if (failure) throw failure.error;
+  if (outer?.aborted) throw new CancelledError();
 }
