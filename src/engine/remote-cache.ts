@@ -82,11 +82,12 @@ export class RemoteRunSync {
   }
 
   private warn(stage: string, err: unknown, consequence: string): void {
-    const wasReachable = !this.unreachable;
     if (err instanceof RemoteUnreachableError) {
+      // Stages asking at the same time all find it down: one warning says so.
+      if (this.unreachable) return;
       this.unreachable = true;
-      if (!wasReachable) return;
-      consequence = 'continuing with the local cache only for the rest of this run';
+      this.emit({ event: 'stage-log', stage, level: 'warn', message: `${err.message}; continuing with the local cache only for the rest of this run` });
+      return;
     }
     this.emit({ event: 'stage-log', stage, level: 'warn', message: `${describeError(err)}; ${consequence}` });
   }
