@@ -64,6 +64,8 @@ async function readConfigFile(workspace: string): Promise<ConfigFile> {
     if (err.code === 'ENOENT') return '';
     throw new UserInputError(`cannot read ${displayPath(path)}: ${err.message}`);
   });
+  // No config, no remote: a run in such a workspace pays nothing for the feature (not even compiling the schema).
+  if (!text.trim()) return { path, text, config: {} };
   const source = new YamlSource(displayPath(path), text);
   const syntax = source.syntaxErrors();
   if (syntax.length) throw new ConfigError(syntax);

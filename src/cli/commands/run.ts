@@ -5,7 +5,7 @@ import { integerOption, parseCommandArgs } from '../args.js';
 import { EXIT } from '../report-error.js';
 import { jsonReporter, listrReporter, plainReporter, type Reporter } from '../reporters.js';
 import { pipelineFromArgs, workspaceRoot } from './common.js';
-import { openRemoteCache } from '../../remote/open.js';
+import { remoteFromArgs } from './remote-option.js';
 import { UsageError } from '../../errors.js';
 
 const HELP = `usage: inkflow run <pipeline.yaml> [options]
@@ -49,8 +49,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const stages = [...pipeline.stages.keys()];
   const live = !values.json && process.stderr.isTTY && !values.plain && !values['dry-run'] && !process.env.CI;
   if (values.remote !== undefined && values['no-remote']) throw new UsageError('run: --remote and --no-remote contradict each other');
-  const remote = values['dry-run'] || values['no-remote'] ? undefined : await openRemoteCache(workspaceRoot(), { name: values.remote, readOnly: values['remote-read-only'] });
-  if (remote?.readOnlyBecause) process.stderr.write(`inkflow: warning: ${remote.readOnlyBecause}\n`);
+  const remote = values['dry-run'] || values['no-remote'] ? undefined : await remoteFromArgs(workspaceRoot(), values.remote, 'run', { readOnly: values['remote-read-only'] });
   const reporter: Reporter = values.json ? jsonReporter() : live ? await listrReporter(stages) : plainReporter();
 
   const controller = new AbortController();
@@ -85,7 +84,7 @@ export async function runCommand(args: string[]): Promise<number> {
     dryRun: values['dry-run'],
     verifyCache: values['verify-cache'],
     concurrency,
-    remote: remote?.cache,
+    remote,
     signal: controller.signal,
     experiment: values.experiment ? (JSON.parse(values.experiment) as ExperimentTag) : undefined,
     onEvent: (event) => {
