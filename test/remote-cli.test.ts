@@ -101,13 +101,20 @@ describe('inkflow remote, push, pull', () => {
     expect(again.stderr, again.all).toContain('0 result(s) uploaded, 4 already on the remote');
   });
 
-  it('--remote-read-only never writes, and credentials appear in nothing inkflow writes or prints', async () => {
+  it('--remote-read-only and INKFLOW_REMOTE_READ_ONLY never write, and credentials appear in nothing inkflow writes or prints', async () => {
     const ws = await clone(team);
     await writeFile(join(ws, 'data.txt'), 'v2\n');
     const before = await objectKeys(prefix);
     const got = await runJson(ws, ['p.yaml', '--remote-read-only'], env);
     expect(got.statuses).toEqual({ a: 'cached', b: 'cached', c: 'ran', d: 'ran' });
     expect(await objectKeys(prefix)).toEqual(before);
+    await writeFile(join(ws, 'data.txt'), 'v3\n');
+    const viaEnv = await runJson(ws, ['p.yaml'], { ...env, INKFLOW_REMOTE_READ_ONLY: '1' });
+    expect(viaEnv.statuses).toEqual({ a: 'cached', b: 'cached', c: 'ran', d: 'ran' });
+    expect(await objectKeys(prefix)).toEqual(before);
+    const record = JSON.parse(await readFile(join(ws, 'logs/runs', viaEnv.summary.runId, 'run.json'), 'utf8'));
+    expect(record.options.remote).toMatch(/^remote "team" \(s3:\/\/inkflow-test\/team-cache at http:\/\/127\.0\.0\.1:\d+\)$/);
+    await writeFile(join(ws, 'data.txt'), 'v2\n');
     const pushed = await inkflow(ws, ['push', 'p.yaml', '--plain'], env);
     expect(pushed.exitCode, pushed.all).toBe(0);
     expect(pushed.stderr).toContain('2 result(s) uploaded, 2 already on the remote');

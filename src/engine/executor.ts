@@ -124,7 +124,7 @@ export async function runPipeline(pipeline: ResolvedPipeline, options: RunOption
         stopReason: stopped,
         trigger: options.trigger ?? 'cli',
         experiment: options.experiment,
-        options: { force: options.force, only: options.only, from: options.from },
+        options: { force: options.force, only: options.only, from: options.from, ...(options.remote ? { remote: options.remote.description } : {}) },
         stages: ledger.records,
       });
     } catch (err) {

@@ -20,7 +20,8 @@ const HELP = `usage: inkflow run <pipeline.yaml> [options]
   --concurrency <n>               stages run at once (default 2)
   --remote <name>                 fetch missing stages from this remote cache, upload new
                                   results to it (default: the workspace's default_remote)
-  --remote-read-only              fetch from the remote but never write to it (pull requests)
+  --remote-read-only              fetch from the remote but never write to it (pull requests;
+                                  INKFLOW_REMOTE_READ_ONLY=1 does the same for every command)
   --no-remote                     use the local cache only
   --json                          newline-delimited JSON events on stdout
   --experiment <json>             tag the run record as a variant of a sweep (set by \`inkflow exp\`)
