@@ -169,7 +169,7 @@ describe('inkflow remote, push, pull', () => {
     expect(await objectKeys(prefix)).toEqual([]);
   });
 
-  it('a broken config is reported at file:line, and credentials in an endpoint URL are refused', async () => {
+  it('a broken config is reported at file:line, credentials in an endpoint URL are refused, and edits keep what people wrote', async () => {
     const ws = await workspace({ '.inkflow/config.yaml': 'remotes:\n  team:\n    url: s3://bucket/x\n    endpiont: http://127.0.0.1:1\n' });
     const bad = await inkflow(ws, ['remote', 'list'], env);
     expect(bad.exitCode).toBe(1);
@@ -178,6 +178,18 @@ describe('inkflow remote, push, pull', () => {
     expect(secret.exitCode).toBe(2);
     expect(secret.stderr).toContain('--endpoint must not contain credentials; inkflow never stores them');
     expect(secret.stderr).not.toContain(':secret@');
+    // Edits keep what people wrote in the file; removing the default remote clears default_remote.
+    const kept = await workspace({ '.inkflow/config.yaml': '# our team cache\ntrusted_keys:\n  - key: ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA # CI\n' });
+    expect((await inkflow(kept, ['remote', 'add', 'team', 's3://bucket/x', '--default'], env)).exitCode).toBe(0);
+    expect((await inkflow(kept, ['remote', 'trust', 'ed25519:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB', 'alice', 'laptop'], env)).exitCode).toBe(0);
+    expect((await inkflow(kept, ['remote', 'remove', 'team'], env)).exitCode).toBe(0);
+    const text = await readFile(join(kept, '.inkflow', 'config.yaml'), 'utf8');
+    expect(text).toContain('# our team cache');
+    expect(text).toContain('# CI');
+    expect(text).toContain('comment: alice laptop');
+    expect(text).not.toContain('default_remote');
+    expect(text).not.toContain('s3://bucket/x');
+
     const ws2 = await workspace({ 'p.yaml': DEMO_PIPELINE, 'data.txt': 'v1\n', '.inkflow/config.yaml': 'default_remote: nope\n' });
     const missing = await inkflow(ws2, ['run', 'p.yaml'], env);
     expect(missing.stderr).toContain('.inkflow/config.yaml:1:17: default_remote "nope" is not one of the remotes (none)');

@@ -4,7 +4,7 @@ import { isMap, isSeq, type Document } from 'yaml';
 import { UsageError, UserInputError } from '../../errors.js';
 import { displayPath } from '../../util/paths.js';
 import { configPath, editRemoteConfig, parseS3Url, readRemoteConfig } from '../../remote/config.js';
-import { generateSigningKey, keysDir, readPublicKeyFile, signingKeyPath } from '../../remote/signing.js';
+import { generateSigningKey, isPublicKeyText, keysDir, readPublicKeyFile, signingKeyPath } from '../../remote/signing.js';
 import { parseCommandArgs } from '../args.js';
 import { table, workspaceRoot } from './common.js';
 
@@ -22,7 +22,8 @@ it holds no credentials; those come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
   remote keygen [--out <file>] [--force]
                           make your ed25519 signing key (default ${displayPath(signingKeyPath())},
                           or $INKFLOW_SIGNING_KEY) and print its public key
-  remote trust <key.pub>  accept stage entries signed by this public key`;
+  remote trust <key.pub | ed25519:...>
+                          accept stage entries signed by this public key`;
 
 export async function remoteCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -157,9 +158,9 @@ async function keygen(args: string[]): Promise<number> {
 async function trust(args: string[]): Promise<number> {
   const parsed = parseCommandArgs('remote trust', args, {}, HELP);
   if (!parsed) return 0;
-  const [file] = parsed.positionals;
-  if (!file) throw new UsageError('remote trust: name a public key file, e.g. `inkflow remote trust ~/.config/inkflow/keys/default.key.pub`');
-  const { key, comment } = await readPublicKeyFile(file);
+  const [file, ...words] = parsed.positionals;
+  if (!file) throw new UsageError('remote trust: name a public key file, e.g. `inkflow remote trust ~/.config/inkflow/keys/default.key.pub`, or give the key itself');
+  const { key, comment } = isPublicKeyText(file) ? { key: file, comment: words.join(' ') || undefined } : await readPublicKeyFile(file);
   const workspace = workspaceRoot();
   const trusted = (await readRemoteConfig(workspace)).trusted_keys ?? [];
   if (trusted.some((k) => k.key === key)) {
