@@ -6,9 +6,12 @@ import type { EventSink } from './events.js';
 import type { ArtifactStore } from './store.js';
 import { UserInputError, describeError } from '../errors.js';
 
-/** The remote cannot be reached at all (connection refused, DNS, timeout); the message names it. */
-export class RemoteUnreachableError extends UserInputError {
-  override name = 'RemoteUnreachableError';
+/**
+ * The remote cannot be used at all: unreachable, credentials missing or refused, no such
+ * bucket. The message names it; a run says so once and carries on without it.
+ */
+export class RemoteUnavailableError extends UserInputError {
+  override name = 'RemoteUnavailableError';
 }
 
 export interface RemoteTransferOptions {
@@ -82,8 +85,8 @@ export class RemoteRunSync {
   }
 
   private warn(stage: string, err: unknown, consequence: string): void {
-    if (err instanceof RemoteUnreachableError) {
-      // Stages asking at the same time all find it down: one warning says so.
+    if (err instanceof RemoteUnavailableError) {
+      // Stages asking at the same time all find it unusable: one warning says so.
       if (this.unreachable) return;
       this.unreachable = true;
       this.emit({ event: 'stage-log', stage, level: 'warn', message: `${err.message}; continuing with the local cache only for the rest of this run` });

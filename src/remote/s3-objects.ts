@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { RemoteUnreachableError } from '../engine/remote-cache.js';
+import { RemoteUnavailableError } from '../engine/remote-cache.js';
 import { UserInputError } from '../errors.js';
 import type { RemoteLocation } from './config.js';
 
@@ -151,15 +151,15 @@ export class S3Objects {
     const e = err as Error & { code?: string; $metadata?: { httpStatusCode?: number } };
     const network = networkCode(e);
     if (network) {
-      return new RemoteUnreachableError(`${this.description}: cannot reach ${this.location.endpoint ?? 'S3'} (${network}) while ${doing}; check the endpoint and your network`);
+      return new RemoteUnavailableError(`${this.description}: cannot reach ${this.location.endpoint ?? 'S3'} (${network}) while ${doing}; check the endpoint and your network`);
     }
     if (e.name === 'CredentialsProviderError' || /credential/i.test(e.message ?? '') && !(err instanceof S3ServiceException)) {
-      return new UserInputError(`${this.description}: no AWS credentials found while ${doing}; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE`);
+      return new RemoteUnavailableError(`${this.description}: no AWS credentials found while ${doing}; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE`);
     }
     const status = e.$metadata?.httpStatusCode;
-    if (e.name === 'NoSuchBucket') return new UserInputError(`${this.description}: bucket "${this.bucket}" does not exist; create it, or fix the URL with \`inkflow remote add ${this.location.name} s3://bucket/prefix\``);
+    if (e.name === 'NoSuchBucket') return new RemoteUnavailableError(`${this.description}: bucket "${this.bucket}" does not exist; create it, or fix the URL with \`inkflow remote add ${this.location.name} s3://bucket/prefix\``);
     if (status === 403 || ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'].includes(e.name)) {
-      return new UserInputError(`${this.description}: access denied while ${doing} (${e.name}); check the AWS credentials in your environment or profile`);
+      return new RemoteUnavailableError(`${this.description}: access denied while ${doing} (${e.name}); check the AWS credentials in your environment or profile`);
     }
     return new UserInputError(`${this.description}: ${doing} failed: ${e.name}${status ? ` (HTTP ${status})` : ''}: ${e.message}`);
   }

@@ -14,6 +14,7 @@ import { planPipeline } from '../engine/plan.js';
 import { findRun, newRunId } from '../engine/run-record.js';
 import { ArtifactStore, type Manifest } from '../engine/store.js';
 import { workspacePaths } from '../engine/workspace.js';
+import { RemoteUnavailableError } from '../engine/remote-cache.js';
 import { CancelledError, describeError } from '../errors.js';
 import type { S3RemoteCache } from './s3-cache.js';
 
@@ -40,6 +41,8 @@ export interface SyncCounts {
 
 interface SyncContext {
   workspace: string;
+  /** Set by the first transfer that finds the remote unusable: the rest are not tried. */
+  unavailable?: boolean;
   remote: S3RemoteCache;
   emit: EventSink;
   signal?: AbortSignal;
@@ -164,8 +167,9 @@ async function transfer(item: SyncItem, counts: SyncCounts, context: SyncContext
     context.emit({ event: 'stage-end', stage: item.stage, status: 'skipped', seconds: 0, reason: item.unavailable ?? 'no result' });
     return;
   }
-  if (context.signal?.aborted) {
-    context.emit({ event: 'stage-end', stage: item.stage, status: 'skipped', key: item.key, seconds: 0, reason: 'cancelled' });
+  if (context.signal?.aborted || context.unavailable) {
+    if (context.unavailable) counts.failed++;
+    context.emit({ event: 'stage-end', stage: item.stage, status: 'skipped', key: item.key, seconds: 0, reason: context.unavailable ? 'not tried: the remote cannot be used (see above)' : 'cancelled' });
     return;
   }
   try {
@@ -178,6 +182,7 @@ async function transfer(item: SyncItem, counts: SyncCounts, context: SyncContext
   } catch (err) {
     counts.failed++;
     const cancelled = context.signal?.aborted || err instanceof CancelledError;
+    if (err instanceof RemoteUnavailableError) context.unavailable = true;
     context.emit({ event: 'stage-end', stage: item.stage, key: item.key, seconds: seconds(), status: cancelled ? 'skipped' : 'failed', ...(cancelled ? { reason: 'cancelled' } : { error: describeError(err) }) });
   }
 }
