@@ -357,10 +357,11 @@ if (only.includes('remote')) {
       const [coldSeconds, coldWhat] = results.results.letters_cold_seconds ? [results.results.letters_cold_seconds, 'cold run measured now']
         : computed ? [(Date.parse(computed.finishedAt) - Date.parse(computed.startedAt)) / 1000, `recorded cold run ${computed.runId}`]
         : [Object.values(record.stages).reduce((n, s) => n + (s.seconds ?? 0), 0), `sum of the stage times in run ${record.runId}`];
-      Object.assign(results.results, { remote_run: m.run, remote_bytes: m.bytes, remote_push_seconds: m.pushSeconds, remote_restore_seconds: m.restoreSeconds, remote_restore_stages: m.fromRemote, remote_cold_seconds: coldSeconds, remote_mismatch: m.mismatch });
+      Object.assign(results.results, { remote_run: m.run, remote_bytes: m.bytes, remote_push_seconds: m.pushSeconds, remote_restore_seconds: m.restoreSeconds, remote_restore_stages: m.fromRemote, remote_restored_by: m.restoredBy, remote_cold_seconds: coldSeconds, remote_mismatch: m.mismatch });
       add(`push of letters results to versitygw on loopback (${m.stages} stages, ${(m.bytes / 2 ** 20).toFixed(0)} MiB)`, m.pushSeconds.toFixed(1), 's');
-      if (m.mismatch) add('letters.yaml restored from the remote', 'n/a', '', m.mismatch);
-      else add(`letters.yaml restored from the remote into an empty workspace (\`inkflow run\`, whole process; ${m.fromRemote} of ${m.stages} stages from the remote)`, m.restoreSeconds.toFixed(1), 's', `< ${coldWhat}: ${(coldSeconds / 60).toFixed(1)} min`, m.restoreSeconds < coldSeconds && m.fromRemote === m.stages);
+      // When this checkout's keys differ from the recorded run's, `inkflow run` would train: the run's own results are pulled by its record instead.
+      const how = m.mismatch ? `\`inkflow pull --run\`, because ${m.mismatch}` : '`inkflow run`';
+      add(`letters.yaml restored from the remote into an empty workspace (${how}; whole process; ${m.fromRemote} of ${m.stages} stages from the remote)`, m.restoreSeconds.toFixed(1), 's', `< ${coldWhat}: ${(coldSeconds / 60).toFixed(1)} min`, m.restoreSeconds < coldSeconds && m.fromRemote === m.stages);
     }
   }
 }
