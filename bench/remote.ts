@@ -79,7 +79,7 @@ trusted_keys:
  * If this checkout computes different keys than the recorded run did (its code or data moved
  * since), a stage would start training: the run is stopped at once and the mismatch reported.
  */
-function restoreRun(cwd: string): Promise<{ fromRemote: number; mismatch?: string }> {
+function restoreRun(cwd: string): Promise<{ fromRemote: number; mismatch?: string; stderr?: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('node', [CLI, 'run', pipelineFile, '--json', '--remote-read-only'], { cwd, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
@@ -105,7 +105,7 @@ function restoreRun(cwd: string): Promise<{ fromRemote: number; mismatch?: strin
     child.on('exit', (code) => {
       if (mismatch) resolve({ fromRemote, mismatch });
       else if (code !== 0) reject(new Error(`inkflow run failed (${code}):\n${stderr}`));
-      else resolve({ fromRemote });
+      else resolve({ fromRemote, ...(stderr.trim() ? { stderr: stderr.trim().slice(-1000) } : {}) });
     });
   });
 }
