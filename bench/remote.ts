@@ -1,8 +1,10 @@
-// `node --import tsx bench/remote.ts <workspace> <run id>` (from bench/run.js --only remote):
-// uploads a finished letters run's results to a fresh versitygw, then restores letters.yaml from
-// it into an empty workspace with `inkflow run`, as a colleague's clone would. Prints one JSON line.
-// The source workspace is only read (its store is never written, its runs never touched).
-import { spawn } from 'node:child_process';
+// `node --import tsx bench/remote.ts <workspace> <run id> [pipeline file]` (from bench/run.js --only remote):
+// uploads a finished run's results (default: of pipelines/letters.yaml) to a fresh versitygw, then
+// restores the pipeline from it into an empty workspace with `inkflow run`, as a colleague's clone
+// would. If this checkout's keys differ from the run's (code or data moved since), that is stopped
+// before anything trains and `inkflow pull --run` restores the run's results instead, timed the same.
+// Prints one JSON line. The source workspace is only read (its store and runs are never written).
+import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +20,8 @@ import { startS3 } from '../test/servers/s3.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'bin', 'inkflow.js');
-const [source, runId] = process.argv.slice(2);
-if (!source || !runId) throw new Error('usage: bench/remote.ts <workspace> <run id>');
+const [source, runId, pipelineFile = 'pipelines/letters.yaml'] = process.argv.slice(2);
+if (!source || !runId) throw new Error('usage: bench/remote.ts <workspace> <run id> [pipeline file]');
 const record = JSON.parse(readFileSync(join(source, 'logs', 'runs', runId, 'run.json'), 'utf8')) as RunRecord;
 const keys = Object.values(record.stages).filter((s) => s.key && (s.status === 'ran' || s.status === 'cached')).map((s) => s.key!);
 
@@ -53,8 +55,20 @@ trusted_keys:
 `);
   t = performance.now();
   const restore = await restoreRun(target);
-  const restoreSeconds = (performance.now() - t) / 1000;
-  process.stdout.write(JSON.stringify({ run: runId, stages: keys.length, bytes, pushSeconds, restoreSeconds, ...restore }) + '\n');
+  let restoreSeconds = (performance.now() - t) / 1000;
+  let restoredBy = 'inkflow run';
+  if (restore.mismatch) {
+    await removeTree(join(target, 'artifacts'));
+    mkdirSync(join(target, 'logs', 'runs', runId), { recursive: true });
+    cpSync(join(source, 'logs', 'runs', runId, 'run.json'), join(target, 'logs', 'runs', runId, 'run.json'));
+    t = performance.now();
+    const pulled = spawnSync('node', [CLI, 'pull', '--run', runId, '--json'], { cwd: target, env: process.env, encoding: 'utf8' });
+    restoreSeconds = (performance.now() - t) / 1000;
+    if (pulled.status !== 0) throw new Error(`inkflow pull --run ${runId} failed (${pulled.status}):\n${pulled.stderr}${pulled.stdout.slice(-2000)}`);
+    restore.fromRemote = JSON.parse(pulled.stdout.trim().split('\n').pop()!).moved;
+    restoredBy = 'inkflow pull --run';
+  }
+  process.stdout.write(JSON.stringify({ run: runId, pipeline: pipelineFile, stages: keys.length, bytes, pushSeconds, restoreSeconds, restoredBy, ...restore }) + '\n');
 } finally {
   await s3.stop();
   await removeTree(target);
@@ -65,9 +79,9 @@ trusted_keys:
  * If this checkout computes different keys than the recorded run did (its code or data moved
  * since), a stage would start training: the run is stopped at once and the mismatch reported.
  */
-function restoreRun(cwd: string): Promise<{ fromRemote: number; mismatch?: string }> {
+function restoreRun(cwd: string): Promise<{ fromRemote: number; mismatch?: string; stderr?: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('node', [CLI, 'run', 'pipelines/letters.yaml', '--json', '--remote-read-only'], { cwd, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('node', [CLI, 'run', pipelineFile, '--json', '--remote-read-only'], { cwd, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
     let stderr = '';
     let mismatch: string | undefined;
@@ -91,7 +105,7 @@ function restoreRun(cwd: string): Promise<{ fromRemote: number; mismatch?: strin
     child.on('exit', (code) => {
       if (mismatch) resolve({ fromRemote, mismatch });
       else if (code !== 0) reject(new Error(`inkflow run failed (${code}):\n${stderr}`));
-      else resolve({ fromRemote });
+      else resolve({ fromRemote, ...(stderr.trim() ? { stderr: stderr.trim().slice(-1000) } : {}) });
     });
   });
 }

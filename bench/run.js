@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages,linespeed,lines,read,ui,sweep,runs,remote] [--cold] [--workspace DIR]`
+// `npm run bench [-- --only noop,throughput,peer,dvc,letters,decode,pages,linespeed,lines,read,ui,sweep,runs,remote,workers] [--cold] [--workspace DIR] [--line-model DIR]`
 // Measures inkflow's speed and result targets; writes bench/results.json and prints a table.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
@@ -232,17 +232,22 @@ if (only.includes('lines')) {
 }
 
 if (only.includes('read')) {
-  const model = join(WORKSPACE, 'artifacts', 'lines', 'save', 'tfjs');
+  // --line-model DIR reads with any trained line model (e.g. one from an experiment workspace).
+  const model = args.includes('--line-model') ? args[args.indexOf('--line-model') + 1] : join(WORKSPACE, 'artifacts', 'lines', 'save', 'tfjs');
   if (existsSync(model)) {
     const tsv = readFileSync(join(DATA, 'copiste-lines', 'lines.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t')).filter((r) => r[4] === 'test').slice(0, 200);
     const files = tsv.map((r) => join(DATA, 'copiste-lines', 'images', r[0]));
-    const lineSeconds = timeIt(() => run('node', [CLI, 'read', '--model', model, ...files]), 3);
-    results.results.read_lines_per_second = files.length / lineSeconds;
-    add(`inkflow read of ${files.length} line images (whole process, greedy)`, (files.length / lineSeconds).toFixed(1), 'lines/s', '≥ 50 lines/s', files.length / lineSeconds >= 50);
-    const page = join(DATA, 'copiste-pages', 'wikitexte_0007.jpg');
-    const pageSeconds = timeIt(() => run('node', [CLI, 'read', '--model', model, page]), 3);
-    results.results.read_page_seconds = pageSeconds;
-    add('inkflow read of a whole page (find lines, read them)', pageSeconds.toFixed(2), 's', '≤ 3 s', pageSeconds <= 3);
+    const { nativeTensorflowAvailable } = await import('../dist/src/ml/backend-name.js');
+    for (const backend of nativeTensorflowAvailable() ? ['wasm', 'tensorflow'] : ['wasm']) {
+      const env = { ...process.env, INKFLOW_BACKEND: backend };
+      const lineSeconds = timeIt(() => run('node', [CLI, 'read', '--model', model, ...files], { env }), 3);
+      results.results[`read_lines_per_second_${backend}`] = files.length / lineSeconds;
+      add(`inkflow read of ${files.length} line images (whole process, greedy, ${backend})`, (files.length / lineSeconds).toFixed(1), 'lines/s', '≥ 50 lines/s', files.length / lineSeconds >= 50);
+      const page = join(DATA, 'copiste-pages', 'wikitexte_0007.jpg');
+      const pageSeconds = timeIt(() => run('node', [CLI, 'read', '--model', model, page], { env }), 3);
+      results.results[`read_page_seconds_${backend}`] = pageSeconds;
+      add(`inkflow read of a whole page (find lines, read them, ${backend})`, pageSeconds.toFixed(2), 's', '≤ 3 s', pageSeconds <= 3);
+    }
   } else add('inkflow read speed', 'n/a', '', 'run pipelines/lines.yaml first');
 }
 
@@ -352,10 +357,11 @@ if (only.includes('remote')) {
       const [coldSeconds, coldWhat] = results.results.letters_cold_seconds ? [results.results.letters_cold_seconds, 'cold run measured now']
         : computed ? [(Date.parse(computed.finishedAt) - Date.parse(computed.startedAt)) / 1000, `recorded cold run ${computed.runId}`]
         : [Object.values(record.stages).reduce((n, s) => n + (s.seconds ?? 0), 0), `sum of the stage times in run ${record.runId}`];
-      Object.assign(results.results, { remote_run: m.run, remote_bytes: m.bytes, remote_push_seconds: m.pushSeconds, remote_restore_seconds: m.restoreSeconds, remote_restore_stages: m.fromRemote, remote_cold_seconds: coldSeconds, remote_mismatch: m.mismatch });
+      Object.assign(results.results, { remote_run: m.run, remote_bytes: m.bytes, remote_push_seconds: m.pushSeconds, remote_restore_seconds: m.restoreSeconds, remote_restore_stages: m.fromRemote, remote_restored_by: m.restoredBy, remote_cold_seconds: coldSeconds, remote_mismatch: m.mismatch });
       add(`push of letters results to versitygw on loopback (${m.stages} stages, ${(m.bytes / 2 ** 20).toFixed(0)} MiB)`, m.pushSeconds.toFixed(1), 's');
-      if (m.mismatch) add('letters.yaml restored from the remote', 'n/a', '', m.mismatch);
-      else add(`letters.yaml restored from the remote into an empty workspace (\`inkflow run\`, whole process; ${m.fromRemote} of ${m.stages} stages from the remote)`, m.restoreSeconds.toFixed(1), 's', `< ${coldWhat}: ${(coldSeconds / 60).toFixed(1)} min`, m.restoreSeconds < coldSeconds && m.fromRemote === m.stages);
+      // When this checkout's keys differ from the recorded run's, `inkflow run` would train: the run's own results are pulled by its record instead.
+      const how = m.mismatch ? `\`inkflow pull --run\`, because ${m.mismatch}` : '`inkflow run`';
+      add(`letters.yaml restored from the remote into an empty workspace (${how}; whole process; ${m.fromRemote} of ${m.stages} stages from the remote)`, m.restoreSeconds.toFixed(1), 's', `< ${coldWhat}: ${(coldSeconds / 60).toFixed(1)} min`, m.restoreSeconds < coldSeconds && m.fromRemote === m.stages);
     }
   }
 }

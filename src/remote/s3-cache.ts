@@ -7,6 +7,7 @@
  * downloaded or unverified is ever a cache hit.
  */
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -190,6 +191,8 @@ export class S3RemoteCache implements RemoteCache {
 async function eachUntilError<T>(items: readonly T[], limit: LimitFunction, outer: AbortSignal | undefined, work: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
   const stop = new AbortController();
   const signal = outer ? AbortSignal.any([outer, stop.signal]) : stop.signal;
+  // Every request of every file listens to this one signal; that is many listeners, not a leak.
+  setMaxListeners(0, signal);
   let failure: { error: unknown } | undefined;
   await Promise.all(items.map((item) => limit(async () => {
     if (signal.aborted) return;
