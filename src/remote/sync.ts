@@ -71,32 +71,35 @@ export async function pipelinePushTarget(pipeline: ResolvedPipeline, workspace: 
 }
 
 export async function push(target: SyncTarget, context: SyncContext): Promise<SyncCounts> {
-  const store = new ArtifactStore(workspacePaths(context.workspace).artifacts);
-  return withLease(store, context.signal, async (lease) => {
-    const counts: SyncCounts = { moved: 0, present: 0, unavailable: 0, failed: 0 };
-    const limit = pLimit(context.jobs ?? 4);
-    await Promise.all(target.items.map((item) => limit(() => transfer(item, counts, context, async (key) => {
-      lease.hold(key);
-      if ((await store.check(key)).state !== 'hit') return 'not in the local store (removed by gc, or damaged: see `inkflow verify`)';
-      const sent = await context.remote.upload(key, store, { signal: context.signal, onProgress: (message) => context.emit({ event: 'stage-progress', stage: item.stage, message }) });
-      return sent.bytes === 0 ? 'already on the remote' : undefined;
-    }))));
-    return counts;
+  return transferAll(target, context, async (item, key, store) => {
+    if ((await store.check(key)).state !== 'hit') return 'not in the local store (removed by gc, or damaged: see `inkflow verify`)';
+    const sent = await context.remote.upload(key, store, { signal: context.signal, onProgress: (message) => context.emit({ event: 'stage-progress', stage: item.stage, message }) });
+    return sent.bytes === 0 ? 'already on the remote' : undefined;
   });
 }
 
 /** Downloads a run's results (their keys are in its record) and links them under `artifacts/<pipeline>/`. */
 export async function pullKeys(target: SyncTarget, context: SyncContext): Promise<SyncCounts> {
+  return transferAll(target, context, async (item, key, store) => {
+    const present = (await store.check(key)).state === 'hit';
+    if (!present && !(await fetchInto(store, key, item.stage, context))) return 'not on the remote';
+    await store.link(target.pipeline, item.stage, key);
+    return present ? 'already in the local store' : undefined;
+  });
+}
+
+/**
+ * Moves every item of `target`, `jobs` at a time, holding each key in a lease on the
+ * local store so gc leaves it alone; `move` says why an item was not moved, if it was not.
+ */
+async function transferAll(target: SyncTarget, context: SyncContext, move: (item: SyncItem, key: string, store: ArtifactStore) => Promise<string | undefined>): Promise<SyncCounts> {
   const store = new ArtifactStore(workspacePaths(context.workspace).artifacts);
   return withLease(store, context.signal, async (lease) => {
     const counts: SyncCounts = { moved: 0, present: 0, unavailable: 0, failed: 0 };
     const limit = pLimit(context.jobs ?? 4);
-    await Promise.all(target.items.map((item) => limit(() => transfer(item, counts, context, async (key) => {
+    await Promise.all(target.items.map((item) => limit(() => transfer(item, counts, context, (key) => {
       lease.hold(key);
-      const present = (await store.check(key)).state === 'hit';
-      if (!present && !(await fetchInto(store, key, item.stage, context))) return 'not on the remote';
-      await store.link(target.pipeline, item.stage, key);
-      return present ? 'already in the local store' : undefined;
+      return move(item, key, store);
     }))));
     return counts;
   });
