@@ -7,6 +7,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-tmp.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // CLI tests spawn real processes and train real models; two cores are all there is.
