@@ -49,7 +49,7 @@ stages:
     const r2 = await inkflow(fixed, ['validate', 'p.yaml']);
     expect(r2.exitCode).toBe(1);
     const out = r2.stderr;
-    expect(out).toContain('p.yaml:6:7: unknown key "txt" in stages.a.params (did you mean "text"?); allowed: text, delay_ms, fail, data, needs, partial_then_hang');
+    expect(out).toContain('p.yaml:6:7: unknown key "txt" in stages.a.params (did you mean "text"?); allowed: text, delay_ms, fail, data, needs, partial_then_hang, stranded');
     expect(out).toContain('p.yaml:7:17: stages.a.params.delay_ms must be >= 0');
     expect(out).toContain('p.yaml:9:11: stage "b" uses unknown stage module "shel" (did you mean "shell"?)');
     expect(out).toContain('p.yaml:13:25: input "upstream" refers to missing stage "aa" (did you mean "a"?)');

@@ -111,7 +111,7 @@ stages:
 `,
     });
     const pipeline = await loadPipeline(join(ws, 'p.yaml'), { workspace: ws, env: { INKFLOW_TEST_SET: 'set' } });
-    expect(pipeline.stages.get('a')?.params).toEqual({ delay_ms: 3, text: 'hi-fallback-set', fail: false, partial_then_hang: false });
+    expect(pipeline.stages.get('a')?.params).toEqual({ delay_ms: 3, text: 'hi-fallback-set', fail: false, partial_then_hang: false, stranded: false });
     const overridden = await loadPipeline(join(ws, 'p.yaml'), { workspace: ws, env: { INKFLOW_TEST_SET: 'x' }, overrides: ['params.n=5', 'a.text=typed'] });
     expect(overridden.stages.get('a')?.params).toMatchObject({ delay_ms: 5, text: 'typed' });
   });

@@ -119,6 +119,17 @@ describe('robustness', () => {
     expect((await inkflow(ws, ['gc', '--keep', '1'])).exitCode).toBe(0);
   });
 
+  it('a stage awaiting a promise nothing can settle fails the run instead of exiting 0 half-way', async () => {
+    const ws = await workspace({ 'p.yaml': 'name: strand\nstages:\n  a: { uses: ./stages/emit.ts, params: { text: a, stranded: true } }\n  b: { uses: ./stages/emit.ts, inputs: { upstream: a.text } }\n' });
+    const run = await runJson(ws, ['p.yaml']);
+    expect(run.result.exitCode).toBe(1);
+    expect(run.statuses).toMatchObject({ a: 'failed', b: 'skipped' });
+    expect(run.events.find((e) => e.event === 'stage-end' && e.stage === 'a').error).toContain('stage "a" (./stages/emit.ts) stopped without finishing: its run() awaits a promise that nothing left running can settle');
+    expect(await readdir(join(ws, 'artifacts/tmp'))).toEqual([]);
+    const [runId] = await readdir(join(ws, 'logs/runs'));
+    expect(JSON.parse(await readFile(join(ws, 'logs/runs', runId, 'run.json'), 'utf8')).ok).toBe(false);
+  });
+
   it('SIGINT cancels running stages, exits 130 and records the run as cancelled', async () => {
     const ws = await workspace({ 'p.yaml': 'name: cancel\nstages:\n  slow: { uses: ./stages/emit.ts, params: { text: s, delay_ms: 60000 } }\n  after: { uses: ./stages/emit.ts, inputs: { upstream: slow.text } }\n' });
     const child = execa('node', [CLI, 'run', 'p.yaml', '--json'], { cwd: ws, reject: false });

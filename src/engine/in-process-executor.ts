@@ -9,6 +9,7 @@ import { ResourceLedger } from './resources.js';
 import type { StageExecutor, StageOutcome, StageTask } from './stage-executor.js';
 import { makeContext, sampleMemory } from './stage-context.js';
 import { changedInputs } from './store.js';
+import { failIfStranded } from './stranded.js';
 import { describeIoError } from '../util/fs.js';
 import { UserInputError, throwIfCancelled } from '../errors.js';
 
@@ -59,7 +60,7 @@ export async function runStageHere(task: StageTask): Promise<StageOutcome> {
       emit: task.emit,
     });
     try {
-      await stage.definition.run(ctx);
+      await failIfStranded(stage.definition.run(ctx), () => `stage "${name}" (${stage.uses}) stopped without finishing: its run() awaits a promise that nothing left running can settle (no timer, socket, child process or file is open). Look for a promise that is never resolved or an event that never fires.`);
     } catch (err) {
       throw ioFailure(err, name, staging.dir);
     }
