@@ -8,7 +8,7 @@ import { cp, mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, DATA_DIR, DEMO_PIPELINE, inkflow, ROOT, runJson, workspace } from './helpers.js';
 import { startRedis, type RedisServer } from './servers/redis.js';
 import { startS3, type S3Server } from './servers/s3.js';
@@ -17,7 +17,8 @@ import { chromiumAvailable, launchChromium } from './browser.js';
 
 const PASSWORD = 'redis-secret-5f1c9a';
 const AWS_SECRET = 'aws-secret-never-written-7d2e';
-const ENV = { INKFLOW_DATA_DIR: DATA_DIR, CI: '1', AWS_SECRET_ACCESS_KEY: AWS_SECRET, AWS_ACCESS_KEY_ID: 'AKIAWORKERSTEST' };
+// Runner and workers must compute the same keys, so they share one backend, whichever tfjs-node builds exist.
+const ENV = { INKFLOW_DATA_DIR: DATA_DIR, CI: '1', AWS_SECRET_ACCESS_KEY: AWS_SECRET, AWS_ACCESS_KEY_ID: 'AKIAWORKERSTEST', INKFLOW_BACKEND: process.env.INKFLOW_BACKEND ?? 'wasm' };
 
 interface WorkerProcess {
   process: ResultPromise;
@@ -100,6 +101,8 @@ describe('stages on BullMQ workers', () => {
   beforeAll(async () => {
     redis = await startRedis({ password: PASSWORD });
   });
+  // Workers left running by a failed test would take the next test's jobs.
+  afterEach(stopWorkers);
   afterAll(async () => {
     await stopWorkers();
     await redis?.stop();
@@ -138,7 +141,6 @@ describe('stages on BullMQ workers', () => {
     const table = await inkflow(remote, ['runs', '--json'], ENV);
     expect(JSON.parse(table.stdout)).toEqual([expect.objectContaining({ run: there.summary.runId, 'ran on': ranOn[0]!.host })]);
     expectNoSecrets(there.result.all + (await allText(join(remote, 'logs'))) + workers.map((w) => w.lines.join('\n')).join('\n'));
-    await stopWorkers();
   });
 
   it('spreads a sweep over the workers with exp run --executor bullmq', async () => {
@@ -168,7 +170,6 @@ stages:
     // The shared stage ran once, on a worker; the other variants found it cached.
     expect(records.filter((r) => r.stages.shared.status === 'ran')).toHaveLength(1);
     expectNoSecrets(sweep.all);
-    await stopWorkers();
   });
 
   it.skipIf(!chromiumAvailable())('shows the queue, each worker\'s running stage and where stages ran on the dashboard', async () => {
@@ -213,16 +214,15 @@ stages:
     await cp(join(ROOT, 'pipelines'), join(ws, 'pipelines'), { recursive: true });
     await Promise.all([started(ws), started(ws)]);
     const tiny = ['pipelines/quick.yaml', '--set', 'train.epochs=1', '--set', 'train.steps_per_epoch=3'];
-    const run = await runJson(ws, [...tiny, '--executor', 'bullmq', '--redis', redis.url], { ...ENV, INKFLOW_BACKEND: 'wasm' });
+    const run = await runJson(ws, [...tiny, '--executor', 'bullmq', '--redis', redis.url], ENV);
     expect(run.summary.ok, run.result.all).toBe(true);
     const record = await runRecord(ws, run.summary.runId);
     expect(record.stages.train.ranOn.host).toBeTruthy();
     expect(record.stages.train.epochs).toHaveLength(1);
     expect(record.stages.evaluate.metrics.accuracy).toBeGreaterThan(0);
     // Computed here, in-process, every key is the one the workers computed: all cached.
-    const status = await inkflow(ws, ['status', ...tiny, '--json'], { ...ENV, INKFLOW_BACKEND: 'wasm' });
+    const status = await inkflow(ws, ['status', ...tiny, '--json'], ENV);
     expect((JSON.parse(status.stdout) as { state: string }[]).every((s) => s.state === 'cached'), status.stdout).toBe(true);
-    await stopWorkers();
   });
 
   it('refuses a stage whose key comes out differently on the worker, naming what differs', async () => {
@@ -236,7 +236,6 @@ stages:
     expect(failed.error).toMatch(/computes key \w+ but the runner expected \w+; the data files differ/);
     // Refused once, not retried: the machines disagree and a retry cannot change that.
     expect(workers[0]!.lines.filter((l) => /stage c: started/.test(l))).toHaveLength(1);
-    await stopWorkers();
   });
 
   it('runs a stage again on the other worker when its worker is killed with -9, and publishes nothing half-written', async () => {
@@ -269,7 +268,6 @@ stages:
     const verify = await inkflow(ws, ['verify'], ENV);
     expect(verify.exitCode, verify.all).toBe(0);
     expect(await readFile(join(ws, 'artifacts', 'slow', 'slow', 'text'), 'utf8')).toContain('slow+');
-    await stopWorkers();
   });
 
   it('Ctrl-C on the runner removes its queued jobs and aborts the running stage on its worker', async () => {
@@ -296,7 +294,6 @@ ${['one', 'two', 'three'].map((s) => `  ${s}:\n    uses: ./stages/emit.ts\n    p
     // Only one stage ever started: the queued ones were removed, not run.
     expect(worker.lines.filter((l) => /: started/.test(l))).toHaveLength(1);
     expectNoSecrets(result.all + worker.lines.join('\n'));
-    await stopWorkers();
   });
 
   it('carries on when Redis restarts empty mid-run: lost jobs are queued again', async () => {
@@ -323,7 +320,6 @@ stages:
     const summary = events.find((e) => e.event === 'summary');
     expect(summary.ok, result.stderr + result.stdout).toBe(true);
     expect(events.some((e) => e.event === 'stage-log' && /vanished from Redis .* queued again/.test(e.message))).toBe(true);
-    await stopWorkers();
   });
 });
 
