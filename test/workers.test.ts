@@ -172,6 +172,20 @@ stages:
     expectNoSecrets(sweep.all);
   });
 
+  it('works off a queued sweep on the workers with exp start --executor bullmq', async () => {
+    const ws = await workspace({ 'p.yaml': 'name: queued\nstages:\n  variant: { uses: ./stages/curve.ts, params: { rate: 1, epochs: 2, epoch_ms: 200 } }\n' });
+    const [w1, w2] = [await started(ws), await started(ws)];
+    expect((await inkflow(ws, ['exp', 'run', 'p.yaml', '--set', 'variant.rate=1,2', '--queue'], ENV)).exitCode).toBe(0);
+    const start = await inkflow(ws, ['exp', 'start', '-j', '2', '--executor', 'bullmq', '--redis', redis.url, '--json'], ENV);
+    expect(start.exitCode, start.all).toBe(0);
+    const ends = start.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.event === 'experiment-end');
+    expect(ends.map((e) => e.status)).toEqual(['ok', 'ok']);
+    const records = await Promise.all(ends.map((e) => runRecord(ws, e.runId)));
+    expect(records.map((r) => r.stages.variant.metrics.score).sort((a, b) => a - b)).toEqual([2, 4]);
+    expect(records.every((r) => [w1.id, w2.id].includes(r.stages.variant.ranOn.worker))).toBe(true);
+    expectNoSecrets(start.all);
+  });
+
   it.skipIf(!chromiumAvailable())('shows the queue, each worker\'s running stage and where stages ran on the dashboard', async () => {
     const ws = await workspace({ 'p.yaml': `name: shown\nstages:\n  quick:\n    uses: ./stages/emit.ts\n    params: { text: q }\n  long:\n    uses: ./stages/emit.ts\n    inputs: { upstream: quick.text }\n    params: { text: l, delay_ms: 6000 }\n` });
     const worker = await started(ws);

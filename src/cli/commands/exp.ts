@@ -32,6 +32,7 @@ const HELP = `usage: inkflow exp <command>
                         send the variants' stages to \`inkflow worker\`s (see \`inkflow run --help\`);
                         --jobs then says how many variants feed the queue at once
   exp start [-j <n>]    work off the queue, n at a time, until it is empty
+      --executor bullmq --redis <url> [--remote <name>]   as for exp run: the stages go to workers
   exp ls [--json]       the queue: queued, running and finished experiments
   exp cancel <id|sweep>... | --all    cancel queued experiments; running ones are stopped
   exp promote <run> --as <name> [--gate <metric> [--margin <x>] [--goal maximize|minimize]] [--models-dir models]
@@ -151,7 +152,7 @@ async function expRun(args: string[]): Promise<number> {
   const results = await runExperiments(experiments, {
     workspace,
     jobs,
-    runArgs: executorArgs(values),
+    runArgs: executorArgs('exp run', values),
     signal: controller.signal,
     stopper: spec.early_terminate && new MedianStopper(spec.early_terminate),
     ...progress,
@@ -164,8 +165,8 @@ async function expRun(args: string[]): Promise<number> {
 }
 
 /** `--executor`, `--redis`, `--remote` as given, passed on to each variant's `inkflow run`. */
-function executorArgs(values: { executor?: string; redis?: string; remote?: string }): string[] {
-  if (values.executor && values.executor !== 'bullmq' && values.executor !== 'in-process') throw new UsageError(`exp run: --executor is in-process or bullmq, not "${values.executor}"`);
+function executorArgs(command: string, values: { executor?: string; redis?: string; remote?: string }): string[] {
+  if (values.executor && values.executor !== 'bullmq' && values.executor !== 'in-process') throw new UsageError(`${command}: --executor is in-process or bullmq, not "${values.executor}"`);
   // The URL may carry a password: the variants get it in their environment, not on a command line `ps` shows.
   if (values.redis) process.env.INKFLOW_REDIS_URL = values.redis;
   return [...(values.executor ? ['--executor', values.executor] : []), ...(values.remote ? ['--remote', values.remote] : [])];
@@ -233,9 +234,16 @@ function jsonProgress() {
 }
 
 async function expStart(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs('exp start', args, { jobs: { type: 'string', short: 'j' }, json: { type: 'boolean' } }, HELP);
+  const parsed = parseCommandArgs('exp start', args, {
+    jobs: { type: 'string', short: 'j' },
+    json: { type: 'boolean' },
+    executor: { type: 'string' },
+    redis: { type: 'string' },
+    remote: { type: 'string' },
+  }, HELP);
   if (!parsed) return 0;
   const jobs = integerOption('exp start', 'jobs', parsed.values.jobs, { min: 1 }) ?? 1;
+  const runArgs = executorArgs('exp start', parsed.values);
   const workspace = workspaceRoot();
   const queue = new ExperimentQueue(workspace);
   const controller = interruptible('the queue worker', 'stopping; running experiments go back to the queue (Ctrl-C again to quit at once)');
@@ -258,7 +266,7 @@ async function expStart(args: string[]): Promise<number> {
         controller.signal.addEventListener('abort', onStop, { once: true });
         if (item.stopRule && !stoppers.has(item.sweep)) stoppers.set(item.sweep, new MedianStopper(item.stopRule));
         const experiment: Experiment = { order: item.order, pipeline: item.pipeline, sweep: item.sweep, variant: item.variant };
-        const done = runExperiment(experiment, { workspace, signal: abort.signal, stopper: stoppers.get(item.sweep), ...progress }).then(async (result) => {
+        const done = runExperiment(experiment, { workspace, runArgs, signal: abort.signal, stopper: stoppers.get(item.sweep), ...progress }).then(async (result) => {
           controller.signal.removeEventListener('abort', onStop);
           running.delete(item.id);
           // Interrupted by this worker's own Ctrl-C: back to the queue, not lost. Cancelled with `exp cancel`: cancelled.
