@@ -15,6 +15,7 @@ import { LineModelRunner, type LineLogProbs } from '../src/lines/line-reader.js'
 import { decodeLine, DEFAULT_DECODER, type DecoderModels, type DecoderSettings } from '../src/lines/line-decoder.js';
 import { CharNgram } from '../src/lines/char-ngram.js';
 import { lexiconWords, WordTrie } from '../src/lines/lexicon.js';
+import { loadWords } from '../src/phrases/words.js';
 import { cer, confusions, errorRate, lettersOnly, wer } from '../src/lines/text-metrics.js';
 import { describeCharacters, outsideCharset } from '../src/lines/charset.js';
 import { drawLineReadings } from '../src/viz/line-readings.js';
@@ -32,7 +33,8 @@ export const evaluateLinesParams = StrictObject({
   lm_weight: Type.Number({ minimum: 0, default: DEFAULT_DECODER.lm_weight, description: 'LM weight when no tuning lines are wired' }),
   insertion_bonus: Type.Number({ default: DEFAULT_DECODER.insertion_bonus, description: 'per-character bonus when no tuning lines are wired' }),
   oov_penalty: Type.Number({ minimum: 0, default: DEFAULT_DECODER.oov_penalty, description: 'cost of a word outside the lexicon' }),
-  words_file: Type.Optional(Type.String({ description: "lexicon word list (one word per line), instead of the lexicon input's words" })),
+  words_file: Type.Optional(Type.String({ description: "lexicon word list (one word per line), added to the lexicon input's words" })),
+  english_words: Type.Boolean({ default: false, description: 'add the English word list (the one synth-phrases draws from and read-phrases corrects to) to the lexicon' }),
   worst: Type.Integer({ minimum: 0, maximum: 100, default: 12, description: 'worst lines to draw' }),
   tuning_lines: Type.Integer({ minimum: 1, default: 300, description: 'tune the decoder on at most this many tuning lines (the first ones)' }),
 });
@@ -62,7 +64,7 @@ export default defineStage<Static<typeof evaluateLinesParams>>({
     const outside = outsideCharset(runner.meta.charset, test.lines.map((l) => l.text));
     if (outside.length) ctx.log.warn(`${outside.reduce((s, [, n]) => s + n, 0)} characters of the scored lines are outside the model's charset (counted as errors): ${describeCharacters(outside)}`);
     const lm = ctx.inputs.lm ? CharNgram.fromJSON(JSON.parse(await readFile(ctx.inputs.lm, 'utf8')), ctx.inputs.lm) : undefined;
-    const lexicon = await loadLexicon(ctx.inputs.lexicon, p.words_file && resolve(ctx.workspace, p.words_file));
+    const lexicon = await loadLexicon(ctx.inputs.lexicon, p.words_file && resolve(ctx.workspace, p.words_file), p.english_words);
 
     const infer = (ds: LineDataset, what: string): LineLogProbs[] => {
       ctx.progress.update(`reading ${ds.lines.length} ${what} lines`);
@@ -147,8 +149,8 @@ function tuneDecoder(outputs: LineLogProbs[], ds: LineDataset, charset: readonly
   return best;
 }
 
-async function loadLexicon(datasetDir: string | undefined, wordsFile: string | undefined): Promise<WordTrie | undefined> {
-  const words: string[] = [];
+async function loadLexicon(datasetDir: string | undefined, wordsFile: string | undefined, english: boolean): Promise<WordTrie | undefined> {
+  const words: string[] = english ? await loadWords() : [];
   if (datasetDir) for (const l of (await readLineDataset(datasetDir)).lines) words.push(...lexiconWords(l.text));
   if (wordsFile) {
     const raw = await readFile(wordsFile, 'utf8').catch((err: Error) => {

@@ -7,6 +7,7 @@ import { deskew, estimateSkew, segmentPhrase } from '../src/phrases/segment.js';
 import { inkImage } from '../src/data/framing.js';
 import { encodeGrayPng } from '../src/phrases/png.js';
 import { editDistance } from '../src/util/text.js';
+import { loadWords } from '../src/phrases/words.js';
 
 let ws: string;
 beforeAll(async () => {
@@ -61,6 +62,13 @@ describe('phrases', () => {
     const lines = JSON.parse(await readFile(out('evaluate-touching-lines/report/metrics.json'), 'utf8'));
     expect(lines.lines).toBe(20);
     expect(lines.scores.greedy.cer).toBeGreaterThan(0);
+    // english_words: the lexicon decoder reads only words of the English list the phrases are drawn from.
+    const english = new Set(await loadWords());
+    const readings = (await readFile(out('evaluate-touching-lines/report/lines.csv'), 'utf8')).trim().split('\n');
+    expect(readings[0]).toBe('id,reference,greedy,lm,lm_lexicon,cer');
+    const lexiconWords = readings.slice(1).flatMap((row) => row.split(',')[4]!.split(' ').filter(Boolean));
+    expect(lexiconWords.length).toBeGreaterThan(0);
+    expect(lexiconWords.filter((w) => !english.has(w))).toEqual([]);
     const phraseLines = JSON.parse(await readFile(out('phrase-lines-train/dataset/lines.json'), 'utf8'));
     expect(phraseLines.lines).toHaveLength(48);
     expect(phraseLines.height).toBe(16);
