@@ -16,6 +16,7 @@ import { decodeLine, DEFAULT_DECODER, type DecoderModels, type DecoderSettings }
 import { CharNgram } from '../src/lines/char-ngram.js';
 import { lexiconWords, WordTrie } from '../src/lines/lexicon.js';
 import { loadWords } from '../src/phrases/words.js';
+import { pushAll } from '../src/util/arrays.js';
 import { cer, confusions, errorRate, lettersOnly, wer } from '../src/lines/text-metrics.js';
 import { describeCharacters, outsideCharset } from '../src/lines/charset.js';
 import { drawLineReadings } from '../src/viz/line-readings.js';
@@ -156,7 +157,7 @@ async function loadLexicon(datasetDir: string | undefined, wordsFile: string | u
     const raw = await readFile(wordsFile, 'utf8').catch((err: Error) => {
       throw new UserInputError(`${wordsFile}: ${err.message}; set words_file to a word list, one word per line`);
     });
-    words.push(...raw.split(/\r?\n/).map((w) => w.trim()).filter(Boolean));
+    pushAll(words, raw.split(/\r?\n/).map((w) => w.trim()).filter(Boolean));
   }
   return words.length ? WordTrie.fromWords(words) : undefined;
 }

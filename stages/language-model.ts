@@ -6,6 +6,7 @@ import { UserInputError } from '../src/errors.js';
 import { readLineDataset } from '../src/lines/line-dataset.js';
 import { CharNgram } from '../src/lines/char-ngram.js';
 import { normalizeText } from '../src/lines/text-normalize.js';
+import { pushAll } from '../src/util/arrays.js';
 
 export const languageModelParams = StrictObject({
   order: Type.Integer({ minimum: 1, maximum: 12, default: 6 }),
@@ -24,13 +25,13 @@ export default defineStage<Static<typeof languageModelParams>>({
   fileParams: (p) => (p.corpus ? [p.corpus] : []),
   async run(ctx) {
     const texts: string[] = [];
-    if (ctx.inputs.dataset) texts.push(...(await readLineDataset(ctx.inputs.dataset)).lines.map((l) => l.text));
+    if (ctx.inputs.dataset) pushAll(texts, (await readLineDataset(ctx.inputs.dataset)).lines.map((l) => l.text));
     if (ctx.params.corpus) {
       const file = resolve(ctx.workspace, ctx.params.corpus);
       const raw = await readFile(file, 'utf8').catch((err: Error) => {
         throw new UserInputError(`${file}: ${err.message}; set language-model's corpus to a UTF-8 text file`);
       });
-      texts.push(...raw.split(/\r?\n/).map((l) => normalizeText(l)).filter(Boolean));
+      pushAll(texts, raw.split(/\r?\n/).map((l) => normalizeText(l)).filter(Boolean));
     }
     if (!texts.length) throw new UserInputError('language-model: no text: wire inputs.dataset or set params.corpus');
     const lm = CharNgram.train(texts, { order: ctx.params.order });

@@ -15,6 +15,7 @@ import { encodeNpy, parseNpy } from '../src/data/npy.js';
 import { loadLineModel } from '../src/lines/line-model-artifact.js';
 import { readLineXml } from '../src/lines/xml-lines.js';
 import { readLineDataset } from '../src/lines/line-dataset.js';
+import { loadWords } from '../src/phrases/words.js';
 
 const LINES = join(DATA_DIR, 'copiste-lines');
 const PAGES = join(DATA_DIR, 'copiste-pages');
@@ -55,11 +56,11 @@ stages:
   language-model:
     uses: language-model
     inputs: { dataset: load-train.dataset, validation: load-validation.dataset }
-    params: { order: 4 }
+    params: { order: 4, corpus: corpus.txt }
   evaluate-lines:
     uses: evaluate-lines
     inputs: { model: train-lines.model, dataset: load-test.dataset, lm: language-model.lm, lexicon: load-train.dataset, tuning: load-validation.dataset }
-    params: { beam_width: 4, worst: 3 }
+    params: { beam_width: 4, worst: 3, words_file: words.txt }
   save:
     uses: save-hdf5
     inputs: { model: train-lines.model }
@@ -69,8 +70,13 @@ let ws: string;
 let run: Awaited<ReturnType<typeof runJson>>;
 const out = (...parts: string[]) => join(ws, 'artifacts', 'lines-small', ...parts);
 
+// A corpus and a word list as large as real ones (a French word list holds 336,000 words).
+const BIG = 200_000;
+const bigWords = (english: string[]) => Array.from({ length: BIG }, (_, i) => english[i % english.length]! + (i < english.length ? '' : 'x'));
+
 beforeAll(async () => {
-  ws = await workspace({ 'lines.yaml': PIPELINE });
+  const words = bigWords(await loadWords());
+  ws = await workspace({ 'lines.yaml': PIPELINE, 'words.txt': words.join('\n') + '\n', 'corpus.txt': words.map((w, i) => `${w} ${words[(i * 7) % BIG]}`).join('\n') + '\n' });
   run = await runJson(ws, ['lines.yaml']);
 }, 600_000);
 
@@ -93,6 +99,8 @@ describe('line pipeline on real lines', () => {
     const history = JSON.parse(await readFile(out('train-lines', 'history'), 'utf8'));
     expect(history.epochs).toHaveLength(2);
     expect(history.epochs[0].val_cer).toBeGreaterThan(0);
+    const lm = JSON.parse(await readFile(join(ws, 'logs', 'runs', run.summary.runId, 'run.json'), 'utf8')).stages['language-model'].metrics;
+    expect(lm.lines).toBe(48 + BIG);
     const metrics = JSON.parse(await readFile(out('evaluate-lines', 'report', 'metrics.json'), 'utf8'));
     expect(metrics.lines).toBe(12);
     for (const decoder of ['greedy', 'lm', 'lm_lexicon']) expect(metrics.scores[decoder].cer).toBeGreaterThan(0);

@@ -5,6 +5,7 @@ import { UserInputError } from '../errors.js';
 import type { Image } from '@napi-rs/canvas';
 import { rgbaToGray, type GrayImage } from './framing.js';
 import { MAX_IMAGE_FILE_BYTES, readInputFile } from './input-safety.js';
+import { pushAll } from '../util/arrays.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 
@@ -16,7 +17,7 @@ export async function collectImages(paths: string[]): Promise<string[]> {
     if (!info) throw new UserInputError(`${p}: no such file or folder`);
     if (info.isDirectory()) {
       const entries = (await readdir(p, { recursive: true })).map(String).sort();
-      out.push(...entries.filter((e) => IMAGE_EXTENSIONS.includes(extname(e).toLowerCase())).map((e) => join(p, e)));
+      pushAll(out, entries.filter((e) => IMAGE_EXTENSIONS.includes(extname(e).toLowerCase())).map((e) => join(p, e)));
     } else out.push(p);
   }
   return out;

@@ -10,6 +10,7 @@ import { chmod, lstat, mkdir, readdir, rename, rm, stat, symlink, readlink } fro
 import { dirname, join, relative } from 'node:path';
 import { DamagedFileError, describeIoError, readJson, uniqueSuffix, writeJsonAtomic } from '../util/fs.js';
 import { sha256, sha256File } from '../util/hash.js';
+import { pushAll } from '../util/arrays.js';
 
 export interface FileEntry {
   size: number;
@@ -346,7 +347,7 @@ export async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listFiles(dir, rel)));
+    if (entry.isDirectory()) pushAll(out, await listFiles(dir, rel));
     else out.push(rel);
   }
   return out.sort();
