@@ -169,6 +169,8 @@ export function classFromFolder(name: string): string {
  * One subfolder per class of PNG/JPEG crops of any size, dark ink on paper or
  * light on dark: each is framed EMNIST-style to `size`×`size`.
  */
+const DECODE_CHUNK = 16;
+
 export async function loadImageFolder(dir: string, options: { size: number; include?: RegExp; invert: boolean | 'auto'; onProgress?: (done: number, total: number) => void }): Promise<RawData> {
   let entries;
   try {
@@ -186,16 +188,18 @@ export async function loadImageFolder(dir: string, options: { size: number; incl
   }
   const size = options.size;
   const out = new Uint8Array(files.length * size * size);
-  for (const [i, { file }] of files.entries()) {
+  // Files are read a chunk at a time: each await needs a turn of the event loop, and a
+  // training stage running beside this one in the process gives only one turn per batch.
+  for (let start = 0; start < files.length; start += DECODE_CHUNK) {
+    const chunk = files.slice(start, start + DECODE_CHUNK);
     // Regular files of bounded size, dimensions checked from the header before any pixel is decoded.
-    let gray;
-    try {
-      gray = await readGrayImage(file);
-    } catch (err) {
-      fail(file, (err as Error).message.replace(`${file}: `, ''));
-    }
-    out.set(frameGlyph(inkImage(gray, options.invert), size), i * size * size);
-    if (i % 200 === 0) options.onProgress?.(i, files.length);
+    const decoded = await Promise.allSettled(chunk.map(({ file }) => readGrayImage(file)));
+    decoded.forEach((result, j) => {
+      const file = chunk[j]!.file;
+      if (result.status === 'rejected') fail(file, (result.reason as Error).message.replace(`${file}: `, ''));
+      out.set(frameGlyph(inkImage(result.value, options.invert), size), (start + j) * size * size);
+    });
+    if (Math.floor(start / 200) !== Math.floor((start + chunk.length) / 200)) options.onProgress?.(start + chunk.length, files.length);
   }
   return { images: out, height: size, width: size, labels: files.map((f) => f.label), masks: {} };
 }
