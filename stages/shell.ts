@@ -6,10 +6,11 @@
  */
 import { createWriteStream, realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { defineStage, NamedMap, StrictObject, Type, type Static } from '../src/engine/stage-api.js';
 import { CancelledError, UserInputError } from '../src/errors.js';
 import { runInGroup } from '../src/util/process-group.js';
+import { isInside } from '../src/util/paths.js';
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'fish', 'busybox']);
 
@@ -30,8 +31,7 @@ function workingDirectory(workspace: string, cwd: string | undefined): string {
   } catch {
     throw new UserInputError(`shell: cwd "${cwd}" does not exist (${dir}); create it or fix the cwd param`);
   }
-  const rel = relative(realpathSync(workspace), real);
-  if (rel.startsWith('..') || isAbsolute(rel)) throw new UserInputError(`shell: cwd "${cwd}" resolves to ${real}, outside the workspace ${workspace}; a stage runs inside its workspace`);
+  if (!isInside(real, realpathSync(workspace))) throw new UserInputError(`shell: cwd "${cwd}" resolves to ${real}, outside the workspace ${workspace}; a stage runs inside its workspace`);
   return real;
 }
 

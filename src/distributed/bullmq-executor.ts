@@ -11,7 +11,7 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { isAbsolute, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ingredientFingerprint } from '../engine/keys.js';
@@ -22,6 +22,7 @@ import { commandClient, connectionOptions, connectOrExplain, watchHealth, withDe
 import { CANCEL_CHANNEL, CANCEL_TTL_SECONDS, cancelKey, PREFIX, QUEUE, RUNNER_TTL_SECONDS, runnerKey, type ProgressMessage, type StageJobData, type StageJobReturn } from './protocol.js';
 import { randomBytes } from 'node:crypto';
 import { redactRedisUrl } from './redis-url.js';
+import { isInside } from '../util/paths.js';
 
 export interface BullmqExecutorOptions {
   redisUrl: string;
@@ -113,13 +114,12 @@ export class BullmqExecutor implements StageExecutor {
   async run(task: StageTask): Promise<StageOutcome> {
     if (this.broken) throw this.broken;
     const { stage, signal } = task;
-    const pipelineFile = relative(task.workspace, task.pipeline.file);
-    if (pipelineFile.startsWith('..') || isAbsolute(pipelineFile)) {
+    if (!isInside(task.pipeline.file, task.workspace)) {
       throw new UserInputError(`${task.pipeline.file} is outside the workspace ${task.workspace}: workers find the pipeline by its path in the workspace, so keep it inside`);
     }
     const inputKeys = Object.fromEntries(Object.values(stage.inputs).map((ref) => [ref.stage, task.upstream.get(ref.stage)!.key]));
     const data: StageJobData = {
-      pipelineFile,
+      pipelineFile: relative(task.workspace, task.pipeline.file),
       overrides: task.pipeline.overrides,
       stage: stage.name,
       key: task.key,

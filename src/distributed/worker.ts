@@ -6,7 +6,7 @@
  * back in the queue, and the staging directory it left is never published.
  */
 import { hostname } from 'node:os';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { loadPipeline } from '../engine/config.js';
 import { InProcessExecutor } from '../engine/in-process-executor.js';
@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { commandClient, connectionOptions, connectOrExplain } from './connection.js';
 import { CANCEL_CHANNEL, cancelKey, PREFIX, QUEUE, runnerKey, workerKey, WORKER_TTL_SECONDS, type ForwardedEvent, type ProgressMessage, type StageJobData, type StageJobReturn, type WorkerInfo } from './protocol.js';
 import { redactRedisUrl } from './redis-url.js';
+import { isInside } from '../util/paths.js';
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -73,9 +74,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     options.say(`${label}: started (try ${job.attemptsStarted}, key ${data.key.slice(0, 12)})`);
     try {
       const file = resolve(options.workspace, data.pipelineFile);
-      const inside = relative(options.workspace, file);
       // Whoever can write the queue names the file: only pipelines of this checkout are run.
-      if (inside.startsWith('..') || isAbsolute(inside)) throw new ConfigError([{ where: data.pipelineFile, message: `the job names a pipeline outside this worker's workspace ${options.workspace}; refused` }]);
+      if (!isInside(file, options.workspace)) throw new ConfigError([{ where: data.pipelineFile, message: `the job names a pipeline outside this worker's workspace ${options.workspace}; refused` }]);
       const pipeline = await loadPipeline(file, { workspace: options.workspace, overrides: [...data.overrides] });
       const result = await runStageJob(pipeline, data, { workspace: options.workspace, remote: options.remote, executor, signal: abort.signal, onEvent: forward.push });
       await forward.flush();

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { delimiter, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { delimiter, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { StageDefinition } from './stage-api.js';
 import { sha256 } from '../util/hash.js';
+import { isInside } from '../util/paths.js';
 import { UserInputError } from '../errors.js';
 
 /**
@@ -54,11 +55,6 @@ export function stageModuleRefusal(file: string, workspace: string, env: NodeJS.
   });
   if (allowed.some((dir) => isInside(real, dir))) return undefined;
   return `${file} is outside the workspace ${workspace}; stage code runs as you when it is loaded, so only modules inside the workspace are used. Move it into the workspace, or allow its folder with INKFLOW_STAGE_PATHS=${dirname(real)}`;
-}
-
-export function isInside(path: string, dir: string): boolean {
-  const rel = relative(dir, path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 export interface LoadedStage {
