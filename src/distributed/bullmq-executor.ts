@@ -15,7 +15,7 @@ import { join, relative } from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ingredientFingerprint } from '../engine/keys.js';
-import type { RemoteCache } from '../engine/remote-cache.js';
+import { fetchResult, type RemoteCache } from '../engine/remote-cache.js';
 import type { StageExecutor, StageOutcome, StageTask } from '../engine/stage-executor.js';
 import { CancelledError, UserInputError } from '../errors.js';
 import { commandClient, connectionOptions, connectOrExplain, watchHealth, withDeadline } from './connection.js';
@@ -185,7 +185,7 @@ export class BullmqExecutor implements StageExecutor {
     let manifest = await store.lookup(key);
     if (!manifest && this.options.remote) {
       task.emit({ event: 'stage-progress', stage: stage.name, message: `fetching the result from ${this.options.remote.description}` });
-      if (await this.options.remote.fetch(key, store, { signal: task.signal })) manifest = await store.lookup(key);
+      manifest = await fetchResult(this.options.remote, key, store, { signal: task.signal });
     }
     if (!manifest) {
       throw new UserInputError(this.options.remote

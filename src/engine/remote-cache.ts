@@ -3,7 +3,7 @@
  * only this interface; the S3 implementation (signing, transfers) lives in src/remote.
  */
 import type { EventSink } from './events.js';
-import type { ArtifactStore } from './store.js';
+import type { ArtifactStore, Manifest } from './store.js';
 import { UserInputError, describeError } from '../errors.js';
 
 /**
@@ -33,6 +33,11 @@ export interface RemoteCache {
   fetch(key: string, store: ArtifactStore, options?: RemoteTransferOptions): Promise<boolean>;
   /** Uploads the result for `key` from `store`; content the remote already has is not sent again. */
   publish(key: string, store: ArtifactStore, options?: RemoteTransferOptions): Promise<void>;
+}
+
+/** Downloads the result for `key` into `store`: its manifest there, or undefined when the remote has none. */
+export async function fetchResult(remote: RemoteCache, key: string, store: ArtifactStore, options?: RemoteTransferOptions): Promise<Manifest | undefined> {
+  return (await remote.fetch(key, store, options)) ? store.lookup(key) : undefined;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { ResolvedPipeline } from './config.js';
 import type { EventSink } from './events.js';
 import { ingredientFingerprint, KeyCalculator, keyOf, recordedIngredients, resolvePipelineEnvironments } from './keys.js';
 import { Leases } from './leases.js';
-import type { RemoteCache } from './remote-cache.js';
+import { fetchResult, type RemoteCache } from './remote-cache.js';
 import type { StageExecutor } from './stage-executor.js';
 import type { EpochMetrics } from './stage-api.js';
 import { ArtifactStore, type Manifest } from './store.js';
@@ -81,7 +81,7 @@ export async function runStageJob(pipeline: ResolvedPipeline, spec: StageJobSpec
     const key = keyOf(ingredients);
     if (key !== spec.key) throw mismatch(spec, key, ingredientFingerprint(ingredients), options.workspace);
 
-    const existing = spec.force ? undefined : (await store.lookup(key)) ?? (options.remote && (await options.remote.fetch(key, store, { signal: options.signal })) ? await store.lookup(key) : undefined);
+    const existing = spec.force ? undefined : await localOrFetched(store, key, options);
     if (existing) return { manifest: existing, metrics: existing.metrics, reused: true, seconds: { fetch: fetchSeconds, run: 0, publish: 0 } };
 
     throwIfCancelled(options.signal);
@@ -118,15 +118,16 @@ export async function runStageJob(pipeline: ResolvedPipeline, spec: StageJobSpec
   }
 }
 
+/** The result for `key` from the local store, else from the remote (downloaded into the store). */
+async function localOrFetched(store: ArtifactStore, key: string, options: StageJobOptions): Promise<Manifest | undefined> {
+  return (await store.lookup(key)) ?? (options.remote ? fetchResult(options.remote, key, store, { signal: options.signal }) : undefined);
+}
+
 async function localOrRemote(store: ArtifactStore, key: string, options: StageJobOptions, what: string): Promise<Manifest> {
-  const local = await store.lookup(key);
-  if (local) return local;
+  const found = await localOrFetched(store, key, options);
+  if (found) return found;
   if (!options.remote) {
     throw new UserInputError(`${what} (key ${key.slice(0, 12)}) is not in the store of ${options.workspace} on ${hostname()}, and this worker has no remote cache to fetch it from: start it with --remote <name>, the remote the runner uses`);
-  }
-  if (await options.remote.fetch(key, store, { signal: options.signal })) {
-    const fetched = await store.lookup(key);
-    if (fetched) return fetched;
   }
   throw new UserInputError(`${what} (key ${key.slice(0, 12)}) is neither in ${options.workspace} on ${hostname()} nor in ${options.remote.description}: the runner publishes results there; check that runner and worker use the same remote`);
 }
