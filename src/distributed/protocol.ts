@@ -28,7 +28,12 @@ export interface StageJobReturn {
 }
 
 /** Stage events a worker forwards to the runner, batched into one job progress update. */
-export type ForwardedEvent = Extract<RunEvent, { event: 'stage-progress' | 'stage-log' | 'stage-epoch' | 'stage-start' }>;
+const FORWARDED = ['stage-progress', 'stage-log', 'stage-epoch', 'stage-start'] as const;
+export type ForwardedEvent = Extract<RunEvent, { event: (typeof FORWARDED)[number] }>;
+
+export function isForwarded(event: RunEvent): event is ForwardedEvent {
+  return (FORWARDED as readonly string[]).includes(event.event);
+}
 
 export interface ProgressMessage {
   host: string;

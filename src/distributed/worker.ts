@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { loadPipeline } from '../engine/config.js';
+import type { RunEvent } from '../engine/events.js';
 import { InProcessExecutor } from '../engine/in-process-executor.js';
 import type { RemoteCache } from '../engine/remote-cache.js';
 import { KeyMismatchError, runStageJob } from '../engine/stage-job.js';
@@ -16,7 +17,7 @@ import { workspacePaths } from '../engine/workspace.js';
 import { CancelledError, ConfigError, describeError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
 import { commandClient, connectionOptions, connectOrExplain } from './connection.js';
-import { CANCEL_CHANNEL, cancelKey, PREFIX, QUEUE, runnerKey, workerKey, WORKER_TTL_SECONDS, type ForwardedEvent, type ProgressMessage, type StageJobData, type StageJobReturn, type WorkerInfo } from './protocol.js';
+import { CANCEL_CHANNEL, cancelKey, isForwarded, PREFIX, QUEUE, runnerKey, workerKey, WORKER_TTL_SECONDS, type ForwardedEvent, type ProgressMessage, type StageJobData, type StageJobReturn, type WorkerInfo } from './protocol.js';
 import { redactRedisUrl } from './redis-url.js';
 import { isInside } from '../util/paths.js';
 
@@ -43,8 +44,9 @@ export interface RunningWorker {
 const FLUSH_MS = 100;
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const id = `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const host = hostname();
+  const id = `${host}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  const startedAt = new Date().toISOString();
   const client = commandClient(options.redisUrl);
   await connectOrExplain(client, options.redisUrl);
   const subscriber = commandClient(options.redisUrl);
@@ -53,7 +55,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const running = new Map<string, WorkerInfo['running'][number]>();
   const cancelledByRunner = new Set<string>();
   const info = (): WorkerInfo => ({ id, host, pid: process.pid, concurrency: options.concurrency, cpu: options.cpu, startedAt, running: [...running.values()] });
-  const startedAt = new Date().toISOString();
 
   const processor = async (job: Job<StageJobData, StageJobReturn>, _token?: string, signal?: AbortSignal): Promise<StageJobReturn> => {
     const jobId = job.id!;
@@ -70,7 +71,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const onAbort = () => abort.abort(new CancelledError(cancelledByRunner.has(jobId) ? 'cancelled by the runner' : 'the worker is stopping'));
     signal?.addEventListener('abort', onAbort, { once: true });
     const forward = eventForwarder(job, { host, worker: id });
-    const startedAt = new Date();
+    const jobStartedAt = new Date();
     options.say(`${label}: started (try ${job.attemptsStarted}, key ${data.key.slice(0, 12)})`);
     try {
       const file = resolve(options.workspace, data.pipelineFile);
@@ -87,7 +88,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         reused: result.reused,
         metrics: result.metrics,
         ...(result.peakRssBytes !== undefined ? { peakRssBytes: result.peakRssBytes } : {}),
-        startedAt: startedAt.toISOString(),
+        startedAt: jobStartedAt.toISOString(),
         seconds: result.seconds,
       };
     } catch (err) {
@@ -168,8 +169,8 @@ function eventForwarder(job: Job, who: Omit<ProgressMessage, 'events'>) {
     return sending;
   };
   return {
-    push: (event: Parameters<Parameters<typeof runStageJob>[2]['onEvent']>[0]) => {
-      if (event.event !== 'stage-progress' && event.event !== 'stage-log' && event.event !== 'stage-epoch' && event.event !== 'stage-start') return;
+    push: (event: RunEvent) => {
+      if (!isForwarded(event)) return;
       // Only the latest progress line matters; logs and epochs are all kept.
       if (event.event === 'stage-progress') buffer = buffer.filter((e) => e.event !== 'stage-progress');
       buffer.push(event);
