@@ -15,6 +15,7 @@ import { ConfigError, type Diagnostic } from '../errors.js';
 import { didYouMean } from '../util/text.js';
 import { findCycle } from './dag.js';
 import type { ResourceRequest } from './resources.js';
+import type { ExecutorKind } from './executor-kinds.js';
 
 export interface ResolvedStage {
   name: string;
@@ -38,7 +39,7 @@ export interface ResolvedPipeline {
   /** The pipeline file's `backend:`, passed to stage environments as is (the ML layer decides what it means). */
   backend?: string;
   /** The pipeline file's `executor:` (where stages run), passed to the command that runs it. */
-  executor?: string;
+  executor?: ExecutorKind;
   /** The `--set` overrides it was loaded with, so a worker can load the very same pipeline. */
   overrides: readonly string[];
   params: Record<string, unknown>;

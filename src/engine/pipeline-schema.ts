@@ -1,5 +1,6 @@
 /** The JSON Schema every pipeline file must satisfy before anything is resolved, and the types derived from it. */
 import { AnyObject, NamedMap, StrictObject, StringEnum, Type, type Static } from './schema.js';
+import { EXECUTOR_KINDS } from './executor-kinds.js';
 
 /** A stage (and pipeline) name: lower case, digits, `-` and `_`. */
 export const STAGE_NAME = '[a-z][a-z0-9_-]*';
@@ -23,7 +24,7 @@ export const pipelineSchema = StrictObject({
   description: Type.Optional(Type.String()),
   include: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'pipeline files whose params and stages this one builds on' })),
   backend: Type.Optional(StringEnum(['auto', 'tensorflow', 'wasm', 'cpu'], { description: 'passed to stage environments; the tfjs layer reads it' })),
-  executor: Type.Optional(StringEnum(['in-process', 'bullmq'], { description: 'where stages run: in the run\'s process, or on workers through a BullMQ queue (the Redis URL comes from --redis or INKFLOW_REDIS_URL)' })),
+  executor: Type.Optional(StringEnum([...EXECUTOR_KINDS], { description: 'where stages run: in the run\'s process, or on workers through a BullMQ queue (the Redis URL comes from --redis or INKFLOW_REDIS_URL)' })),
   params: Type.Optional(AnyObject()),
   stages: NamedMap(stageEntrySchema, { namePattern: STAGE_NAME_PATTERN, minProperties: 1 }),
 });

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { ResolvedPipeline } from '../../engine/config.js';
 import { UsageError } from '../../errors.js';
+import { EXECUTOR_KINDS, type ExecutorKind } from '../../engine/executor-kinds.js';
 
 export function workspaceRoot(): string {
   return resolve(process.env.INKFLOW_WORKSPACE ?? process.cwd());
@@ -12,6 +13,12 @@ export async function pipelineFromArgs(command: string, positionals: string[], o
   // Loaded here, not at the top: commands that only read records (runs, exp ls) start without the config validator.
   const { loadPipeline } = await import('../../engine/config.js');
   return loadPipeline(file, { workspace: workspaceRoot(), overrides });
+}
+
+/** `--executor` as given (undefined when not), or a usage error naming the kinds there are. */
+export function executorOption(command: string, value: string | undefined): ExecutorKind | undefined {
+  if (value === undefined || (EXECUTOR_KINDS as readonly string[]).includes(value)) return value as ExecutorKind | undefined;
+  throw new UsageError(`${command}: --executor is ${EXECUTOR_KINDS.join(' or ')}, not "${value}"`);
 }
 
 /** Prints rows as aligned columns. */

@@ -14,7 +14,7 @@ import { defaultMetric, renderSummary, summarizeSweep, writeSweepSummary } from 
 import { expandSweep, loadSweepFile, sweepFromSets, type Goal, type SweepSpec } from '../../exp/sweep.js';
 import { firstLine, formatSeconds } from '../../util/text.js';
 import { integerOption, parseCommandArgs } from '../args.js';
-import { table, workspaceRoot } from './common.js';
+import { executorOption, table, workspaceRoot } from './common.js';
 import type { RunEvent } from '../../engine/events.js';
 
 const HELP = `usage: inkflow exp <command>
@@ -166,7 +166,7 @@ async function expRun(args: string[]): Promise<number> {
 
 /** `--executor`, `--redis`, `--remote` as given, passed on to each variant's `inkflow run`. */
 function executorArgs(command: string, values: { executor?: string; redis?: string; remote?: string }): string[] {
-  if (values.executor && values.executor !== 'bullmq' && values.executor !== 'in-process') throw new UsageError(`${command}: --executor is in-process or bullmq, not "${values.executor}"`);
+  executorOption(command, values.executor);
   // The URL may carry a password: the variants get it in their environment, not on a command line `ps` shows.
   if (values.redis) process.env.INKFLOW_REDIS_URL = values.redis;
   return [...(values.executor ? ['--executor', values.executor] : []), ...(values.remote ? ['--remote', values.remote] : [])];

@@ -4,7 +4,7 @@ import type { RunEvent } from '../../engine/events.js';
 import { integerOption, parseCommandArgs } from '../args.js';
 import { EXIT } from '../report-error.js';
 import { jsonReporter, listrReporter, plainReporter, type Reporter } from '../reporters.js';
-import { pipelineFromArgs, workspaceRoot } from './common.js';
+import { executorOption, pipelineFromArgs, workspaceRoot } from './common.js';
 import { remoteFromArgs } from './remote-option.js';
 import { UsageError } from '../../errors.js';
 import type { StageExecutor } from '../../engine/stage-executor.js';
@@ -68,8 +68,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parsed;
   let concurrency = integerOption('run', 'concurrency', values.concurrency, { min: 1 });
   const pipeline = await pipelineFromArgs('run', positionals, values.set ?? []);
-  const executorKind = values.executor ?? pipeline.executor ?? 'in-process';
-  if (executorKind !== 'in-process' && executorKind !== 'bullmq') throw new UsageError(`run: --executor is in-process or bullmq, not "${executorKind}"`);
+  const executorKind = executorOption('run', values.executor) ?? pipeline.executor ?? 'in-process';
   const distributed = executorKind === 'bullmq' && !values['dry-run'];
   if (distributed) concurrency ??= 8;
   const stages = [...pipeline.stages.keys()];
