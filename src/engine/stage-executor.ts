@@ -8,6 +8,9 @@ import type { ResolvedPipeline, ResolvedStage } from './config.js';
 import type { EventSink } from './events.js';
 import type { EpochMetrics } from './stage-api.js';
 import type { ArtifactStore, KeyIngredients, Manifest } from './store.js';
+import type { StagePlacement } from './placement.js';
+
+export type { StagePlacement };
 
 /** One stage whose result is not cached, with everything needed to compute it. */
 export interface StageTask {
@@ -37,19 +40,6 @@ export interface StageTask {
   curve: EpochMetrics[];
   /** Seconds since the runner started on this stage (for the manifest). */
   seconds: () => number;
-}
-
-/** Where a stage ran, when it was not this process. */
-export interface StagePlacement {
-  host: string;
-  /** The worker's id (host, pid and a suffix). */
-  worker: string;
-  /** Tries it took (a retry after a failure or a lost worker counts). */
-  attempts: number;
-  /** Seconds the stage waited in the queue before its last try started. */
-  queuedSeconds: number;
-  /** The worker found the result already computed (its store or the remote): nothing ran. */
-  reused?: boolean;
 }
 
 export interface StageOutcome {

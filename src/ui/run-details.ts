@@ -1,51 +1,16 @@
 /** Everything the run page shows, gathered from a run record and the artifact store. */
-import type { StagePlacement } from '../engine/stage-executor.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { join } from 'node:path';
 import { ArtifactStore } from '../engine/store.js';
 import type { EpochPoint, TimelineStage } from '../viz/specs.js';
+import type { RunDetails } from './run-details-shape.js';
 import { flatMetrics, runStatus, type RunRecord } from '../engine/run-record.js';
 import { redact } from './records.js';
 import { readEvaluationReport } from '../artifacts/evaluation-report.js';
 import { readTrainingHistory } from '../artifacts/training-history.js';
 import { readDataset, sampleSize, type Dataset } from '../data/dataset.js';
 import { encodeGrayPng } from '../phrases/png.js';
-
-export interface RunDetails {
-  runId: string;
-  pipeline: string;
-  pipelineFile: string;
-  status: string;
-  startedAt: string;
-  finishedAt: string;
-  trigger: string;
-  stopReason?: string;
-  sweep?: string;
-  params: Record<string, unknown>;
-  stageParams: Record<string, Record<string, unknown>>;
-  metrics: Record<string, number>;
-  environment: unknown;
-  timeline: TimelineStage[];
-  stages: { name: string; uses: string; status: string; seconds: number; error?: string; reason?: string; hasLog: boolean; ranOn?: StagePlacement }[];
-  /** How stages were sent to workers (kind, queue, peak depth), when they were. */
-  executor?: Record<string, unknown>;
-  epochs: EpochPoint[];
-  report?: {
-    classes: string[];
-    confusion: number[][];
-    accuracy: number;
-    count: number;
-    perClass: { class: string; precision: number; recall: number; f1: number; support: number }[];
-    mostConfused: { true: string; predicted: string; count: number }[];
-  };
-  /** Worst line readings: evaluate-phrases (segmented letters) or evaluate-lines (CTC line model). */
-  lines?: { file: string; truth: string; read: string; charErrors?: number; chars?: number; cer: number; overlay?: string }[];
-  /** evaluate-lines' picture of the worst lines, errors in red. */
-  linesImage?: string;
-  plots: { name: string; url: string }[];
-  downloads: { name: string; url: string }[];
-}
 
 /** URL of a file inside a stored stage output, served by the /artifacts route. */
 export function objectUrl(key: string, output: string, file = ''): string {

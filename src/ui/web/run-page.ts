@@ -1,25 +1,13 @@
 /** One run: status, timeline, curves (live while training), confusion matrix with drill-down, per-class table, lines, logs, downloads. */
 import { confusionSpec, curvesSpec, timelineSpec, type EpochPoint, type TimelineStage } from '../../viz/specs.js';
+import type { RunDetails } from '../run-details-shape.js';
 import { chart, panelWidth } from './charts.js';
 import { api, errorBox, fmt, h, kvTable, postJson, seconds, section, statusBadge, when } from './dom.js';
 
-interface Details {
-  runId: string; pipeline: string; pipelineFile: string; status: string; startedAt: string; finishedAt: string; trigger: string; stopReason?: string; sweep?: string;
-  params: Record<string, unknown>; stageParams: Record<string, Record<string, unknown>>; metrics: Record<string, number>; environment: Record<string, unknown>;
-  timeline: TimelineStage[];
-  stages: { name: string; uses: string; status: string; seconds: number; error?: string; reason?: string; hasLog: boolean; ranOn?: { host: string; worker: string; attempts: number; queuedSeconds: number; reused?: boolean } }[];
-  executor?: { kind?: string; redis?: string; queue?: string; jobs?: number; peakQueueDepth?: number; remote?: string };
-  epochs: EpochPoint[];
-  report?: { classes: string[]; confusion: number[][]; accuracy: number; count: number; perClass: { class: string; precision: number; recall: number; f1: number; support: number }[]; mostConfused: { true: string; predicted: string; count: number }[] };
-  lines?: { file: string; truth: string; read: string; charErrors?: number; chars?: number; cer: number; overlay?: string }[];
-  linesImage?: string;
-  plots: { name: string; url: string }[];
-  downloads: { name: string; url: string }[];
-}
 export interface Job { id: string; file: string; pipeline?: string; status: string; runId?: string; startedAt: string; stages: Record<string, string>; progress: Record<string, string>; epochs: EpochPoint[]; log: string[]; sweep?: string }
 
 export async function runPage(root: HTMLElement, id: string): Promise<(msg?: { type: string; job?: Job }) => void> {
-  const data = await api<{ details?: Details; job?: Job }>(`/api/runs/${encodeURIComponent(id)}`);
+  const data = await api<{ details?: RunDetails; job?: Job }>(`/api/runs/${encodeURIComponent(id)}`);
   if (data.job && !data.details) return jobView(root, data.job);
   renderDetails(root, data.details!);
   return () => undefined;
@@ -70,7 +58,7 @@ function jobView(root: HTMLElement, initial: Job) {
   };
 }
 
-function renderDetails(root: HTMLElement, d: Details): void {
+function renderDetails(root: HTMLElement, d: RunDetails): void {
   const duration = (Date.parse(d.finishedAt) - Date.parse(d.startedAt)) / 1000;
   const env = d.environment ?? {};
   root.replaceChildren(
