@@ -368,7 +368,7 @@ if (only.includes('remote')) {
 
 if (only.includes('workers')) {
   // Distributed execution (bench/workers.js): its own redis-server, `inkflow worker` processes on this machine.
-  const r = run('node', [join(ROOT, 'bench', 'workers.js')], { allowFail: true, env: { ...process.env, INKFLOW_DATA_DIR: DATA }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = run('node', ['--import', 'tsx', join(ROOT, 'bench', 'workers.js')], { allowFail: true, env: { ...process.env, INKFLOW_DATA_DIR: DATA }, stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) add('stages on BullMQ workers', 'n/a', '', `bench/workers.js failed (${r.status}); see its output above`);
   else {
     const m = JSON.parse(r.stdout.trim().split('\n').pop());

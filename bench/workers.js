@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// `node bench/workers.js [overhead] [sweep]`: distributed execution on this machine, with a redis-server of its own
-// on a free loopback port and `inkflow worker` processes. Prints one JSON line of measures (bench/run.js reads it).
+// `node --import tsx bench/workers.js [overhead] [sweep]`: distributed execution on this machine, with a redis-server of its own
+// on a free loopback port (the tests' test/servers/redis.ts) and `inkflow worker` processes. Prints one JSON line of measures (bench/run.js reads it).
 //   overhead: the cost BullMQ adds per stage against in-process, from chains of trivial fixture stages: the slope
 //             between a short and a long chain, so process start and connecting are not counted per stage.
 //   sweep:    a 4-variant quick.yaml sweep (`exp run --jobs 4 --executor bullmq`) on 1 worker and on 2 workers.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startRedis } from '../test/servers/redis.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'bin', 'inkflow.js');
@@ -24,27 +24,6 @@ function run(args, cwd) {
   const r = spawnSync('node', [CLI, ...args], { cwd, env, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`inkflow ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   return Number(process.hrtime.bigint() - t) / 1e9;
-}
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  child.on('error', () => log('redis-server is not installed: run `bash scripts/install-services.sh`'));
-  for (let i = 0; i < 100; i++) {
-    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('redis-server did not start');
 }
 
 /** Every worker started, so a failing measure still stops them all. */
@@ -109,6 +88,6 @@ try {
   }
 } finally {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  redis.stop();
+  await redis.stop();
 }
 process.stdout.write(JSON.stringify(result) + '\n');
