@@ -1,9 +1,12 @@
-/** Builds a line model (CNN + 1-D convolutions over the columns, CTC output) from a preset or a list of layers. */
+/**
+ * Builds a line model (CNN + 1-D convolutions over the columns, CTC output) from a preset or a list of layers,
+ * optionally grown from a trained line model (its weights start the layers they fit; see growFrom).
+ */
 import { defineStage, StrictObject, StringEnum, Type, type Static } from '../src/engine/stage-api.js';
 import { UserInputError } from '../src/errors.js';
 import { readCharset, classCount } from '../src/lines/charset.js';
-import { buildLineModel, LINE_PRESETS, lineModelStride, type LineLayerSpec } from '../src/lines/line-model.js';
-import { saveLineModel, LINE_MODEL_FORMAT } from '../src/lines/line-model-artifact.js';
+import { buildLineModel, growFrom, LINE_PRESETS, lineModelStride, type LineLayerSpec } from '../src/lines/line-model.js';
+import { loadLineModel, saveLineModel, LINE_MODEL_FORMAT } from '../src/lines/line-model-artifact.js';
 import { summarize } from '../src/ml/model-io.js';
 import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 import { withSeededMathRandom } from '../src/util/random.js';
@@ -19,10 +22,13 @@ export const buildLineModelParams = StrictObject({
 
 export default defineStage<Static<typeof buildLineModelParams>>({
   description: 'build a CTC line model (preset conv-ctc, or a list of layers)',
-  version: 1,
+  version: 2,
   environment: numericEnvironment,
   paramsSchema: buildLineModelParams,
-  inputs: { charset: { description: 'the charset the model reads', required: true } },
+  inputs: {
+    charset: { description: 'the charset the model reads', required: true },
+    init: { description: 'a trained line model to grow from: layers with its names and shapes take its weights, new ones start as the identity where they can', required: false },
+  },
   outputs: ['model'],
   async run(ctx) {
     const p = ctx.params;
@@ -39,6 +45,17 @@ export default defineStage<Static<typeof buildLineModelParams>>({
         throw new UserInputError(`build-line-model: ${(err as Error).message}`);
       }
     });
+    if (ctx.inputs.init) {
+      const source = await loadLineModel(tf, ctx.inputs.init);
+      if (JSON.stringify(source.meta.charset.characters) !== JSON.stringify(charset.characters)) {
+        throw new UserInputError(`build-line-model: the init model reads ${source.meta.charset.characters.length} characters and the charset input has ${charset.characters.length}; grow from a model trained on the same charset (or build without init)`);
+      }
+      if (source.meta.height !== height) throw new UserInputError(`build-line-model: the init model reads lines ${source.meta.height} px high, this model ${height} px; set params.height to ${source.meta.height}`);
+      const grown = growFrom(tf, model, source.model);
+      source.model.dispose();
+      ctx.log.info(`grown from the init model: ${grown.copied.length} layers copied, ${grown.identity.length} new as the identity (${grown.identity.join(', ') || 'none'}), ${grown.fresh.length} new from scratch (${grown.fresh.join(', ') || 'none'})`);
+      ctx.recordMetrics({ grown_copied: grown.copied.length, grown_identity: grown.identity.length, grown_fresh: grown.fresh.length });
+    }
     const { lines, params } = summarize(model);
     for (const line of lines) ctx.log.info(line);
     const stride = lineModelStride(model);

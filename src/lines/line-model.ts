@@ -13,6 +13,7 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Tf } from '../ml/tf.js';
 import { layerFactory } from '../ml/architectures.js';
+import { columnConv, isDilated } from '../ml/column-conv.js';
 
 export interface LineLayerSpec {
   type: 'conv2d' | 'maxPooling2d' | 'batchNormalization' | 'dropout' | 'activation' | 'spatialDropout';
@@ -29,6 +30,25 @@ const convBlock = (filters: number, kernelSize: number | [number, number] = 3, p
   { type: 'activation', activation: 'relu' },
 ];
 
+/** Convolution along the columns with gaps of `dilation` columns between its three taps, and ReLU. */
+const context = (filters: number, dilation: number): LineLayerSpec[] => [{ type: 'conv2d', filters, kernelSize: [1, 3], dilationRate: [1, dilation], padding: 'same', activation: 'relu' }];
+
+const CONV_CTC: LineLayerSpec[] = [
+  ...conv(16),
+  { type: 'maxPooling2d', poolSize: 2 },
+  ...conv(32),
+  { type: 'maxPooling2d', poolSize: 2 },
+  ...conv(64),
+  { type: 'maxPooling2d', poolSize: [2, 1] },
+  ...conv(96),
+  ...convBlock(192, [5, 1], 'valid'),
+  { type: 'dropout', rate: 0.2 },
+  ...convBlock(192, [1, 3]),
+  ...convBlock(192, [1, 3]),
+  ...convBlock(192, [1, 3]),
+  { type: 'dropout', rate: 0.2 },
+];
+
 /**
  * `conv-ctc` (height 40, about 0.53 M parameters and 0.2 G multiply-adds per
  * 640 px of line): four conv blocks pool 40×W to 5×W/4, a valid 5×1 convolution
@@ -36,26 +56,21 @@ const convBlock = (filters: number, kernelSize: number | [number, number] = 3, p
  * over the columns widen each frame's context. Channels stay few where the
  * image is large, and batch normalization, whose unfused ops cost a fifth of a
  * step at full resolution, is used only once the height is folded: training
- * speed on two cores is the budget. `tiny` is for tests.
+ * speed on two cores is the budget.
+ *
+ * `conv-ctc-context` (about 0.97 M parameters, 0.27 G multiply-adds per
+ * 640 px) appends four convolutions along the columns with gaps of 2, 4, 8 and
+ * 16 frames: each frame then sees about 290 px, some 15 letters, where
+ * conv-ctc's see 50 px, about three. Its first 21 layers are conv-ctc's, so it
+ * can be grown from a trained conv-ctc model (build-line-model's `init`).
+ *
+ * `tiny` is for tests.
  */
 export const LINE_PRESETS: Record<string, { height: number; layers: LineLayerSpec[] }> = {
-  'conv-ctc': {
+  'conv-ctc': { height: 40, layers: CONV_CTC },
+  'conv-ctc-context': {
     height: 40,
-    layers: [
-      ...conv(16),
-      { type: 'maxPooling2d', poolSize: 2 },
-      ...conv(32),
-      { type: 'maxPooling2d', poolSize: 2 },
-      ...conv(64),
-      { type: 'maxPooling2d', poolSize: [2, 1] },
-      ...conv(96),
-      ...convBlock(192, [5, 1], 'valid'),
-      { type: 'dropout', rate: 0.2 },
-      ...convBlock(192, [1, 3]),
-      ...convBlock(192, [1, 3]),
-      ...convBlock(192, [1, 3]),
-      { type: 'dropout', rate: 0.2 },
-    ],
+    layers: [...CONV_CTC, ...context(192, 2), ...context(192, 4), ...context(192, 8), ...context(192, 16), { type: 'dropout', rate: 0.2 }],
   },
   tiny: {
     height: 16,
@@ -66,6 +81,7 @@ export const LINE_PRESETS: Record<string, { height: number; layers: LineLayerSpe
       { type: 'maxPooling2d', poolSize: 2 },
       ...convBlock(32, [4, 1], 'valid'),
       ...convBlock(32, [1, 3]),
+      ...context(32, 2),
     ],
   },
 };
@@ -82,6 +98,10 @@ export function buildLineModel(tf: Tf, layers: LineLayerSpec[], height: number, 
   layers.forEach((spec, i) => {
     const { type, ...options } = spec;
     const name = `${type.replace(/2d$/i, '')}_${i + 1}`.toLowerCase();
+    if (type === 'conv2d' && isDilated(options.dilationRate)) {
+      model.add(columnConv(tf, { ...options, name }));
+      return;
+    }
     const factory = layerFactory(tf, type);
     if (!factory) throw new Error(`unknown layer type "${type}"`);
     model.add(factory({ ...(type === 'conv2d' ? { kernelInitializer: 'heNormal' } : {}), ...options, name }));
@@ -90,4 +110,57 @@ export function buildLineModel(tf: Tf, layers: LineLayerSpec[], height: number, 
   if (height1 !== 1) throw new Error(`the layers leave a height of ${height1}, not 1: the last conv blocks must fold the height away (e.g. a valid [${height1}, 1] conv2d)`);
   model.add(tf.layers.dense({ units: classes, kernelInitializer: 'glorotUniform', name: 'logits' }));
   return model;
+}
+
+export interface GrownLayers {
+  /** Layers whose weights came from the source model. */
+  copied: string[];
+  /** New layers started as the identity. */
+  identity: string[];
+  /** New layers left as initialised. */
+  fresh: string[];
+}
+
+/**
+ * Starts `model` from `source`: each layer with the same name and weight
+ * shapes takes the source's weights. A new convolution that maps C channels
+ * to C with an odd kernel starts as the identity (centre tap 1, others and
+ * bias 0): on the non-negative features the ReLU blocks produce, a ReLU of
+ * the identity is the identity, so a model grown by appending such layers
+ * reads exactly as its source did, and training only has to learn what the
+ * new layers add (Net2Net's "deeper").
+ */
+export function growFrom(tf: Tf, model: LayersModel, source: LayersModel): GrownLayers {
+  const grown: GrownLayers = { copied: [], identity: [], fresh: [] };
+  const sourceLayers = new Map(source.layers.map((l) => [l.name, l]));
+  for (const layer of model.layers) {
+    const weights = layer.getWeights();
+    if (!weights.length) continue;
+    const from = sourceLayers.get(layer.name)?.getWeights();
+    if (from && from.length === weights.length && from.every((w, i) => tf.util.arraysEqual(w.shape, weights[i]!.shape))) {
+      layer.setWeights(from);
+      grown.copied.push(layer.name);
+    } else if (startAsIdentity(tf, layer, weights)) {
+      grown.identity.push(layer.name);
+    } else {
+      grown.fresh.push(layer.name);
+    }
+  }
+  return grown;
+}
+
+function startAsIdentity(tf: Tf, layer: LayersModel['layers'][number], weights: ReturnType<LayersModel['getWeights']>): boolean {
+  const [kernel, ...rest] = weights;
+  const [kh, kw, cin, cout] = kernel!.shape;
+  const activation = String(layer.getConfig().activation ?? 'linear');
+  if (kernel!.rank !== 4 || cin !== cout || kh! % 2 !== 1 || kw! % 2 !== 1 || !['relu', 'linear'].includes(activation) || rest.length > 1) return false;
+  const values = new Float32Array(kh! * kw! * cin! * cout!);
+  const centre = Math.floor(kh! / 2) * kw! + Math.floor(kw! / 2);
+  // Layout [kh, kw, in, out]: the centre tap maps channel c to channel c.
+  for (let c = 0; c < cin!; c++) values[(centre * cin! + c) * cout! + c] = 1;
+  const identity = tf.tensor4d(values, [kh!, kw!, cin!, cout!]);
+  const zeros = rest.map((b) => tf.zerosLike(b));
+  layer.setWeights([identity, ...zeros]);
+  tf.dispose([identity, ...zeros]);
+  return true;
 }

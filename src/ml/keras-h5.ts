@@ -8,6 +8,7 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import type { Entity, Group } from 'h5wasm';
 import type { Tf } from './tf.js';
 import { InternalError, UserInputError } from '../errors.js';
+import { columnConvAsKeras, kerasAsColumnConv } from './column-conv.js';
 
 type H5wasm = Awaited<ReturnType<typeof h5>>;
 
@@ -32,7 +33,7 @@ export async function saveKerasH5(model: LayersModel, path: string): Promise<voi
   try {
     file.create_attribute('keras_version', '2.15.0');
     file.create_attribute('backend', 'tensorflow');
-    file.create_attribute('model_config', JSON.stringify(withExplicitInputLayer(topology)));
+    file.create_attribute('model_config', JSON.stringify(mapLayers(withExplicitInputLayer(topology), columnConvAsKeras)));
     const weightsGroup = file.create_group('model_weights');
     const layerNames: string[] = [];
     for (const layer of model.layers) {
@@ -76,6 +77,13 @@ function withExplicitInputLayer(topology: JsonObject): JsonObject {
   return { class_name: 'Sequential', config: { ...config, layers: [input, ...layers] } };
 }
 
+/** A Sequential model config with each layer passed through `map`; other configs unchanged. */
+function mapLayers(topology: Json, map: (layer: JsonObject) => object): Json {
+  if (!isObject(topology) || !isObject(topology.config) || !Array.isArray(topology.config.layers)) return topology;
+  const layers = topology.config.layers.map((layer) => (isObject(layer) ? (map(layer) as JsonObject) : layer));
+  return { ...topology, config: { ...topology.config, layers } };
+}
+
 /** Keras 3 configs carry module/registered_name/build_config and dtype policies; tfjs reads Keras 2 style. */
 export function toKeras2Config(value: Json): Json {
   if (Array.isArray(value)) return value.map(toKeras2Config);
@@ -114,7 +122,7 @@ export async function loadKerasH5(tf: Tf, path: string): Promise<LayersModel> {
   try {
     const configText = attr(file, 'model_config');
     if (typeof configText !== 'string') throw new UserInputError(`${path}: no model_config attribute; is this a Keras model saved with model.save("….h5")?`);
-    const config = toKeras2Config(JSON.parse(configText) as Json);
+    const config = mapLayers(toKeras2Config(JSON.parse(configText) as Json), kerasAsColumnConv);
     if (!isObject(config)) throw new UserInputError(`${path}: model_config is not a JSON object; is this a Keras model?`);
     const model = await tf.models.modelFromJSON({ modelTopology: config });
     const weightsGroup = asGroup(h5wasm, file.get('model_weights') ?? file, `${path}: model_weights`);

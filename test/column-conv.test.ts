@@ -1,0 +1,137 @@
+/**
+ * ColumnConv (a dilated [1, k] convolution tfjs can differentiate) checked
+ * numerically: against tfjs' own dilated conv2d forward, on the cpu and wasm
+ * backends, and its gradients against finite differences; then through a
+ * model save and load.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { loadTf, type Tf } from '../src/ml/tf.js';
+import { columnConv } from '../src/ml/column-conv.js';
+import { loadModel, saveModel } from '../src/ml/model-io.js';
+import { buildLineModel, growFrom, LINE_PRESETS } from '../src/lines/line-model.js';
+import type { Scalar, Tensor, Tensor4D } from '@tensorflow/tfjs';
+
+let tf: Tf;
+beforeAll(async () => {
+  tf = await loadTf('wasm');
+});
+
+function seeded(shape: number[], seed: number): Tensor4D {
+  return tf.randomUniform(shape, -1, 1, 'float32', seed) as Tensor4D;
+}
+
+/** The layer's output and tfjs' dilated conv2d (forward only) on the same weights. */
+function both(inputShape: number[], kernelWidth: number, dilation: number, activation: 'relu' | 'linear') {
+  return tf.tidy(() => {
+    const layer = columnConv(tf, { filters: 5, kernelSize: [1, kernelWidth], dilationRate: [1, dilation], activation, name: `cc_${kernelWidth}_${dilation}` });
+    const x = seeded(inputShape, 7);
+    const ours = layer.apply(x) as Tensor4D;
+    const [kernel, bias] = layer.getWeights();
+    bias!.assign(seeded([5], 11).reshape([5]));
+    const again = layer.apply(x) as Tensor4D;
+    let reference = tf.conv2d(x, kernel as Tensor4D, 1, 'same', 'NHWC', [1, dilation]).add(bias!) as Tensor4D;
+    if (activation === 'relu') reference = reference.relu();
+    return { ours: ours.shape, again: again.arraySync(), reference: reference.arraySync(), shape: again.shape };
+  });
+}
+
+describe('ColumnConv', () => {
+  const cases: [number[], number, number, 'relu' | 'linear'][] = [
+    [[2, 1, 37, 4], 3, 4, 'linear'],
+    [[2, 1, 37, 4], 3, 16, 'relu'],
+    [[1, 3, 9, 2], 5, 2, 'linear'],
+    [[3, 1, 5, 3], 3, 8, 'linear'], // every gap wider than the line: only the centre tap reads
+  ];
+  for (const backend of ['cpu', 'wasm']) {
+    for (const [shape, k, d, activation] of cases) {
+      it(`computes Conv2D([1, ${k}], dilation [1, ${d}], same, ${activation}) on ${backend}, input [${shape}]`, async () => {
+        await tf.setBackend(backend);
+        const { ours, again, reference, shape: outShape } = both(shape, k, d, activation);
+        expect(ours).toEqual([...shape.slice(0, 3), 5]);
+        expect(outShape).toEqual(ours);
+        const flat = (a: unknown) => (a as number[]).flat(3) as number[];
+        const [a, b] = [flat(again), flat(reference)];
+        expect(a.length).toBe(b.length);
+        expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThan(1e-5);
+        await tf.setBackend('wasm');
+      });
+    }
+  }
+
+  it('has the gradient of finite differences, for its input and its weights', async () => {
+    await tf.setBackend('cpu');
+    const layer = columnConv(tf, { filters: 3, kernelSize: [1, 3], dilationRate: [1, 2], activation: 'linear', name: 'cc_grad' });
+    const x = seeded([2, 1, 7, 2], 3);
+    const probe = seeded([2, 1, 7, 3], 5);
+    const loss = (input: Tensor4D) => (layer.apply(input) as Tensor4D).mul(probe).sum() as Scalar;
+    loss(x);
+    // getWeights returns the variables themselves: keep copies to restore.
+    const [kernel, bias] = (layer.getWeights() as [Tensor4D, Tensor]).map((w) => w.clone()) as [Tensor4D, Tensor];
+    const { grads } = tf.variableGrads(() => loss(x));
+    const kernelGrad = grads[layer.trainableWeights[0]!.read().name]!.dataSync();
+    const dx = tf.grad((input: Tensor4D) => loss(input))(x).dataSync();
+    /** Central difference of the loss at one element of `base`, evaluated by `at`. */
+    const eps = 1e-2;
+    const central = (base: Tensor, i: number, at: (t: Tensor) => number) => {
+      const shifted = (delta: number) => {
+        const data = Float32Array.from(base.dataSync());
+        data[i]! += delta;
+        return at(tf.tensor(data, base.shape));
+      };
+      return (shifted(eps) - shifted(-eps)) / (2 * eps);
+    };
+    const withKernel = (k: Tensor) => {
+      layer.setWeights([k, bias]);
+      const value = loss(x).dataSync()[0]!;
+      layer.setWeights([kernel, bias]);
+      return value;
+    };
+    for (const i of [0, 5, 11, 17]) expect(central(kernel, i, withKernel)).toBeCloseTo(kernelGrad[i]!, 2);
+    for (const i of [0, 3, 8, 13]) expect(central(x, i, (input) => loss(input as Tensor4D).dataSync()[0]!)).toBeCloseTo(dx[i]!, 2);
+    await tf.setBackend('wasm');
+  });
+
+  it('survives a tfjs model save and load with its weights and config', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.inputLayer({ inputShape: [1, null, 4] }));
+    model.add(columnConv(tf, { filters: 6, kernelSize: [1, 3], dilationRate: [1, 4], activation: 'relu', name: 'context_1' }));
+    const dir = await mkdtemp(join(tmpdir(), 'column-conv-'));
+    await saveModel(tf, model, dir);
+    const loaded = await loadModel(tf, dir);
+    expect(loaded.getLayer('context_1').getClassName()).toBe('ColumnConv');
+    expect(loaded.getLayer('context_1').getConfig()).toMatchObject({ filters: 6, kernelSize: [1, 3], dilationRate: [1, 4], activation: 'relu' });
+    const x = seeded([2, 1, 30, 4], 9);
+    const [a, b] = [model.predict(x) as Tensor4D, loaded.predict(x) as Tensor4D];
+    expect(tf.max(tf.abs(a.sub(b))).dataSync()[0]).toBeLessThan(1e-6);
+  });
+});
+
+describe('growing a line model', () => {
+  it('appended context layers start as the identity: the grown model reads exactly as its source', () => {
+    const tiny = LINE_PRESETS.tiny!;
+    const source = buildLineModel(tf, tiny.layers, tiny.height, 9);
+    // Train-like weights: nothing zero, so a copy that missed a layer would show.
+    for (const layer of source.layers) layer.setWeights(layer.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i + 1)));
+    const wider = [...tiny.layers, { type: 'conv2d' as const, filters: 32, kernelSize: [1, 3], dilationRate: [1, 4], padding: 'same', activation: 'relu' }, { type: 'dropout' as const, rate: 0.2 }];
+    const grown = buildLineModel(tf, wider, tiny.height, 9);
+    const report = growFrom(tf, grown, source);
+    expect(report.identity).toEqual([`conv_${tiny.layers.length + 1}`]);
+    expect(report.fresh).toEqual([]);
+    expect(report.copied).toContain('logits');
+    const x = tf.randomUniform([2, tiny.height, 64, 1], 0, 1, 'float32', 4);
+    const [a, b] = [source.predict(x) as Tensor4D, grown.predict(x) as Tensor4D];
+    expect(b.shape).toEqual(a.shape);
+    expect(tf.max(tf.abs(a.sub(b))).dataSync()[0]).toBeLessThan(1e-4);
+  });
+
+  it('a layer whose shape changed starts fresh, and is named', () => {
+    const tiny = LINE_PRESETS.tiny!;
+    const source = buildLineModel(tf, tiny.layers, tiny.height, 9);
+    const grown = buildLineModel(tf, tiny.layers, tiny.height, 12);
+    const report = growFrom(tf, grown, source);
+    expect(report.fresh).toEqual(['logits']);
+  });
+});
