@@ -1,5 +1,6 @@
 // Line-model speed on one backend (random lines: speed only): CTC training and inference of the
-// conv-ctc preset at 640 px, the same CNN with a bidirectional LSTM in place of the 1-D convolutions,
+// conv-ctc preset at 640 px, conv-ctc-context (its dilated column convolutions), the same CNN with a
+// bidirectional LSTM in place of the 1-D convolutions,
 // and the CTC loss alone. `node bench/line-throughput.js <backend> [batches]`
 import { loadTf } from '../dist/src/ml/tf.js';
 import { buildLineModel, LINE_PRESETS } from '../dist/src/lines/line-model.js';
@@ -42,6 +43,11 @@ const xi = tf.randomUniform([32, H, W, 1], 0, 1, 'float32', 2);
 conv.predict(xi).dataSync();
 const infer = cpuSeconds(() => { for (let i = 0; i < 3; i++) { const y = conv.predict(xi); y.dataSync(); y.dispose(); } });
 
+const context = buildLineModel(tf, LINE_PRESETS['conv-ctc-context'].layers, H, K);
+const contextTrain = trainStep(context, flat);
+context.predict(xi).dataSync();
+const contextInfer = cpuSeconds(() => { for (let i = 0; i < 3; i++) { const y = context.predict(xi); y.dataSync(); y.dispose(); } });
+
 // The recurrent alternative: the same CNN up to the height fold, then a BiLSTM(128) over the columns.
 const foldAt = preset.layers.findIndex((l) => Array.isArray(l.kernelSize) && l.kernelSize[1] === 1) + 3;
 const cnn = buildLineModel(tf, preset.layers.slice(0, foldAt), H, 192);
@@ -63,5 +69,8 @@ process.stdout.write(JSON.stringify({
   conv_train_lines_per_second: B / convTrain.wall, conv_train_cpu_seconds_per_line: convTrain.cpu / B,
   rnn_train_lines_per_second: B / rnnTrain.wall, rnn_train_cpu_seconds_per_line: rnnTrain.cpu / B,
   conv_infer_lines_per_second: (3 * 32) / infer.wall,
+  context_params: context.countParams(),
+  context_train_lines_per_second: B / contextTrain.wall, context_train_cpu_seconds_per_line: contextTrain.cpu / B,
+  context_infer_lines_per_second: (3 * 32) / contextInfer.wall,
   ctc_ms_per_batch: (ctc.wall / 5) * 1000,
 }) + '\n');

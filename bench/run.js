@@ -191,6 +191,8 @@ if (only.includes('linespeed')) {
     add(`  its CPU time per line (2 cores free: ≈ 2/x lines/s)`, m.conv_train_cpu_seconds_per_line.toFixed(3), 's');
     add(`same CNN + BiLSTM(128), ${backend}: CPU time per line`, m.rnn_train_cpu_seconds_per_line.toFixed(3), 's', 'conv must be cheaper', m.rnn_train_cpu_seconds_per_line > m.conv_train_cpu_seconds_per_line);
     add(`conv-ctc inference, ${backend}`, m.conv_infer_lines_per_second.toFixed(1), 'lines/s');
+    add(`conv-ctc-context training, ${backend}: CPU time per line`, m.context_train_cpu_seconds_per_line.toFixed(3), 's');
+    add(`conv-ctc-context inference, ${backend}`, m.context_infer_lines_per_second.toFixed(1), 'lines/s');
     add(`CTC loss + gradient, 16 × 160 frames, ${backend}`, m.ctc_ms_per_batch.toFixed(1), 'ms');
   }
 }

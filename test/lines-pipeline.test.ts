@@ -13,6 +13,7 @@ import { DATA_DIR, inkflow, ROOT, runJson, workspace } from './helpers.js';
 import { loadTf } from '../src/ml/tf.js';
 import { encodeNpy, parseNpy } from '../src/data/npy.js';
 import { loadLineModel } from '../src/lines/line-model-artifact.js';
+import { LINE_PRESETS } from '../src/lines/line-model.js';
 import { readLineXml } from '../src/lines/xml-lines.js';
 import { readLineDataset } from '../src/lines/line-dataset.js';
 import { loadWords } from '../src/phrases/words.js';
@@ -140,6 +141,47 @@ stages:
     const imported = await readFile(join(ws, 'artifacts', 'own-hand', 'start', 'model', 'line-model.json'), 'utf8');
     expect(JSON.parse(imported)).toEqual(JSON.parse(await readFile(out('save', 'keras', 'line-model.json'), 'utf8')));
     expect(existsSync(join(ws, 'artifacts', 'own-hand', 'fine-tune', 'model', 'line-model.json'))).toBe(true);
+  }, 120_000);
+
+  it('grows the trained model into a wider one that reads as it did, then trains it; a model of another charset is refused', async () => {
+    const wider = [...LINE_PRESETS.tiny!.layers, { type: 'conv2d', filters: 32, kernelSize: [1, 3], dilationRate: [1, 4], padding: 'same', activation: 'relu' }];
+    const grow = (characters?: string) => `
+name: grow
+stages:
+  own-lines:
+    uses: load-lines
+    params: { path: ${LINES}/lines.tsv, split: [train], limit: 48, height: 16, seed: 1 }
+  charset:
+    uses: charset
+    inputs: { dataset: own-lines.dataset }
+${characters ? `    params: { characters: "${characters}" }\n` : ''}  start:
+    uses: import-model
+    params: { path: artifacts/lines-small/train-lines/model }
+  grow:
+    uses: build-line-model
+    inputs: { charset: charset.charset, init: start.model }
+    params: { height: 16, layers: ${JSON.stringify(wider)} }
+  train:
+    uses: train-lines
+    inputs: { model: grow.model, dataset: own-lines.dataset }
+    params: { epochs: 1, batch_size: 4, steps_per_epoch: 2 }
+`;
+    await writeFile(join(ws, 'grow.yaml'), grow());
+    const grown = await runJson(ws, ['grow.yaml']);
+    expect(grown.summary.ok, grown.result.all).toBe(true);
+    const metrics = JSON.parse(await readFile(join(ws, 'logs', 'runs', grown.summary.runId, 'run.json'), 'utf8')).stages.grow.metrics;
+    expect(metrics).toMatchObject({ grown_copied: expect.any(Number), grown_identity: 1, grown_fresh: 0 });
+    const tf = await loadTf('cpu');
+    const [source, larger] = await Promise.all([out('train-lines', 'model'), join(ws, 'artifacts', 'grow', 'grow', 'model')].map((dir) => loadLineModel(tf, dir)));
+    const x = tf.randomUniform([2, 16, 96, 1], 0, 1, 'float32', 5);
+    const diff = tf.tidy(() => tf.max(tf.abs((source!.model.predict(x) as typeof x).sub(larger!.model.predict(x) as typeof x))).dataSync()[0]!);
+    expect(diff).toBeLessThan(1e-4);
+    expect(larger!.model.layers.some((l) => l.getClassName() === 'ColumnConv')).toBe(true);
+
+    await writeFile(join(ws, 'grow.yaml'), grow('abc '));
+    const refused = await inkflow(ws, ['run', 'grow.yaml', '--plain']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/build-line-model: the init model reads \d+ characters and the charset input has 4; grow from a model trained on the same charset/);
   }, 120_000);
 
   it('reads a line image and a page with the trained line model', async () => {
