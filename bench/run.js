@@ -214,10 +214,12 @@ if (only.includes('lines')) {
     const peak = Math.max(...Object.values(record.stages).map((s) => s.peakRssBytes ?? 0));
     const ev = record.stages['evaluate-lines'].metrics;
     const tr = record.stages['train-lines'].metrics;
+    const trContext = record.stages['train-context']?.metrics;
     const backend = record.environment?.backend ?? record.backend ?? '?';
-    Object.assign(results.results, { lines_run: record.runId, lines_seconds: seconds, lines_backend: backend, lines_metrics: ev, lines_train: tr, lines_peak_rss: peak });
+    Object.assign(results.results, { lines_run: record.runId, lines_seconds: seconds, lines_backend: backend, lines_metrics: ev, lines_train: tr, lines_train_context: trContext, lines_peak_rss: peak });
     add(`lines.yaml wall time of run ${record.runId} (${backend}${cold ? ', cold' : ''})`, (seconds / 60).toFixed(1), 'min', '≤ 60 min on wasm', backend === 'wasm' ? seconds <= 3600 : undefined);
-    add(`lines: training epochs, speed`, `${tr.epochs}, ${tr.lines_per_second.toFixed(1)}`, 'lines/s');
+    add(`lines: conv-ctc training epochs, speed`, `${tr.epochs}, ${tr.lines_per_second.toFixed(1)}`, 'lines/s');
+    if (trContext) add(`lines: grown conv-ctc-context training epochs, speed`, `${trContext.epochs}, ${trContext.lines_per_second.toFixed(1)}`, 'lines/s');
     add('lines: Copiste test CER, no LM, every character', (ev.cer * 100).toFixed(2), '%', '≤ 10 %', ev.cer <= 0.10);
     add('lines: Copiste test WER, no LM', (ev.wer * 100).toFixed(2), '%');
     add('lines: letters-only CER, no LM', (ev.cer_letters * 100).toFixed(2), '%');
@@ -256,7 +258,7 @@ if (only.includes('read')) {
 if (only.includes('ui')) {
   if (!existsSync(process.env.INKFLOW_CHROMIUM ?? '/usr/bin/chromium')) add('dashboard in chromium', 'n/a', '', 'install Debian\'s chromium');
   else {
-    const ui = JSON.parse(run('node', [join(ROOT, 'bench', 'ui.js')]).stdout.trim().split('\n').pop());
+    const ui = JSON.parse(run('node', ['--import', 'tsx', join(ROOT, 'bench', 'ui.js')]).stdout.trim().split('\n').pop());
     results.results.ui = ui;
     add('dashboard: runs table first paint, 1,000 runs (chromium, median of 5)', ui.runs_table_first_paint_ms.toFixed(0), 'ms', '≤ 1,000 ms', ui.runs_table_first_paint_ms <= 1000);
     add('dashboard: runs table first paint, server cache cold', ui.runs_table_cold_server_ms.toFixed(0), 'ms');

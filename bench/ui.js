@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 // Dashboard speed in Debian's chromium: first paint of the runs table over 1,000 run
 // records, and in-browser letter prediction per drawing. Prints one JSON line.
-// Usage: node bench/ui.js   (the letter model comes from this workspace's newest saved model)
+// Usage: node --import tsx bench/ui.js   (the letter model comes from this workspace's newest saved model;
+// tsx, for the tests' browser helpers in test/browser.ts)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { drawLetterOnPad, launchChromium } from '../test/browser.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'bin', 'inkflow.js');
-const CHROMIUM = process.env.INKFLOW_CHROMIUM ?? '/usr/bin/chromium';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** 1,000 records shaped like real ones: 16 stages, a few swept params, per-stage metrics. */
@@ -57,14 +57,9 @@ async function stop(child) {
 }
 
 const result = {};
-const profile = mkdtempSync(join(tmpdir(), 'inkflow-bench-chromium-'));
 const ws = mkdtempSync(join(tmpdir(), 'inkflow-bench-ui-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
+const { context } = browser;
 try {
   writeRecords(ws, 1000);
   const table = await startUi(ws);
@@ -95,13 +90,7 @@ try {
       const hasModel = await page.waitForFunction(() => window.inkflowPlayground || document.querySelector('main p.error'), undefined, { timeout: 30_000 }).then(() => page.evaluate(() => !!window.inkflowPlayground));
       if (hasModel) {
         await page.evaluate(() => window.inkflowPlayground.ready);
-        const box = await page.locator('canvas.pad').boundingBox();
-        const at = (x, y) => [box.x + box.width * x, box.y + box.height * y];
-        await page.mouse.move(...at(0.3, 0.12));
-        await page.mouse.down();
-        await page.mouse.move(...at(0.3, 0.86), { steps: 15 });
-        await page.mouse.move(...at(0.74, 0.86), { steps: 10 });
-        await page.mouse.up();
+        await drawLetterOnPad(page);
         await page.waitForFunction(() => document.body.dataset.prediction);
         const times = await page.evaluate(() => Array.from({ length: 50 }, () => window.inkflowPlayground.predict().ms));
         result.letter_prediction_ms = median(times);
@@ -114,8 +103,7 @@ try {
     }
   }
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
   rmSync(ws, { recursive: true, force: true });
 }
 console.log(JSON.stringify(result));

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.INKFLOW_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -27,3 +27,16 @@ export async function launchChromium(viewport = { width: 1280, height: 900 }): P
     },
   };
 }
+
+/** Draws an "l"-like stroke (down, then right) on the playground's letter pad with the mouse. */
+export async function drawLetterOnPad(page: Page): Promise<void> {
+  const box = await page.locator('canvas.pad').boundingBox();
+  if (!box) throw new Error('the playground shows no letter pad (canvas.pad)');
+  const at = (x: number, y: number) => [box.x + box.width * x, box.y + box.height * y] as const;
+  await page.mouse.move(...at(0.3, 0.12));
+  await page.mouse.down();
+  await page.mouse.move(...at(0.3, 0.86), { steps: 15 });
+  await page.mouse.move(...at(0.74, 0.86), { steps: 10 });
+  await page.mouse.up();
+}
+

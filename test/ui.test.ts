@@ -10,7 +10,7 @@ import { get } from 'node:http';
 import { execa, type ResultPromise } from 'execa';
 import type { BrowserContext, Page } from 'playwright-core';
 import { CLI, DATA_DIR, inkflow, ROOT, workspace } from './helpers.js';
-import { chromiumAvailable, launchChromium } from './browser.js';
+import { chromiumAvailable, drawLetterOnPad, launchChromium } from './browser.js';
 
 const SHOTS = join(ROOT, 'test-output', 'ui');
 const TINY = `name: tiny
@@ -226,13 +226,7 @@ describe.skipIf(!chromiumAvailable())('inkflow ui in chromium', () => {
 
   it('predicts a letter drawn with the mouse in the browser, and reads an uploaded phrase', async () => {
     const { page, errors } = await open('#/playground', (p) => p.waitForFunction(() => window.inkflowPlayground).then(() => p.evaluate(() => window.inkflowPlayground!.ready)));
-    const box = (await page.locator('canvas.pad').boundingBox())!;
-    const at = (x: number, y: number) => [box.x + box.width * x, box.y + box.height * y] as const;
-    await page.mouse.move(...at(0.3, 0.12));
-    await page.mouse.down();
-    await page.mouse.move(...at(0.3, 0.86), { steps: 15 });
-    await page.mouse.move(...at(0.74, 0.86), { steps: 10 });
-    await page.mouse.up();
+    await drawLetterOnPad(page);
     await page.waitForFunction(() => document.body.dataset.prediction);
     const top3 = await page.evaluate(() => document.body.dataset.prediction!);
     expect(top3).toHaveLength(3);
