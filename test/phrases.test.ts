@@ -47,7 +47,8 @@ describe('phrases', () => {
     await writeFile(join(ws, 'pipelines/phrases-quick.yaml'), stringify({ ...phrases, name: 'phrases', include: ['quick.yaml'] }));
     const run = await runJson(ws, ['pipelines/phrases-quick.yaml', '--set', 'train.epochs=2', '--set', 'sample-train.count=2000', '--set', 'phrases.count=40', '--set', 'phrases-touching.count=20',
       // The line model's stages, tiny: 48 training phrases, two batches.
-      '--set', 'params.line_preset=tiny', '--set', 'params.line_height=16', '--set', 'phrases-train.count=48', '--set', 'phrases-validation.count=8', '--set', 'train-phrase-lines.epochs=1', '--set', 'train-phrase-lines.steps_per_epoch=2']);
+      '--set', 'params.line_preset=tiny', '--set', 'params.line_height=16', '--set', 'phrases-train.count=48', '--set', 'phrases-validation.count=8', '--set', 'train-phrase-lines.epochs=1', '--set', 'train-phrase-lines.steps_per_epoch=2',
+      '--set', 'params.line_context_preset=tiny', '--set', 'train-phrase-context.epochs=1', '--set', 'train-phrase-context.steps_per_epoch=2']);
     expect(run.summary.ok).toBe(true);
     expect(run.statuses.train).toBe('cached'); // the quick model trained in beforeAll is reused
     const out = (p: string) => join(ws, 'artifacts', 'phrases', p);
