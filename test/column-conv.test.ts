@@ -1,8 +1,8 @@
 /**
  * ColumnConv (a dilated [1, k] convolution tfjs can differentiate) checked
- * numerically: against tfjs' own dilated conv2d forward, on the cpu and wasm
- * backends, and its gradients against finite differences; then through a
- * model save and load.
+ * numerically: its training path and its inference path against tfjs' own
+ * dilated conv2d forward, on the cpu and wasm backends, and its gradients
+ * against finite differences; then through a model save and load.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp } from 'node:fs/promises';
@@ -28,13 +28,14 @@ function both(inputShape: number[], kernelWidth: number, dilation: number, activ
   return tf.tidy(() => {
     const layer = columnConv(tf, { filters: 5, kernelSize: [1, kernelWidth], dilationRate: [1, dilation], activation, name: `cc_${kernelWidth}_${dilation}` });
     const x = seeded(inputShape, 7);
-    const ours = layer.apply(x) as Tensor4D;
+    const ours = layer.apply(x, { training: true }) as Tensor4D;
     const [kernel, bias] = layer.getWeights();
     bias!.assign(seeded([5], 11).reshape([5]));
-    const again = layer.apply(x) as Tensor4D;
+    const again = layer.apply(x, { training: true }) as Tensor4D;
+    const inference = layer.apply(x) as Tensor4D;
     let reference = tf.conv2d(x, kernel as Tensor4D, 1, 'same', 'NHWC', [1, dilation]).add(bias!) as Tensor4D;
     if (activation === 'relu') reference = reference.relu();
-    return { ours: ours.shape, again: again.arraySync(), reference: reference.arraySync(), shape: again.shape };
+    return { ours: ours.shape, again: again.arraySync(), inference: inference.arraySync(), reference: reference.arraySync(), shape: again.shape };
   });
 }
 
@@ -49,13 +50,16 @@ describe('ColumnConv', () => {
     for (const [shape, k, d, activation] of cases) {
       it(`computes Conv2D([1, ${k}], dilation [1, ${d}], same, ${activation}) on ${backend}, input [${shape}]`, async () => {
         await tf.setBackend(backend);
-        const { ours, again, reference, shape: outShape } = both(shape, k, d, activation);
+        const { ours, again, inference, reference, shape: outShape } = both(shape, k, d, activation);
         expect(ours).toEqual([...shape.slice(0, 3), 5]);
         expect(outShape).toEqual(ours);
         const flat = (a: unknown) => (a as number[]).flat(3) as number[];
         const [a, b] = [flat(again), flat(reference)];
         expect(a.length).toBe(b.length);
         expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThan(1e-5);
+        // Outside training the layer runs the backend's dilated convolution: the same numbers.
+        const c = flat(inference);
+        expect(Math.max(...c.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThan(1e-5);
         await tf.setBackend('wasm');
       });
     }
@@ -66,7 +70,7 @@ describe('ColumnConv', () => {
     const layer = columnConv(tf, { filters: 3, kernelSize: [1, 3], dilationRate: [1, 2], activation: 'linear', name: 'cc_grad' });
     const x = seeded([2, 1, 7, 2], 3);
     const probe = seeded([2, 1, 7, 3], 5);
-    const loss = (input: Tensor4D) => (layer.apply(input) as Tensor4D).mul(probe).sum() as Scalar;
+    const loss = (input: Tensor4D) => (layer.apply(input, { training: true }) as Tensor4D).mul(probe).sum() as Scalar;
     loss(x);
     // getWeights returns the variables themselves: keep copies to restore.
     const [kernel, bias] = (layer.getWeights() as [Tensor4D, Tensor]).map((w) => w.clone()) as [Tensor4D, Tensor];

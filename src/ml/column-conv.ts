@@ -10,7 +10,8 @@
  * [1, d], padding 'same') computes, from ops tfjs can differentiate on every
  * backend: one product of each frame with all k taps' weights, then each tap's
  * share moved by its offset (tap j reads column t + (j - (k-1)/2)·d, zero past
- * the ends) and summed. It holds Conv2D's weights (kernel [1, k, in, out],
+ * the ends) and summed. Outside training, where nothing is differentiated, it
+ * runs the backend's dilated convolution, which is faster. It holds Conv2D's weights (kernel [1, k, in, out],
  * bias), so Keras files carry it as that Conv2D and come back as this layer.
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
@@ -95,9 +96,11 @@ function defineClass(tf: Tf) {
       return [...shape.slice(0, -1), this.filters];
     }
 
-    override call(inputs: Tensor | Tensor[]): Tensor {
+    override call(inputs: Tensor | Tensor[], kwargs: { training?: boolean } = {}): Tensor {
       return tf.tidy(() => {
         const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as Tensor4D;
+        // Nothing is differentiated outside training: the backend's own dilated convolution is faster.
+        if (!kwargs.training) return this.dilatedConv(x);
         const [batch, height, width, channels] = x.shape;
         const k = this.kernelWidth;
         const out = this.filters;
@@ -118,6 +121,18 @@ function defineClass(tf: Tf) {
         let y = sum!.reshape([batch, height, width, out]);
         if (this.bias) y = y.add(this.bias.read());
         return this.activation === 'relu' ? y.relu() : y;
+      });
+    }
+
+    private dilatedConv(x: Tensor4D): Tensor {
+      return tf.fused.conv2d({
+        x,
+        filter: this.kernel!.read() as Tensor4D,
+        strides: 1,
+        pad: 'same',
+        dilations: [1, this.dilation],
+        bias: this.bias?.read(),
+        activation: this.activation,
       });
     }
 
