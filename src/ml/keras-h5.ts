@@ -8,7 +8,7 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import type { Entity, Group } from 'h5wasm';
 import type { Tf } from './tf.js';
 import { InternalError, UserInputError } from '../errors.js';
-import { columnConvAsKeras, kerasAsColumnConv } from './column-conv.js';
+import { columnConvAsKeras, kerasAsColumnConv, registerColumnConv } from './column-conv.js';
 
 type H5wasm = Awaited<ReturnType<typeof h5>>;
 
@@ -124,6 +124,7 @@ export async function loadKerasH5(tf: Tf, path: string): Promise<LayersModel> {
     if (typeof configText !== 'string') throw new UserInputError(`${path}: no model_config attribute; is this a Keras model saved with model.save("….h5")?`);
     const config = mapLayers(toKeras2Config(JSON.parse(configText) as Json), kerasAsColumnConv);
     if (!isObject(config)) throw new UserInputError(`${path}: model_config is not a JSON object; is this a Keras model?`);
+    registerColumnConv(tf);
     const model = await tf.models.modelFromJSON({ modelTopology: config });
     const weightsGroup = asGroup(h5wasm, file.get('model_weights') ?? file, `${path}: model_weights`);
     const values = new Map<string, Float32Array[]>();

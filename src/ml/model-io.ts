@@ -5,6 +5,7 @@ import type { Tf } from './tf.js';
 import type { LayersModel, io } from '@tensorflow/tfjs';
 import { DamagedFileError, readJson } from '../util/fs.js';
 import { UserInputError } from '../errors.js';
+import { registerColumnConv } from './column-conv.js';
 
 export async function saveModel(tf: Tf, model: LayersModel, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -35,6 +36,7 @@ export async function loadModel(tf: Tf, dir: string): Promise<LayersModel> {
   const buffers = await Promise.all((json.weightsManifest as { paths: string[] }[]).flatMap((g) => g.paths).map((p) => readFile(join(dir, p))));
   const weightData = tf.io.concatenateArrayBuffers(buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
   const weightSpecs = (json.weightsManifest as { weights: io.WeightsManifestEntry[] }[]).flatMap((g) => g.weights);
+  registerColumnConv(tf);
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
 }
 

@@ -41,7 +41,6 @@ async function initialise(backend: string): Promise<Tf> {
   }
   await tf.ready();
   tf.env().set('PROD', true);
-  (await import('./column-conv.js')).registerColumnConv(tf);
   return tf;
 }
 
