@@ -98,6 +98,11 @@ describe('ColumnConv', () => {
     await tf.setBackend('wasm');
   });
 
+  it('refuses a dilation along the height, or an even kernel, saying what to set', () => {
+    expect(() => columnConv(tf, { filters: 2, kernelSize: [1, 3], dilationRate: [2, 2], name: 'conv_3' })).toThrow(/layer "conv_3": a dilated conv2d convolves along the columns only .*set kernelSize to \[1, k\] and dilationRate to \[1, d\]/);
+    expect(() => columnConv(tf, { filters: 2, kernelSize: [1, 4], dilationRate: [1, 2], name: 'conv_4' })).toThrow(/odd kernel width/);
+  });
+
   it('survives a tfjs model save and load with its weights and config', async () => {
     const model = tf.sequential();
     model.add(tf.layers.inputLayer({ inputShape: [1, null, 4] }));

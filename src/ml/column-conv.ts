@@ -70,7 +70,7 @@ function defineClass(tf: Tf) {
       super(config);
       const kernelSize = pair(config.kernelSize, 'kernelSize');
       const dilationRate = pair(config.dilationRate ?? 1, 'dilationRate');
-      if (kernelSize[0] !== 1 || dilationRate[0] !== 1) throw new Error(`${COLUMN_CONV} convolves along the columns only: kernelSize must be [1, k] and dilationRate [1, d], got [${kernelSize}] and [${dilationRate}]`);
+      if (kernelSize[0] !== 1 || dilationRate[0] !== 1) throw new Error(`layer "${String(config.name)}": a dilated conv2d convolves along the columns only (it is built as a ${COLUMN_CONV}, which tfjs can train): set kernelSize to [1, k] and dilationRate to [1, d], got [${kernelSize}] and [${dilationRate}]`);
       if (kernelSize[1] % 2 !== 1) throw new Error(`${COLUMN_CONV} needs an odd kernel width (its taps sit evenly around the column), got ${kernelSize[1]}`);
       const activation = config.activation ?? 'linear';
       if (activation !== 'relu' && activation !== 'linear') throw new Error(`${COLUMN_CONV} supports the activations relu and linear, got ${String(activation)}`);
