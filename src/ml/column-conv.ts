@@ -11,8 +11,9 @@
  * backend: one product of each frame with all k taps' weights, then each tap's
  * share moved by its offset (tap j reads column t + (j - (k-1)/2)·d, zero past
  * the ends) and summed. Outside training, where nothing is differentiated, it
- * runs the backend's dilated convolution, which is faster. It holds Conv2D's weights (kernel [1, k, in, out],
- * bias), so Keras files carry it as that Conv2D and come back as this layer.
+ * runs the backend's dilated convolution, which is faster. It holds Conv2D's
+ * weights (kernel [1, k, in, out], bias), so Keras files carry it as that
+ * Conv2D and come back as this layer.
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import type { Tf } from './tf.js';
@@ -26,31 +27,30 @@ export function isDilated(dilationRate: unknown): boolean {
   return (Array.isArray(dilationRate) ? dilationRate : [dilationRate]).some((d) => typeof d === 'number' && d > 1);
 }
 
-const registered = new WeakSet<object>();
-
 /** Registers the layer class with this tfjs' serialization, so saved models that hold it load. */
 export function registerColumnConv(tf: Tf): void {
-  if (registered.has(tf.serialization)) return;
-  registered.add(tf.serialization);
-  tf.serialization.registerClass(columnConvClass(tf));
+  columnConvClass(tf);
 }
 
 /**
  * A ColumnConv layer from a conv2d's options (filters, kernelSize [1, k],
- * dilationRate [1, d], activation relu or linear, useBias, name); the class is
- * registered first.
+ * dilationRate [1, d], activation relu or linear, useBias, name).
  */
 export function columnConv(tf: Tf, config: Json) {
-  registerColumnConv(tf);
   const Layer = columnConvClass(tf);
   return new Layer(config);
 }
 
+/** The class for this tfjs, defined and registered with its serialization the first time. */
 const classes = new WeakMap<object, ReturnType<typeof defineClass>>();
 
 function columnConvClass(tf: Tf) {
   let cls = classes.get(tf.serialization);
-  if (!cls) classes.set(tf.serialization, (cls = defineClass(tf)));
+  if (!cls) {
+    cls = defineClass(tf);
+    tf.serialization.registerClass(cls);
+    classes.set(tf.serialization, cls);
+  }
   return cls;
 }
 
