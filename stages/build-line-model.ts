@@ -47,8 +47,11 @@ export default defineStage<Static<typeof buildLineModelParams>>({
     });
     if (ctx.inputs.init) {
       const source = await loadLineModel(tf, ctx.inputs.init);
-      if (JSON.stringify(source.meta.charset.characters) !== JSON.stringify(charset.characters)) {
-        throw new UserInputError(`build-line-model: the init model reads ${source.meta.charset.characters.length} characters and the charset input has ${charset.characters.length}; grow from a model trained on the same charset (or build without init)`);
+      const [theirs, ours] = [source.meta.charset.characters, charset.characters];
+      if (JSON.stringify(theirs) !== JSON.stringify(ours)) {
+        const only = (a: string[], b: string[]) => JSON.stringify(a.filter((c) => !b.includes(c)).join(''));
+        const difference = theirs.length === ours.length && only(theirs, ours) === '""' ? 'the same characters in another order' : `only the init model has ${only(theirs, ours)}, only the charset input ${only(ours, theirs)}`;
+        throw new UserInputError(`build-line-model: the init model reads ${theirs.length} characters and the charset input has ${ours.length}; grow from a model trained on the same charset (or build without init). They differ: ${difference}`);
       }
       if (source.meta.height !== height) throw new UserInputError(`build-line-model: the init model reads lines ${source.meta.height} px high, this model ${height} px; set params.height to ${source.meta.height}`);
       const grown = growFrom(tf, model, source.model);
