@@ -292,6 +292,25 @@ describe('prefix beam search', () => {
     expect(beamSearch(p, 4, k, cs, { lexicon: WordTrie.fromWords(['the']) }).text).toBe('The');
   });
 
+  it('with a strict lexicon, even a beam of one ends on whole words: the best complete prefix keeps a place', () => {
+    const cs = [...'ab '];
+    const k = cs.length + 1;
+    // "a" wins every frame by itself, but only "ab" is a word: "a" then "b" is the best whole-word reading.
+    const rows = [
+      [0.4, 0.6, 0, 0],
+      [0.3, 0.4, 0.3, 0],
+      [0.9, 0.05, 0.05, 0],
+    ].map((r) => r.map((p) => p + 1e-6));
+    const p = fromProbabilities(rows);
+    const lexicon = WordTrie.fromWords(['ab']);
+    expect(greedyDecode(p, 3, k, cs).text).toBe('a');
+    for (const beamWidth of [1, 2, 10]) expect(beamSearch(p, 3, k, cs, { lexicon, beamWidth }).text).toBe('ab');
+    // With a finite OOV cost the lexicon is a preference: "a" is read when the image pays for it,
+    // and otherwise the whole word kept in the beam is there to compare it with.
+    expect(beamSearch(p, 3, k, cs, { lexicon, beamWidth: 1, oovPenalty: 0.1 }).text).toBe('a');
+    expect(beamSearch(p, 3, k, cs, { lexicon, beamWidth: 1, oovPenalty: 5 }).text).toBe('ab');
+  });
+
   it('decodes a padded [B, Tmax, K] batch exactly as its lines one by one', () => {
     const rand = random(7);
     const [Tmax, K2] = [8, 4];

@@ -203,6 +203,9 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
     touched.push(node);
   };
   const byNextTotal = (a: number, b: number): number => nextTotal[b]! - nextTotal[a]!;
+  /** Whether every run of letters must be a word of the lexicon. */
+  const wholeWords = lexicon !== undefined && oovPenalty === Infinity;
+  const endsOnWord = (state: number): boolean => state === BETWEEN_WORDS || (state >= 0 && lexicon!.isWord(state));
 
   for (let t = 0; t < T; t++) {
     const row = t * K;
@@ -257,29 +260,32 @@ export function beamSearch(logProbs: Float32Array, T: number, K: number, charset
     for (let i = 0; i < touched.length; i++) nextTotal[touched[i]!] = logAddExp(nextBlank[touched[i]!]!, nextChar[touched[i]!]!);
     if (touched.length > beamWidth) {
       touched.sort(byNextTotal);
+      // With a lexicon, the best prefix that ends on a whole word of it keeps a place beyond the beam's
+      // width: a beam full of unfinished or unknown words would otherwise leave the line to end on
+      // one (strict lexicon: nothing to end on; with an OOV cost: that cost paid for want of choice).
+      const complete = lexicon ? touched.findIndex((n) => endsOnWord(wordState[n]!)) : -1;
+      const reserved = complete >= beamWidth ? touched[complete]! : undefined;
       touched.length = beamWidth;
+      if (reserved !== undefined) touched.push(reserved);
     }
     beam = touched.slice();
     beamBlank = beam.map((n) => nextBlank[n]!);
     beamChar = beam.map((n) => nextChar[n]!);
   }
 
-  const finalScore = (i: number, requireWholeWords: boolean): number => {
+  const finalScore = (i: number): number => {
     const node = beam[i]!;
     const state = wordState[node]!;
     const unfinished = lexicon !== undefined && state >= 0 && !lexicon.isWord(state);
-    if (unfinished && requireWholeWords && oovPenalty === Infinity) return -Infinity;
-    return logAddExp(beamBlank[i]!, beamChar[i]!) + (lm ? lmWeight * lm.logProbEndAfter(lmState[node]!) : 0) + (state !== BETWEEN_WORDS ? wordBonus : 0) - (unfinished && oovPenalty < Infinity ? oovPenalty : 0);
+    // The beam always holds a prefix that ends on a whole word (kept above), so a strict lexicon's reading is whole words.
+    if (unfinished && wholeWords) return -Infinity;
+    return logAddExp(beamBlank[i]!, beamChar[i]!) + (lm ? lmWeight * lm.logProbEndAfter(lmState[node]!) : 0) + (state !== BETWEEN_WORDS ? wordBonus : 0) - (unfinished ? oovPenalty : 0);
   };
   let best = 0;
   let bestScore = -Infinity;
-  // When no prefix ends on a whole word the best one is returned rather than nothing.
-  for (const requireWholeWords of [true, false]) {
-    for (let i = 0; i < beam.length; i++) {
-      const s = finalScore(i, requireWholeWords);
-      if (s > bestScore) [best, bestScore] = [i, s];
-    }
-    if (bestScore > -Infinity) break;
+  for (let i = 0; i < beam.length; i++) {
+    const s = finalScore(i);
+    if (s > bestScore) [best, bestScore] = [i, s];
   }
 
   const labels: number[] = [];
