@@ -73,17 +73,22 @@ function curvePanel(title: string, yTitle: string, rows: CurveRow[], drops: { ep
   return { title, width, height: 260, layer: layers };
 }
 
-/** Loss and accuracy per epoch, train solid and validation dashed, learning-rate drops marked. */
+/** The panels that have something to draw: a line model's history has a loss but no accuracy, and an empty axis box reads as a broken chart. */
+function panels(specs: [title: string, axis: string, rows: CurveRow[]][], panel: (title: string, axis: string, rows: CurveRow[]) => object): object[] {
+  return specs.filter(([, , rows]) => rows.length).map(([title, axis, rows]) => panel(title, axis, rows));
+}
+
+/** Loss and accuracy per epoch (accuracy when the history has it), train solid and validation dashed, learning-rate drops marked. */
 export function curvesSpec(epochs: EpochPoint[], options: { width?: number } = {}): TopLevelSpec {
   const drops = learningRateDrops(epochs);
   const width = options.width ?? 420;
   return {
     $schema: SCHEMA,
     config: CONFIG,
-    hconcat: [
-      curvePanel('Loss per epoch', 'categorical cross-entropy', curveRows(epochs, 'loss', ''), drops, 'split', width),
-      curvePanel('Accuracy per epoch', 'accuracy', curveRows(epochs, 'accuracy', ''), drops, 'split', width),
-    ],
+    hconcat: panels([
+      ['Loss per epoch', 'categorical cross-entropy', curveRows(epochs, 'loss', '')],
+      ['Accuracy per epoch', 'accuracy', curveRows(epochs, 'accuracy', '')],
+    ], (title, axis, rows) => curvePanel(title, axis, rows, drops, 'split', width)),
     resolve: { scale: { color: 'shared', strokeDash: 'shared' } },
   } as TopLevelSpec;
 }
@@ -94,10 +99,10 @@ export function compareCurvesSpec(runs: { run: string; epochs: EpochPoint[] }[],
   return {
     $schema: SCHEMA,
     config: CONFIG,
-    hconcat: [
-      curvePanel('Loss per epoch', 'loss', runs.flatMap((r) => curveRows(r.epochs, 'loss', r.run)), [], 'run', width),
-      curvePanel('Accuracy per epoch', 'accuracy', runs.flatMap((r) => curveRows(r.epochs, 'accuracy', r.run)), [], 'run', width),
-    ],
+    hconcat: panels([
+      ['Loss per epoch', 'loss', runs.flatMap((r) => curveRows(r.epochs, 'loss', r.run))],
+      ['Accuracy per epoch', 'accuracy', runs.flatMap((r) => curveRows(r.epochs, 'accuracy', r.run))],
+    ], (title, axis, rows) => curvePanel(title, axis, rows, [], 'run', width)),
     resolve: { scale: { color: 'shared', strokeDash: 'shared' } },
   } as TopLevelSpec;
 }
