@@ -13,9 +13,11 @@ interface StartResult { ok: boolean; errors?: Record<string, string>; general?: 
 
 export async function pipelinesPage(root: HTMLElement): Promise<() => void> {
   const list = await api<{ file: string; name?: string; description?: string; error?: string }[]>('/api/pipelines');
-  root.replaceChildren(h('h1', {}, 'Pipelines'), h('ul', { class: 'cards' }, list.map((p) => h('li', { class: 'card' },
-    h('a', { href: `#/pipeline?file=${encodeURIComponent(p.file)}` }, h('b', {}, p.name ?? p.file)), ' ', h('span', { class: 'muted mono' }, p.file),
-    p.description ? h('p', {}, p.description) : '', p.error ? h('pre', { class: 'error' }, p.error) : ''))));
+  root.replaceChildren(h('h1', {}, 'Pipelines'), list.length
+    ? h('ul', { class: 'cards' }, list.map((p) => h('li', { class: 'card' },
+      h('a', { href: `#/pipeline?file=${encodeURIComponent(p.file)}` }, h('b', {}, p.name ?? p.file)), ' ', h('span', { class: 'muted mono' }, p.file),
+      p.description ? h('p', {}, p.description) : '', p.error ? h('pre', { class: 'error' }, p.error) : '')))
+    : h('p', { class: 'muted' }, 'No pipeline files in this workspace\'s pipelines/ folder. Put your pipeline YAML files there (as in the inkflow repository: pipelines/letters.yaml) to see their DAG and run them from here; runs started with inkflow run elsewhere still show under Runs.'));
   document.body.dataset.ready = 'pipelines';
   return () => undefined;
 }
