@@ -224,6 +224,25 @@ describe.skipIf(!chromiumAvailable())('inkflow ui in chromium', () => {
     await page.close();
   }, 120_000);
 
+  it('keeps every run\'s column on the page when one run has a very long param value', async () => {
+    const long = `layers-${'conv2d_relu_'.repeat(60)}`;
+    const r = await inkflow(ws, ['run', 'pipelines/tiny.yaml', '--set', `a.text=${long}`, '--plain']);
+    expect(r.exitCode, r.all).toBe(0);
+    const { rows } = (await (await fetch(`${base}/api/runs?pipeline=tiny`)).json()) as { rows: { runId: string; params?: Record<string, unknown> }[] };
+    const ids = rows.slice(0, 2).map((row) => row.runId);
+    const { page, errors } = await open(`#/compare?ids=${ids.join(',')}`, (p) => p.waitForSelector('body[data-ready="compare"] table.data'));
+    const params = page.locator('table.data').first();
+    expect(await params.textContent()).toContain(long.slice(0, 40));
+    // The table fits its card, and the last run's header is inside the viewport.
+    const fits = await params.evaluate((table) => table.scrollWidth <= table.parentElement!.clientWidth + 1);
+    expect(fits).toBe(true);
+    const lastHeader = await page.locator('table.data').first().locator('thead th').last().boundingBox();
+    expect(lastHeader!.x + lastHeader!.width).toBeLessThanOrEqual(page.viewportSize()!.width);
+    await shot(page, 'compare-long-param');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   it('predicts a letter drawn with the mouse in the browser, and reads an uploaded phrase', async () => {
     const { page, errors } = await open('#/playground', (p) => p.waitForFunction(() => window.inkflowPlayground).then(() => p.evaluate(() => window.inkflowPlayground!.ready)));
     await drawLetterOnPad(page);

@@ -17,8 +17,15 @@ export function objectUrl(key: string, output: string, file = ''): string {
   return `/artifacts/objects/${key.slice(0, 2)}/${key}/out/${output}${file ? `/${file}` : ''}`;
 }
 
-function stageOfKind(record: RunRecord, uses: string): [string, { key?: string; status: string }] | undefined {
-  return Object.entries(record.stages).find(([, s]) => s.uses === uses && s.key && (s.status === 'ran' || s.status === 'cached'));
+type StoredStage = [name: string, stage: { key?: string; status: string }];
+
+/** The stages of a module whose outputs are in the store, in pipeline order. */
+function stagesOfKind(record: RunRecord, uses: string): StoredStage[] {
+  return Object.entries(record.stages).filter(([, s]) => s.uses === uses && s.key && (s.status === 'ran' || s.status === 'cached'));
+}
+
+function stageOfKind(record: RunRecord, uses: string): StoredStage | undefined {
+  return stagesOfKind(record, uses)[0];
 }
 
 export async function runDetails(record: RunRecord, workspace: string): Promise<RunDetails> {
@@ -96,7 +103,8 @@ function timeline(record: RunRecord): TimelineStage[] {
 }
 
 async function epochs(record: RunRecord, store: ArtifactStore): Promise<EpochPoint[]> {
-  const train = stageOfKind(record, 'train');
+  // A letter trainer's history, else the last line trainer's (lines.yaml's second phase trains the model it saves).
+  const train = stageOfKind(record, 'train') ?? stagesOfKind(record, 'train-lines').at(-1);
   if (train) {
     try {
       return (await readTrainingHistory(store.outputPath(train[1].key!, 'history'))).epochs;

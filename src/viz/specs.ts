@@ -12,6 +12,9 @@ export interface EpochPoint {
   accuracy?: number;
   val_loss?: number;
   val_accuracy?: number;
+  /** Character error rate, for line models (train-lines reports it on the validation lines). */
+  cer?: number;
+  val_cer?: number;
   learning_rate?: number;
 }
 
@@ -27,11 +30,13 @@ const CONFIG = {
 
 interface CurveRow { run: string; epoch: number; split: string; value: number }
 
-function curveRows(epochs: EpochPoint[], metric: 'loss' | 'accuracy', run: string): CurveRow[] {
+type Metric = 'loss' | 'accuracy' | 'cer';
+
+function curveRows(epochs: EpochPoint[], metric: Metric, run: string): CurveRow[] {
   const rows: CurveRow[] = [];
   for (const e of epochs) {
     const train = e[metric];
-    const val = e[metric === 'loss' ? 'val_loss' : 'val_accuracy'];
+    const val = e[`val_${metric}`];
     if (typeof train === 'number') rows.push({ run, epoch: e.epoch, split: 'train', value: train });
     if (typeof val === 'number') rows.push({ run, epoch: e.epoch, split: 'validation', value: val });
   }
@@ -46,13 +51,13 @@ function learningRateDrops(epochs: EpochPoint[]): { epoch: number; label: string
   });
 }
 
-function curvePanel(title: string, yTitle: string, rows: CurveRow[], drops: { epoch: number; label: string }[], colorBy: 'split' | 'run', width: number) {
+function curvePanel(title: string, yAxis: Axis, rows: CurveRow[], drops: { epoch: number; label: string }[], colorBy: 'split' | 'run', width: number) {
   const line = {
     data: { values: rows },
     mark: { type: 'line' as const, point: true, strokeWidth: 2.5 },
     encoding: {
       x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
-      y: { field: 'value', type: 'quantitative' as const, title: yTitle, scale: { zero: false } },
+      y: { field: 'value', type: 'quantitative' as const, title: yAxis.title, scale: { zero: false }, ...(yAxis.format ? { axis: { format: yAxis.format } } : {}) },
       color: colorBy === 'split'
         ? { field: 'split', type: 'nominal' as const, title: null, scale: { domain: ['train', 'validation'], range: ['#1f77b4', '#ff7f0e'] } }
         : { field: 'run', type: 'nominal' as const, title: 'run' },
@@ -73,22 +78,32 @@ function curvePanel(title: string, yTitle: string, rows: CurveRow[], drops: { ep
   return { title, width, height: 260, layer: layers };
 }
 
-/** The panels that have something to draw: a line model's history has a loss but no accuracy, and an empty axis box reads as a broken chart. */
-function panels(specs: [title: string, axis: string, rows: CurveRow[]][], panel: (title: string, axis: string, rows: CurveRow[]) => object): object[] {
-  return specs.filter(([, , rows]) => rows.length).map(([title, axis, rows]) => panel(title, axis, rows));
+/**
+ * Each metric's panel title and axis. The loss axis names no loss function: a
+ * letter model's is categorical cross-entropy, a line model's is CTC.
+ */
+interface Axis { title: string; format?: string }
+const PANELS: [Metric, title: string, axis: Axis][] = [
+  ['loss', 'Loss per epoch', { title: 'loss' }],
+  ['accuracy', 'Accuracy per epoch', { title: 'accuracy' }],
+  ['cer', 'Character error rate per epoch', { title: 'character error rate', format: '.1~%' }],
+];
+
+/** The panels that have something to draw: a letter model's history has accuracy, a line model's CER, and an empty axis box reads as a broken chart. */
+function panels(rowsOf: (metric: Metric) => CurveRow[], panel: (title: string, axis: Axis, rows: CurveRow[]) => object): object[] {
+  return PANELS.map(([metric, title, axis]) => [title, axis, rowsOf(metric)] as const)
+    .filter(([, , rows]) => rows.length)
+    .map(([title, axis, rows]) => panel(title, axis, rows));
 }
 
-/** Loss and accuracy per epoch (accuracy when the history has it), train solid and validation dashed, learning-rate drops marked. */
+/** Loss per epoch, and accuracy or CER when the history has them; train solid and validation dashed, learning-rate drops marked. */
 export function curvesSpec(epochs: EpochPoint[], options: { width?: number } = {}): TopLevelSpec {
   const drops = learningRateDrops(epochs);
   const width = options.width ?? 420;
   return {
     $schema: SCHEMA,
     config: CONFIG,
-    hconcat: panels([
-      ['Loss per epoch', 'categorical cross-entropy', curveRows(epochs, 'loss', '')],
-      ['Accuracy per epoch', 'accuracy', curveRows(epochs, 'accuracy', '')],
-    ], (title, axis, rows) => curvePanel(title, axis, rows, drops, 'split', width)),
+    hconcat: panels((metric) => curveRows(epochs, metric, ''), (title, axis, rows) => curvePanel(title, axis, rows, drops, 'split', width)),
     resolve: { scale: { color: 'shared', strokeDash: 'shared' } },
   } as TopLevelSpec;
 }
@@ -99,10 +114,7 @@ export function compareCurvesSpec(runs: { run: string; epochs: EpochPoint[] }[],
   return {
     $schema: SCHEMA,
     config: CONFIG,
-    hconcat: panels([
-      ['Loss per epoch', 'loss', runs.flatMap((r) => curveRows(r.epochs, 'loss', r.run))],
-      ['Accuracy per epoch', 'accuracy', runs.flatMap((r) => curveRows(r.epochs, 'accuracy', r.run))],
-    ], (title, axis, rows) => curvePanel(title, axis, rows, [], 'run', width)),
+    hconcat: panels((metric) => runs.flatMap((r) => curveRows(r.epochs, metric, r.run)), (title, axis, rows) => curvePanel(title, axis, rows, [], 'run', width)),
     resolve: { scale: { color: 'shared', strokeDash: 'shared' } },
   } as TopLevelSpec;
 }
@@ -199,10 +211,13 @@ export function parallelSpec(rows: Record<string, unknown>[], dimensionNames: st
   const dimensions = dimensionNames.map(safe);
   const colorBy = colorByName === undefined ? undefined : safe(colorByName);
   rows = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [safe(k), v])));
+  const width = options.width ?? Math.max(320, dimensions.length * 150);
+  // Axis names are long ("evaluate-lines.cer_letters_lm"): the stage on one line and the metric under it, each cut to its axis' share of the width.
+  const axisX = { domain: false, labelAngle: 0, tickColor: '#ccc', title: null, labelFontWeight: 'bold', labelFontSize: 11, labelExpr: "split(datum.label, '\u2024')", labelLimit: Math.max(60, width / dimensions.length - 12) };
   return {
     $schema: SCHEMA,
-    config: { ...CONFIG, view: { stroke: null }, axisX: { domain: false, labelAngle: 0, tickColor: '#ccc', title: null, labelFontWeight: 'bold' } },
-    width: options.width ?? Math.max(320, dimensions.length * 150),
+    config: { ...CONFIG, view: { stroke: null }, axisX },
+    width,
     height: 280,
     data: { values: rows },
     transform: [

@@ -23,12 +23,13 @@ export async function comparePage(root: HTMLElement, query: URLSearchParams): Pr
 
   const paramKeys = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].filter((k) => new Set(runs.map((r) => JSON.stringify(r.params[k] ?? null))).size > 1).sort();
   const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort();
-  const table = (keys: string[], get: (r: CompareRun, k: string) => unknown, highlight: boolean) => h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
+  // Fixed columns that wrap: one long value (a layer list, a path) must not push the other runs' columns off the page.
+  const table = (keys: string[], get: (r: CompareRun, k: string) => unknown, highlight: boolean) => h('div', { class: 'table-wrap' }, h('table', { class: 'data compare' },
     h('thead', {}, h('tr', {}, h('th', {}, ''), runs.map((r) => h('th', {}, h('a', { href: `#/run/${encodeURIComponent(r.runId)}` }, label(r)), ' ', statusBadge(r.status))))),
     h('tbody', {}, keys.map((k) => {
       const values = runs.map((r) => get(r, k));
       const differs = new Set(values.map((v) => JSON.stringify(v ?? null))).size > 1;
-      return h('tr', { class: highlight && differs ? 'differs' : '' }, h('th', {}, k), values.map((v) => h('td', { class: 'num' }, fmt(v))));
+      return h('tr', { class: highlight && differs ? 'differs' : '' }, h('th', {}, k), values.map((v) => h('td', { class: typeof v === 'number' ? 'num' : 'text' }, h('div', { class: 'clip' }, fmt(v)))));
     }))));
 
   root.append(h('p', { class: 'muted' }, `${runs.length} runs${sweep ? ` of ${sweep.id}` : ''}`));
