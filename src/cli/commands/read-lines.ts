@@ -1,17 +1,17 @@
 /** `inkflow read` with a line model: line images or whole pages to text, JSON, ALTO or PAGE XML. */
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { readGrayImage } from '../../data/images.js';
 import { loadTf } from '../../ml/tf.js';
 import { resolveBackendName } from '../../ml/backend-name.js';
 import { LineModelRunner } from '../../lines/line-reader.js';
-import { linesOf, looksLikePage, readLines, type LineResult } from '../../lines/page-reader.js';
+import { readLines, type LineResult } from '../../lines/page-reader.js';
+import { startFindingLines, type FoundLines } from '../../lines/line-finder-pool.js';
+import { readLineModelMeta } from '../../lines/line-model-artifact.js';
 import { DEFAULT_DECODER, type DecoderModels } from '../../lines/line-decoder.js';
 import { CharNgram } from '../../lines/char-ngram.js';
 import { WordTrie } from '../../lines/lexicon.js';
 import { writeLineXml } from '../../lines/xml-write.js';
 import { UserInputError } from '../../errors.js';
-import type { GrayImage } from '../../data/framing.js';
 
 export interface ReadLinesOptions {
   layout: 'auto' | 'line' | 'page';
@@ -27,9 +27,19 @@ export interface ReadLinesOptions {
 /** Lines read in one pass: tfjs' per-call cost is paid once per batch, and more lines group into batches of more even widths (less padding). */
 const BATCH_LINES = 256;
 
-type ImageSize = Pick<GrayImage, 'width' | 'height'>;
+type Found = Exclude<FoundLines, { error: string }>;
 
 export async function readWithLineModel(modelDir: string, files: string[], o: ReadLinesOptions): Promise<number> {
+  // The lines are found on worker threads while tfjs and the model load.
+  const finder = startFindingLines(files, { layout: o.layout, model: await readLineModelMeta(modelDir) });
+  try {
+    return await readFound(modelDir, finder.results(), o);
+  } finally {
+    await finder.close();
+  }
+}
+
+async function readFound(modelDir: string, found: AsyncIterable<[string, FoundLines]>, o: ReadLinesOptions): Promise<number> {
   const tf = await loadTf(resolveBackendName('auto'));
   const runner = await LineModelRunner.open(tf, modelDir);
   const models: DecoderModels = {};
@@ -37,9 +47,9 @@ export async function readWithLineModel(modelDir: string, files: string[], o: Re
   if (o.words) models.lexicon = WordTrie.fromWords((await readFile(o.words, 'utf8')).split(/\r?\n/).map((w) => w.trim()).filter(Boolean));
   const settings = { ...DEFAULT_DECODER, method: models.lm || models.lexicon ? ('beam' as const) : ('greedy' as const), beam_width: o.beam };
   let failures = 0;
-  // Find the lines of image after image, and read them in batches of at least BATCH_LINES: one pass
-  // over many lines is much cheaper per line than one per image. Only the small normalized lines are kept.
-  let pending: { file: string; size: ImageSize; lines: ReturnType<typeof linesOf> }[] = [];
+  // Read the lines found in batches of at least BATCH_LINES: one pass over many lines is much
+  // cheaper per line than one per image. Only the small normalized lines are kept.
+  let pending: ({ file: string } & Found)[] = [];
   let pendingLines = 0;
   const flush = async () => {
     const results = readLines(runner, pending.map((c) => c.lines), settings, models);
@@ -47,18 +57,14 @@ export async function readWithLineModel(modelDir: string, files: string[], o: Re
     pending = [];
     pendingLines = 0;
   };
-  for (const file of files) {
-    try {
-      const img = await readGrayImage(file);
-      const mode = o.layout === 'auto' ? (looksLikePage(img) ? 'page' : 'line') : o.layout;
-      const lines = linesOf(img, runner.meta, mode);
-      if (!lines.length) throw new UserInputError(`${file}: no text lines found on this page; is it blank, or a single line (try --layout line)?`);
-      pending.push({ file, size: { width: img.width, height: img.height }, lines });
-      pendingLines += lines.length;
-    } catch (err) {
+  for await (const [file, lines] of found) {
+    if ('error' in lines) {
       failures++;
-      process.stderr.write(`inkflow: ${(err as Error).message}\n`);
+      process.stderr.write(`inkflow: ${lines.error}\n`);
+      continue;
     }
+    pending.push({ file, ...lines });
+    pendingLines += lines.lines.length;
     if (pendingLines >= BATCH_LINES) await flush();
   }
   if (pending.length) await flush();
@@ -66,7 +72,7 @@ export async function readWithLineModel(modelDir: string, files: string[], o: Re
   return failures ? 1 : 0;
 }
 
-async function report(file: string, size: ImageSize, lines: LineResult[], o: ReadLinesOptions): Promise<void> {
+async function report(file: string, size: Found['size'], lines: LineResult[], o: ReadLinesOptions): Promise<void> {
   if (o.json) process.stdout.write(JSON.stringify({ file, width: size.width, height: size.height, lines }) + '\n');
   else if (lines.length === 1 && !o.alto && !o.pageXml) process.stdout.write(`${file}\t${lines[0]!.text}\n`);
   else if (!o.alto && !o.pageXml) process.stdout.write(`# ${file}\n${lines.map((l) => l.text).join('\n')}\n`);
