@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { BackendName } from './backend-name.js';
+import { tfjsNode, tfjsUnion, tfjsWasm } from './tfjs-packages.js';
 
 export type Tf = typeof import('@tensorflow/tfjs');
 
@@ -24,13 +25,13 @@ async function initialise(backend: string): Promise<Tf> {
   if (backend === 'tensorflow') {
     // TensorFlow's C++ start-up notices (CPU features, oneDNN) are not for inkflow's users.
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-    tf = (await import('@tensorflow/tfjs-node' as string)) as Tf;
+    tf = tfjsNode();
     await tf.setBackend('tensorflow');
   } else {
-    tf = await import('@tensorflow/tfjs');
+    tf = tfjsUnion();
     let ok: boolean;
     if (backend === 'wasm') {
-      await import('@tensorflow/tfjs-backend-wasm');
+      tfjsWasm();
       (await import('./wasm-kernels.js')).registerWasmTrainingKernels();
       const { withWasmThreads } = await import('./wasm-threads.js');
       ok = await withWasmThreads(wasmThreadCount(), () => tf.setBackend('wasm'));

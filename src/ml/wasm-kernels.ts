@@ -7,21 +7,24 @@
  * operator for run in WebAssembly SIMD (simd-kernels.wat). Every kernel is
  * verified against the cpu backend in test/wasm-kernels.test.ts.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tfCore from '@tensorflow/tfjs-core';
 import { simdKernelsFor, type EmscriptenModule } from './simd-kernels.js';
+import { tfjsCore } from './tfjs-packages.js';
+
+const tf = tfjsCore();
 
 const { sizeFromShape } = tf.util;
 
-type TensorInfo = tf.TensorInfo;
+type TensorInfo = tfCore.TensorInfo;
 type Backend = {
   disposeData(dataId: object): void;
   incRef(dataId: object): void;
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  makeOutput(shape: number[], dtype: tfCore.DataType): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): Float32Array;
   wasm: EmscriptenModule;
 };
 /** What a kernel here is called with: the named inputs it is registered for, its attributes, the wasm backend. */
-type KernelArgs<I extends string> = { inputs: Record<I, TensorInfo>; attrs: tf.NamedAttrMap; backend: Backend };
+type KernelArgs<I extends string> = { inputs: Record<I, TensorInfo>; attrs: tfCore.NamedAttrMap; backend: Backend };
 type Kernel<I extends string> = (args: KernelArgs<I>) => TensorInfo;
 
 /**
@@ -30,22 +33,22 @@ type Kernel<I extends string> = (args: KernelArgs<I>) => TensorInfo;
  * here are typed by the inputs they are registered for and the backend methods they use, and tfjs calls
  * them exactly so (the registered inputs, the active backend); this is the one place that says so.
  */
-function asTfjsKernel<I extends string>(kernel: Kernel<I>): tf.KernelFunc {
-  return kernel as tf.KernelFunc;
+function asTfjsKernel<I extends string>(kernel: Kernel<I>): tfCore.KernelFunc {
+  return kernel as tfCore.KernelFunc;
 }
 
 /** A stock kernel called from a replacement; every kernel here produces one tensor. */
-function runStock(kernel: tf.KernelFunc, args: KernelArgs<string>): TensorInfo {
+function runStock(kernel: tfCore.KernelFunc, args: KernelArgs<string>): TensorInfo {
   return kernel(args) as TensorInfo;
 }
 
-function call(name: string, inputs: Record<string, TensorInfo>, attrs: tf.NamedAttrMap, backend: Backend): TensorInfo {
+function call(name: string, inputs: Record<string, TensorInfo>, attrs: tfCore.NamedAttrMap, backend: Backend): TensorInfo {
   const kernel = tf.getKernel(name, 'wasm');
   if (!kernel) throw new Error(`wasm kernel ${name} is not registered`);
   return runStock(kernel.kernelFunc, { inputs, attrs, backend });
 }
 
-type ConvPad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type ConvPad = 'valid' | 'same' | number | tfCore.backend_util.ExplicitPadding;
 type Shape4 = [number, number, number, number];
 
 /** A rank-4 shape: [kh, kw, ci, co] filters, [batch, h, w, c] images. */
@@ -54,7 +57,7 @@ function rank4(shape: readonly number[], what: string): Shape4 {
   return shape as Shape4;
 }
 
-function convInfo(xShape: Shape4, filterShape: Shape4, attrs: tf.NamedAttrMap) {
+function convInfo(xShape: Shape4, filterShape: Shape4, attrs: tfCore.NamedAttrMap) {
   return tf.backend_util.computeConv2DInfo(
     xShape,
     filterShape,
@@ -67,7 +70,7 @@ function convInfo(xShape: Shape4, filterShape: Shape4, attrs: tf.NamedAttrMap) {
   );
 }
 
-function requireChannelsLast(kernel: string, attrs: tf.NamedAttrMap) {
+function requireChannelsLast(kernel: string, attrs: tfCore.NamedAttrMap) {
   if (attrs.dataFormat && attrs.dataFormat !== 'NHWC') {
     throw new Error(`${kernel} on wasm supports only channels-last (NHWC) data, got ${String(attrs.dataFormat)}`);
   }
@@ -93,7 +96,7 @@ function conv2DBackpropFilter({ inputs, attrs, backend }: KernelArgs<'x' | 'dy'>
 }
 
 /** dWᵀ [co, kh·kw·ci] = dyᵀ [co, P] · patches [P, kh·kw·ci] over all P = b·oh·ow output positions. */
-function filterGradFromPatches(x: TensorInfo, dy: TensorInfo, filterShape: Shape4, info: tf.backend_util.Conv2DInfo, backend: Backend): TensorInfo {
+function filterGradFromPatches(x: TensorInfo, dy: TensorInfo, filterShape: Shape4, info: tfCore.backend_util.Conv2DInfo, backend: Backend): TensorInfo {
   const [kh, kw, ci, co] = filterShape;
   const positions = info.batchSize * info.outHeight * info.outWidth;
   const columns = kh * kw * ci;
@@ -116,7 +119,7 @@ function filterGradFromPatches(x: TensorInfo, dy: TensorInfo, filterShape: Shape
  * batch is cut into chunks whose filters stay under ~0.5 M floats and the
  * partial gradients are summed.
  */
-function filterGradDyAsFilter(x: TensorInfo, dy: TensorInfo, filterShape: Shape4, info: tf.backend_util.Conv2DInfo, backend: Backend): TensorInfo {
+function filterGradDyAsFilter(x: TensorInfo, dy: TensorInfo, filterShape: Shape4, info: tfCore.backend_util.Conv2DInfo, backend: Backend): TensorInfo {
   const [kh, kw, ci, co] = filterShape;
   const { top, bottom, left, right } = info.padInfo;
   const batch = info.batchSize;
@@ -175,7 +178,7 @@ function batchRange(t: TensorInfo, start: number, size: number, backend: Backend
  * zeros, so XNNPACK does the gathering on all threads; the filter is made once
  * per shape and kept, so XNNPACK packs it once.
  */
-function imageToColumns(x: TensorInfo, info: tf.backend_util.Conv2DInfo, backend: Backend): TensorInfo {
+function imageToColumns(x: TensorInfo, info: tfCore.backend_util.Conv2DInfo, backend: Backend): TensorInfo {
   const { top, bottom, left, right } = info.padInfo;
   const patches = call('Conv2D', { x, filter: oneHotFilter(info.filterHeight, info.filterWidth, info.inChannels, backend) }, {
     strides: [info.strideHeight, info.strideWidth],
@@ -213,7 +216,7 @@ function dispose(backend: Backend, ...tensors: TensorInfo[]) {
  * For stride 1, dx is dy convolved with the filter rotated 180° and its channel
  * axes swapped, padded so the output has the input's size.
  */
-function makeConv2DBackpropInput(fallback: tf.KernelFunc): Kernel<'dy' | 'filter'> {
+function makeConv2DBackpropInput(fallback: tfCore.KernelFunc): Kernel<'dy' | 'filter'> {
   return (args) => {
     const { inputs, attrs, backend } = args;
     const { dy, filter } = inputs;
@@ -265,7 +268,7 @@ function rotatedFilter(filter: TensorInfo, backend: Backend): TensorInfo {
  * operand on every call: when the left one is much smaller (dx = dy·Wᵀ), Cᵀ =
  * op(B)ᵀ·op(A)ᵀ packs the small one and costs one transpose of C.
  */
-function makeBatchMatMul(original: tf.KernelFunc): Kernel<'a' | 'b'> {
+function makeBatchMatMul(original: tfCore.KernelFunc): Kernel<'a' | 'b'> {
   return (args) => {
     const { inputs, attrs, backend } = args;
     const transposeA = Boolean(attrs.transposeA);
@@ -412,7 +415,7 @@ function maxPoolGrad2x2(x: Float32Array, g: Float32Array, dx: Float32Array, batc
  * Sums over leading axes (every bias gradient: [batch, h, w, c] -> [c]) in one
  * SIMD pass; the stock kernel first transposes the reduced axes to the end.
  */
-function makeSum(original: tf.KernelFunc): Kernel<'x'> {
+function makeSum(original: tfCore.KernelFunc): Kernel<'x'> {
   return (args) => {
     const { inputs: { x }, attrs, backend } = args;
     const rank = x.shape.length;
@@ -436,7 +439,7 @@ function makeSum(original: tf.KernelFunc): Kernel<'x'> {
  * [100352, 32] transpose took 19 ms, 2.6 ms as the equivalent 3-D one). Any
  * transpose that reduces to swapping two axes is handed over as 3-D.
  */
-function makeTranspose(original: tf.KernelFunc): Kernel<'x'> {
+function makeTranspose(original: tfCore.KernelFunc): Kernel<'x'> {
   return (args) => {
     const { inputs: { x }, attrs, backend } = args;
     const perm = attrs.perm as number[];
@@ -541,10 +544,10 @@ function registerReluGradient() {
     gradFunc: (dy, saved) => {
       const [x] = saved;
       if (!x) throw new Error('the Relu gradient needs the saved input x');
-      const d = dy as tf.Tensor;
+      const d = dy as tfCore.Tensor;
       return {
         x: () => (tf.getBackend() === 'wasm' && x.dtype === 'float32' && d.dtype === 'float32'
-          ? tf.engine().runKernel(RELU_GRAD, { dy: d, x }) as tf.Tensor
+          ? tf.engine().runKernel(RELU_GRAD, { dy: d, x }) as tfCore.Tensor
           : tf.mul(d, tf.cast(tf.step(x), 'float32'))),
       };
     },
@@ -580,7 +583,7 @@ export function registerWasmTrainingKernels(): void {
   }
 }
 
-function replaceKernel<I extends string>(name: string, make: (original: tf.KernelFunc) => Kernel<I>) {
+function replaceKernel<I extends string>(name: string, make: (original: tfCore.KernelFunc) => Kernel<I>) {
   const original = tf.getKernel(name, 'wasm');
   if (!original) return;
   tf.unregisterKernel(name, 'wasm');

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker as NodeWorker, type Transferable, type WorkerOptions } from 'node:worker_threads';
+import { tfjsCore, tfjsWasm } from './tfjs-packages.js';
 
 const require = createRequire(import.meta.url);
 
@@ -36,8 +37,8 @@ function workerFiles(): { worker: string; mainScript: string } {
 
 /** Call before `tf.setBackend('wasm')`; `initialise` runs the backend's set-up. */
 export async function withWasmThreads<T>(threads: number, initialise: () => Promise<T>): Promise<T> {
-  const tf = await import('@tensorflow/tfjs-core');
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const tf = tfjsCore();
+  const wasm = tfjsWasm();
   if (threads <= 1) return initialise();
   const { worker, mainScript } = workerFiles();
   class FileWorker extends NodeWorker {
