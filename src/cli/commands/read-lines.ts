@@ -12,6 +12,7 @@ import { CharNgram } from '../../lines/char-ngram.js';
 import { WordTrie } from '../../lines/lexicon.js';
 import { writeLineXml } from '../../lines/xml-write.js';
 import { UserInputError } from '../../errors.js';
+import { StatusLine } from '../status-line.js';
 
 export interface ReadLinesOptions {
   layout: 'auto' | 'line' | 'page';
@@ -33,13 +34,15 @@ export async function readWithLineModel(modelDir: string, files: string[], o: Re
   // The lines are found on worker threads while tfjs and the model load.
   const finder = startFindingLines(files, { layout: o.layout, model: await readLineModelMeta(modelDir) });
   try {
-    return await readFound(modelDir, finder.results(), o);
+    return await readFound(modelDir, finder.results(), files.length, o);
   } finally {
     await finder.close();
   }
 }
 
-async function readFound(modelDir: string, found: AsyncIterable<[string, FoundLines]>, o: ReadLinesOptions): Promise<number> {
+async function readFound(modelDir: string, found: AsyncIterable<[string, FoundLines]>, fileCount: number, o: ReadLinesOptions): Promise<number> {
+  const status = new StatusLine();
+  status.update('loading the model…', true);
   const tf = await loadTf(resolveBackendName('auto'));
   const runner = await LineModelRunner.open(tf, modelDir);
   const models: DecoderModels = {};
@@ -51,14 +54,22 @@ async function readFound(modelDir: string, found: AsyncIterable<[string, FoundLi
   // cheaper per line than one per image. Only the small normalized lines are kept.
   let pending: ({ file: string } & Found)[] = [];
   let pendingLines = 0;
+  let filesDone = 0;
+  let linesRead = 0;
   const flush = async () => {
+    status.update(`reading ${pendingLines} lines (${filesDone}/${fileCount} files)…`, true);
     const results = readLines(runner, pending.map((c) => c.lines), settings, models);
+    status.clear();
     for (const [i, { file, size }] of pending.entries()) await report(file, size, results[i]!, o);
+    linesRead += pendingLines;
     pending = [];
     pendingLines = 0;
   };
   for await (const [file, lines] of found) {
+    filesDone++;
+    status.update(`finding lines: ${filesDone}/${fileCount} files${linesRead ? `, ${linesRead} lines read` : ''}…`);
     if ('error' in lines) {
+      status.clear();
       failures++;
       process.stderr.write(`inkflow: ${lines.error}\n`);
       continue;

@@ -9,6 +9,7 @@ import { formatBytes } from '../../util/text.js';
 import { integerOption, parseCommandArgs } from '../args.js';
 import { UsageError, UserInputError } from '../../errors.js';
 import { workspaceRoot } from './common.js';
+import { StatusLine } from '../status-line.js';
 
 const VERIFY_HELP = `usage: inkflow verify [--repair]
 
@@ -64,12 +65,13 @@ async function verifyStore(store: ArtifactStore): Promise<ObjectProblem[]> {
   const started = performance.now();
   let checked = 0;
   let bytes = 0;
+  const status = new StatusLine();
   const problems = await store.verify((_, size) => {
     checked++;
     bytes += size;
-    if (process.stderr.isTTY) process.stderr.write(`\rverifying ${checked} artifacts, ${formatBytes(bytes)}…`);
+    status.update(`verifying ${checked} artifacts, ${formatBytes(bytes)}…`);
   });
-  if (process.stderr.isTTY) process.stderr.write('\n');
+  status.clear();
   const seconds = (performance.now() - started) / 1000;
   for (const p of problems) process.stdout.write(`${p.key.slice(0, 12)} ${p.pipeline ?? '?'}/${p.stage ?? '?'}: ${p.message}\n`);
   const speed = `${formatBytes(bytes)} in ${seconds.toFixed(1)} s, ${(bytes / 1e6 / Math.max(seconds, 1e-3)).toFixed(0)} MB/s`;
