@@ -65,38 +65,45 @@ describe('ColumnConv', () => {
     }
   }
 
-  it('has the gradient of finite differences, for its input and its weights', async () => {
-    await tf.setBackend('cpu');
-    const layer = columnConv(tf, { filters: 3, kernelSize: [1, 3], dilationRate: [1, 2], activation: 'linear', name: 'cc_grad' });
-    const x = seeded([2, 1, 7, 2], 3);
-    const probe = seeded([2, 1, 7, 3], 5);
-    const loss = (input: Tensor4D) => (layer.apply(input, { training: true }) as Tensor4D).mul(probe).sum() as Scalar;
-    loss(x);
-    // getWeights returns the variables themselves: keep copies to restore.
-    const [kernel, bias] = (layer.getWeights() as [Tensor4D, Tensor]).map((w) => w.clone()) as [Tensor4D, Tensor];
-    const { grads } = tf.variableGrads(() => loss(x));
-    const kernelGrad = grads[layer.trainableWeights[0]!.read().name]!.dataSync();
-    const dx = tf.grad((input: Tensor4D) => loss(input))(x).dataSync();
-    /** Central difference of the loss at one element of `base`, evaluated by `at`. */
-    const eps = 1e-2;
-    const central = (base: Tensor, i: number, at: (t: Tensor) => number) => {
-      const shifted = (delta: number) => {
-        const data = Float32Array.from(base.dataSync());
-        data[i]! += delta;
-        return at(tf.tensor(data, base.shape));
+  for (const backend of ['cpu', 'wasm']) {
+    it(`has the gradient of finite differences, for its input, kernel and bias, on ${backend}`, async () => {
+      await tf.setBackend(backend);
+      // A gap of 3 on a line of 8 columns: the padded line is not a multiple of the gap.
+      const layer = columnConv(tf, { filters: 3, kernelSize: [1, 3], dilationRate: [1, 3], activation: 'linear', name: `cc_grad_${backend}` });
+      const x = seeded([2, 1, 8, 2], 3);
+      const probe = seeded([2, 1, 8, 3], 5);
+      const loss = (input: Tensor4D) => (layer.apply(input, { training: true }) as Tensor4D).mul(probe).sum() as Scalar;
+      loss(x);
+      // getWeights returns the variables themselves: keep copies to restore.
+      const [kernel, bias] = (layer.getWeights() as [Tensor4D, Tensor]).map((w) => w.clone()) as [Tensor4D, Tensor];
+      layer.setWeights([kernel, seeded([3], 9).reshape([3])]);
+      const biasValue = layer.getWeights()[1]!.clone();
+      const { grads } = tf.variableGrads(() => loss(x));
+      const kernelGrad = grads[layer.trainableWeights[0]!.read().name]!.dataSync();
+      const biasGrad = grads[layer.trainableWeights[1]!.read().name]!.dataSync();
+      const dx = tf.grad((input: Tensor4D) => loss(input))(x).dataSync();
+      /** Central difference of the loss at one element of `base`, evaluated by `at`. */
+      const eps = 1e-2;
+      const central = (base: Tensor, i: number, at: (t: Tensor) => number) => {
+        const shifted = (delta: number) => {
+          const data = Float32Array.from(base.dataSync());
+          data[i]! += delta;
+          return at(tf.tensor(data, base.shape));
+        };
+        return (shifted(eps) - shifted(-eps)) / (2 * eps);
       };
-      return (shifted(eps) - shifted(-eps)) / (2 * eps);
-    };
-    const withKernel = (k: Tensor) => {
-      layer.setWeights([k, bias]);
-      const value = loss(x).dataSync()[0]!;
-      layer.setWeights([kernel, bias]);
-      return value;
-    };
-    for (const i of [0, 5, 11, 17]) expect(central(kernel, i, withKernel)).toBeCloseTo(kernelGrad[i]!, 2);
-    for (const i of [0, 3, 8, 13]) expect(central(x, i, (input) => loss(input as Tensor4D).dataSync()[0]!)).toBeCloseTo(dx[i]!, 2);
-    await tf.setBackend('wasm');
-  });
+      const withWeights = (k: Tensor, b: Tensor) => {
+        layer.setWeights([k, b]);
+        const value = loss(x).dataSync()[0]!;
+        layer.setWeights([kernel, biasValue]);
+        return value;
+      };
+      for (const i of [0, 5, 11, 17]) expect(central(kernel, i, (k) => withWeights(k, biasValue))).toBeCloseTo(kernelGrad[i]!, 2);
+      for (const i of [0, 1, 2]) expect(central(biasValue, i, (b) => withWeights(kernel, b))).toBeCloseTo(biasGrad[i]!, 2);
+      for (const i of [0, 3, 8, 13, 31]) expect(central(x, i, (input) => loss(input as Tensor4D).dataSync()[0]!)).toBeCloseTo(dx[i]!, 2);
+      await tf.setBackend('wasm');
+    });
+  }
 
   it('refuses a dilation along the height, or an even kernel, saying what to set', () => {
     expect(() => columnConv(tf, { filters: 2, kernelSize: [1, 3], dilationRate: [2, 2], name: 'conv_3' })).toThrow(/layer "conv_3": a dilated conv2d convolves along the columns only .*set kernelSize to \[1, k\] and dilationRate to \[1, d\]/);
