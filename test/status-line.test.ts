@@ -16,7 +16,7 @@ describe('StatusLine', () => {
     const { out, written } = stream(false);
     const status = new StatusLine(out, 0);
     status.update('reading 10 lines…', true);
-    status.clear('done');
+    status.clear();
     await new Promise((r) => setImmediate(r));
     expect(written()).toBe('');
   });

@@ -22,10 +22,10 @@ export class StatusLine {
     this.shown = true;
   }
 
-  /** Erases the line (before printing results), or leaves `message` in its place. */
-  clear(message?: string): void {
+  /** Erases the line, before the command prints results. */
+  clear(): void {
     if (!this.live || !this.shown) return;
-    this.out.write(`\r\x1b[K${message ? `${message}\n` : ''}`);
+    this.out.write('\r\x1b[K');
     this.shown = false;
   }
 }

@@ -78,11 +78,12 @@ function curvePanel(title: string, yAxis: Axis, rows: CurveRow[], drops: { epoch
   return { title, width, height: 260, layer: layers };
 }
 
+interface Axis { title: string; format?: string }
+
 /**
  * Each metric's panel title and axis. The loss axis names no loss function: a
  * letter model's is categorical cross-entropy, a line model's is CTC.
  */
-interface Axis { title: string; format?: string }
 const PANELS: [Metric, title: string, axis: Axis][] = [
   ['loss', 'Loss per epoch', { title: 'loss' }],
   ['accuracy', 'Accuracy per epoch', { title: 'accuracy' }],
