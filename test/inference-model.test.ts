@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { charsetFromCounts, countCharacters } from '../src/lines/charset.js';
 import { LINE_MODEL_FORMAT, saveLineModel } from '../src/lines/line-model-artifact.js';
 import { LineModelRunner } from '../src/lines/line-reader.js';
+import { inferenceBatches, readingWidth } from '../src/lines/line-batches.js';
 import type { LineImage } from '../src/lines/line-image.js';
 
 let tf: Tf;
@@ -94,7 +95,7 @@ function line(width: number, height: number, seed: number): LineImage {
 }
 
 describe('LineModelRunner', () => {
-  it('reads a line the same alone, beside a much wider line, and as the unfolded model does', async () => {
+  it('reads a line the same alone and in any batch: as the model reads it padded with paper to its reading width', async () => {
     const { height, layers } = LINE_PRESETS['tiny']!;
     const charset = charsetFromCounts(countCharacters(['abcdefghijk']));
     const model = buildLineModel(tf, layers, height, charset.characters.length + 1);
@@ -104,19 +105,41 @@ describe('LineModelRunner', () => {
     const runner = await LineModelRunner.open(tf, dir);
     expect(runner.model.layers.map((l) => l.getClassName())).not.toContain('BatchNormalization');
 
-    const short = line(64, height, 1); // a whole number of frames: alone, nothing of it is padding
+    const short = line(50, height, 1); // read at 64 columns: 13 frames of its own, 3 of paper
+    expect(readingWidth(short.width, 4)).toBe(64);
     const [alone] = runner.logProbs([short]);
-    const [beside] = runner.logProbs([short, line(400, height, 2)]);
-    expect(alone!.frames).toBe(16);
-    expect(beside!.frames).toBe(16);
+    expect(alone!.frames).toBe(13);
     const largest = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
-    expect(largest(alone!.logProbs, beside!.logProbs)).toBeLessThan(1e-4);
+    // Beside a line of the same reading width, and among much wider ones, in every order.
+    for (const batch of [[short, line(61, height, 2)], [line(400, height, 3), short, line(1000, height, 4)]]) {
+      const outputs = runner.logProbs(batch);
+      const read = outputs[batch.indexOf(short)]!;
+      expect(read.frames).toBe(13);
+      expect(largest(alone!.logProbs, read.logProbs)).toBeLessThan(1e-4);
+    }
 
-    const x = tf.tensor4d(Float32Array.from(short.data, (v) => v / 255), [1, height, 64, 1]);
-    const reference = tf.logSoftmax((model.predict(x) as Tensor).reshape([16, -1])).dataSync() as Float32Array;
+    // The unfolded model on the line padded with paper (zeros) to 64 columns, its first 13 frames.
+    const padded = new Float32Array(height * 64);
+    for (let y = 0; y < height; y++) for (let x = 0; x < short.width; x++) padded[y * 64 + x] = short.data[y * short.width + x]! / 255;
+    const reference = tf.logSoftmax((model.predict(tf.tensor4d(padded, [1, height, 64, 1])) as Tensor).reshape([16, -1]).slice([0, 0], [13, -1])).dataSync() as Float32Array;
     expect(largest(alone!.logProbs, reference)).toBeLessThan(1e-4);
-    // Unmasked, the wide neighbour's padding would have changed the short line's last frames.
-    const unmasked = tf.logSoftmax((model.predict(tf.concat([x, tf.zeros([1, height, 336, 1])], 2)) as Tensor).reshape([100, -1]).slice([0, 0], [16, -1])).dataSync() as Float32Array;
-    expect(largest(unmasked, reference)).toBeGreaterThan(1e-3);
+    // Padded only to whole frames instead, its last frames would read differently: the reading width is what fixes them.
+    const narrow = tf.logSoftmax((model.predict(tf.tensor4d(padded.filter((_, i) => i % 64 < 52), [1, height, 52, 1])) as Tensor).reshape([13, -1])).dataSync() as Float32Array;
+    expect(largest(narrow, reference)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('inference batches', () => {
+  it('hold lines of one reading width, within the line and column caps, every line once', () => {
+    const widths = [40, 100, 33, 64, 1000, 60, 64, 96, 1010].map((w) => readingWidth(w, 4));
+    expect(widths).toEqual([64, 128, 64, 64, 1024, 64, 64, 96, 1024]);
+    const batches = inferenceBatches(widths, 3, 1500);
+    for (const b of batches) {
+      expect(new Set(b.map((i) => widths[i])).size).toBe(1);
+      expect(b.length).toBeLessThanOrEqual(3);
+      expect(b.length * widths[b[0]!]!).toBeLessThanOrEqual(1500);
+    }
+    expect(batches.flat().sort((a, b) => a - b)).toEqual(widths.map((_, i) => i));
+    expect(batches.map((b) => b.map((i) => widths[i]))).toEqual([[64, 64, 64], [64, 64], [96], [128], [1024], [1024]]);
   });
 });

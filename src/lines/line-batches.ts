@@ -19,14 +19,29 @@ export function widthBuckets(widths: ArrayLike<number>, batchSize: number, rando
   return batches;
 }
 
-/** Inference batches: sorted by width, capped by a pixel budget so wide lines come in small batches. */
-export function inferenceBatches(widths: ArrayLike<number>, maxLines: number, maxColumns: number): number[][] {
-  const order = Array.from({ length: widths.length }, (_, i) => i).sort((a, b) => widths[a]! - widths[b]!);
+/** Output frames per padding step of a line being read: 8 frames, 32 px at the usual stride of 4. */
+const READING_STEP_FRAMES = 8;
+
+/**
+ * The width a line is read at: its own, padded with paper to a whole number of
+ * steps. Lines are batched only with lines of the same reading width, so no
+ * line ever sees another's padding: a line reads the same alone as in any
+ * batch, and past its end the network sees paper, as it did in training.
+ */
+export function readingWidth(width: number, stride: number): number {
+  const step = READING_STEP_FRAMES * stride;
+  return Math.max(1, Math.ceil(width / step)) * step;
+}
+
+/** Inference batches: lines of one reading width each, at most `maxLines` lines and `maxColumns` columns. */
+export function inferenceBatches(readingWidths: ArrayLike<number>, maxLines: number, maxColumns: number): number[][] {
+  const order = Array.from({ length: readingWidths.length }, (_, i) => i).sort((a, b) => readingWidths[a]! - readingWidths[b]!);
   const batches: number[][] = [];
   let current: number[] = [];
   for (const i of order) {
-    // Lines are sorted, so the newest is the widest: the padded batch is current.length × widths[i].
-    if (current.length && ((current.length + 1) * widths[i]! > maxColumns || current.length >= maxLines)) {
+    const width = readingWidths[i]!;
+    const full = current.length >= maxLines || (current.length + 1) * width > maxColumns;
+    if (current.length && (full || readingWidths[current[0]!] !== width)) {
       batches.push(current);
       current = [];
     }
@@ -44,11 +59,13 @@ export interface LineBatch {
   frames: number[];
 }
 
-export function assembleBatch(images: readonly LineImage[], stride: number): LineBatch {
+/** The lines padded to `width` columns, or by default to the widest of them rounded up to whole frames (at least a few). */
+export function assembleBatch(images: readonly LineImage[], stride: number, width?: number): LineBatch {
   const H = images[0]!.height;
   const widest = Math.max(...images.map((im) => im.width));
-  // At least a few frames, and a whole number of them, so pooling sees every column.
-  const W = Math.max(4 * stride, Math.ceil(widest / stride) * stride);
+  // A whole number of frames, so pooling sees every column.
+  const W = width ?? Math.max(4 * stride, Math.ceil(widest / stride) * stride);
+  if (W < widest || W % stride) throw new Error(`assembleBatch: width ${W} must be a multiple of the stride ${stride} and hold the widest line (${widest} px)`);
   const x = new Float32Array(images.length * H * W);
   images.forEach((im, b) => {
     for (let y = 0; y < H; y++) {
