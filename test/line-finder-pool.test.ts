@@ -10,9 +10,21 @@ import { DATA_DIR, workspace } from './helpers.js';
 import { startFindingLines, type FoundLines } from '../src/lines/line-finder-pool.js';
 import { readGrayImage } from '../src/data/images.js';
 import { linesOf } from '../src/lines/page-reader.js';
+import { createCanvas } from '@napi-rs/canvas';
 
 const LINES = join(DATA_DIR, 'copiste-lines', 'images');
 const model = { height: 40, erase_rules: true };
+
+/** A white line image with black dashes along its middle, as PNG bytes. */
+function stripedLine(width: number, height: number): Buffer {
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, width, height);
+  ctx.fillStyle = '#000';
+  for (let x = 0; x < width; x += 40) ctx.fillRect(x, height / 3, 20, height / 3);
+  return canvas.toBuffer('image/png');
+}
 
 async function collect(files: string[], threads: number): Promise<[string, FoundLines][]> {
   const finder = startFindingLines(files, { layout: 'auto', model }, threads);
@@ -32,12 +44,15 @@ describe('finding lines on worker threads', () => {
     const notAnImage = join(dir, 'notes.png');
     await writeFile(notAnImage, 'not a png');
     const missing = join(dir, 'missing.png');
-    const files = [...images.slice(0, 20), notAnImage, ...images.slice(20), missing];
+    const wide = join(dir, 'wide.png');
+    await writeFile(wide, stripedLine(20_000, 60));
+    const files = [...images.slice(0, 20), notAnImage, ...images.slice(20), wide, missing];
     const found = await collect(files, 2);
     expect(found.map(([file]) => file)).toEqual(files);
     expect(found[20]![1]).toEqual({ error: expect.stringMatching(/notes\.png: not a decodable image/) });
     expect(found.at(-1)![1]).toEqual({ error: expect.stringMatching(/missing\.png/) });
-    for (const [file, result] of found.filter(([f]) => f !== notAnImage && f !== missing)) {
+    expect(found.at(-2)![1]).toEqual({ error: expect.stringMatching(/wide\.png: line image is 20000 px wide .*; is it a whole page\?/) });
+    for (const [file, result] of found.filter(([f]) => ![notAnImage, wide, missing].includes(f))) {
       if ('error' in result) throw new Error(`${file}: ${result.error}`);
       const img = await readGrayImage(file);
       const inline = linesOf(img, model, 'line');

@@ -12,7 +12,7 @@ export default async function findLines(task: LineFinderTask): Promise<FoundLine
   try {
     const img = await readGrayImage(task.file);
     const mode = task.layout === 'auto' ? (looksLikePage(img) ? 'page' : 'line') : task.layout;
-    const lines = linesOf(img, task.model, mode);
+    const lines = linesOf(img, task.model, mode, task.file);
     if (!lines.length) throw new UserInputError(`${task.file}: no text lines found on this page; is it blank, or a single line (try --layout line)?`);
     return { size: { width: img.width, height: img.height }, lines };
   } catch (err) {

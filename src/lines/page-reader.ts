@@ -46,13 +46,19 @@ interface PendingLine {
 
 /** The lines of one image: itself as one line, or the lines found on it as a page. */
 /** The lines of an image, normalized as the model's training lines were (`model`: its height and rule erasure). */
-export function linesOf(img: GrayImage, model: Pick<LineModelMeta, 'height' | 'erase_rules'>, mode: 'line' | 'page'): PendingLine[] {
+/** `file` names the image in errors (a line too wide to read, say). */
+export function linesOf(img: GrayImage, model: Pick<LineModelMeta, 'height' | 'erase_rules'>, mode: 'line' | 'page', file?: string): PendingLine[] {
   const normalize = { height: model.height, eraseRules: model.erase_rules ?? false };
   if (mode === 'line') {
     const box = { x: 0, y: 0, width: img.width, height: img.height };
-    return [{ image: normalizeLine(img, normalize), box, polygon: boxPolygon(box) }];
+    return [{ image: normalizeLine(img, { ...normalize, source: file }), box, polygon: boxPolygon(box) }];
   }
-  return findTextLines(img).map((l) => ({ image: normalizeLine(cropLine(img, l.polygon), normalize), box: l.box, polygon: l.polygon, baseline: l.baseline }));
+  return findTextLines(img).map((l) => ({
+    image: normalizeLine(cropLine(img, l.polygon), { ...normalize, source: file && `${file}, the line found at x=${l.box.x} y=${l.box.y}` }),
+    box: l.box,
+    polygon: l.polygon,
+    baseline: l.baseline,
+  }));
 }
 
 /** Reads the pending lines of several images in one pass; results come back per image. */
