@@ -305,4 +305,25 @@ stages:
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/blank\.png: no text lines found on this page/);
   });
+
+  it('a language model or word list that is not one', async () => {
+    const dir = await workspace();
+    await writeFile(join(dir, 'page.png'), await paperPng(200, 100));
+    await writeFile(join(dir, 'other.json'), '{"a": 1}');
+    await writeFile(join(dir, 'empty.txt'), '');
+    const line = join(LINES, 'images', 'imp_wikitexte_0022_01.png');
+    const cases: [string[], RegExp][] = [
+      [['--lm', 'page.png'], /page\.png: not JSON; --lm takes the lm file of a language-model stage/],
+      [['--lm', 'other.json'], /other\.json: format is undefined, expected "inkflow-char-ngram".*--lm takes the lm file/],
+      [['--lm', 'missing-lm'], /missing-lm: no such file; --lm takes/],
+      [['--words', 'missing.txt'], /missing\.txt: no such file; give a word list, one word per line/],
+      [['--words', 'empty.txt'], /empty\.txt: no words in it; give a word list/],
+    ];
+    for (const [option, message] of cases) {
+      const r = await inkflow(dir, ['read', '--model', out('save', 'tfjs'), ...option, line]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
 });

@@ -10,6 +10,7 @@ import { readLineModelMeta } from '../../lines/line-model-artifact.js';
 import { DEFAULT_DECODER, type DecoderModels } from '../../lines/line-decoder.js';
 import { CharNgram } from '../../lines/char-ngram.js';
 import { WordTrie } from '../../lines/lexicon.js';
+import { loadWords } from '../../phrases/words.js';
 import { writeLineXml } from '../../lines/xml-write.js';
 import { UserInputError } from '../../errors.js';
 import { StatusLine } from '../status-line.js';
@@ -46,8 +47,8 @@ async function readFound(modelDir: string, found: AsyncIterable<[string, FoundLi
   const tf = await loadTf(resolveBackendName('auto'));
   const runner = await LineModelRunner.open(tf, modelDir);
   const models: DecoderModels = {};
-  if (o.lm) models.lm = CharNgram.fromJSON(JSON.parse(await readFile(o.lm, 'utf8').catch((e: Error) => { throw new UserInputError(`${o.lm}: ${e.message}; --lm takes the lm file of a language-model stage`); })), o.lm);
-  if (o.words) models.lexicon = WordTrie.fromWords((await readFile(o.words, 'utf8')).split(/\r?\n/).map((w) => w.trim()).filter(Boolean));
+  if (o.lm) models.lm = await readLanguageModel(o.lm);
+  if (o.words) models.lexicon = WordTrie.fromWords(await loadWords(o.words));
   const settings = { ...DEFAULT_DECODER, method: models.lm || models.lexicon ? ('beam' as const) : ('greedy' as const), beam_width: o.beam };
   let failures = 0;
   // Read the lines found in batches of at least BATCH_LINES: one pass over many lines is much
@@ -81,6 +82,16 @@ async function readFound(modelDir: string, found: AsyncIterable<[string, FoundLi
   if (pending.length) await flush();
   runner.dispose();
   return failures ? 1 : 0;
+}
+
+async function readLanguageModel(file: string): Promise<CharNgram> {
+  try {
+    return CharNgram.fromJSON(JSON.parse(await readFile(file, 'utf8')), file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? `${file}: no such file` : e instanceof SyntaxError ? `${file}: not JSON` : e.message;
+    throw new UserInputError(`${why}; --lm takes the lm file of a language-model stage (artifacts/<pipeline>/language-model/lm)`);
+  }
 }
 
 async function report(file: string, size: Found['size'], lines: LineResult[], o: ReadLinesOptions): Promise<void> {
