@@ -306,7 +306,7 @@ stages:
     expect(r.stderr).toMatch(/blank\.png: no text lines found on this page/);
   });
 
-  it('a language model or word list that is not one', async () => {
+  it('a model, language model or word list that is not one', async () => {
     const dir = await workspace();
     await writeFile(join(dir, 'page.png'), await paperPng(200, 100));
     await writeFile(join(dir, 'other.json'), '{"a": 1}');
@@ -325,5 +325,8 @@ stages:
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+    const noModel = await inkflow(dir, ['read', '--model', 'no-such-model', line]);
+    expect(noModel.exitCode).toBe(1);
+    expect(noModel.stderr).toMatch(/no-such-model: model not found; give a tfjs folder \(model\.json\), a Keras \.h5 file, or a stage output/);
   });
 });

@@ -18,7 +18,7 @@ const MODEL_SUBFOLDERS = ['model', 'tfjs', 'keras'];
 
 export async function findModel(path: string): Promise<ModelLocation> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new UserInputError(`${path}: model not found`);
+  if (!info) throw new UserInputError(`${path}: model not found; give a tfjs folder (model.json), a Keras .h5 file, or a stage output such as artifacts/<pipeline>/save-hdf5`);
   if (!info.isDirectory()) {
     if (KERAS_FILE.test(path)) return { format: 'keras', file: path };
     if (basename(path) === 'model.json') return { format: 'tfjs', dir: dirname(path) };
