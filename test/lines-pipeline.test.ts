@@ -325,6 +325,10 @@ stages:
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+    const outUnderAFile = await inkflow(dir, ['read', '--model', out('save', 'tfjs'), '--alto', '--out', join('empty.txt', 'xml'), line]);
+    expect(outUnderAFile.exitCode).toBe(1);
+    expect(outUnderAFile.stderr).toMatch(/cannot write .*empty\.txt\/xml\/imp_wikitexte_0022_01\.alto\.xml: a part of its path is a file, not a folder/);
+    expect(outUnderAFile.stderr).not.toMatch(/\n\s+at /);
     const noModel = await inkflow(dir, ['read', '--model', 'no-such-model', line]);
     expect(noModel.exitCode).toBe(1);
     expect(noModel.stderr).toMatch(/no-such-model: model not found; give a tfjs folder \(model\.json\), a Keras \.h5 file, or a stage output/);

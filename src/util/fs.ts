@@ -25,6 +25,7 @@ export function describeIoError(err: unknown, path: string): Error {
   if (code === 'EDQUOT') return Object.assign(new UserInputError(`disk quota exceeded writing ${path}; free some space and run again`), { code });
   if (code === 'EACCES' || code === 'EPERM') return Object.assign(new UserInputError(`permission denied writing ${path}`), { code });
   if (code === 'EROFS') return Object.assign(new UserInputError(`${path} is on a read-only file system`), { code });
+  if (code === 'ENOTDIR') return Object.assign(new UserInputError(`cannot write ${path}: a part of its path is a file, not a folder; choose another place`), { code });
   return err instanceof Error && (err.message.includes(path) || !code) ? err : Object.assign(new Error(`${path}: ${(err as Error).message}`), { code });
 }
 
