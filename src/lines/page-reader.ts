@@ -44,9 +44,11 @@ interface PendingLine {
   baseline?: Point[];
 }
 
-/** The lines of one image: itself as one line, or the lines found on it as a page. */
-/** The lines of an image, normalized as the model's training lines were (`model`: its height and rule erasure). */
-/** `file` names the image in errors (a line too wide to read, say). */
+/**
+ * The lines of one image: itself as one line, or the lines found on it as a page, normalized as
+ * the model's training lines were (`model`: its height and rule erasure). `file` names the image
+ * in errors (a line too wide to read, say).
+ */
 export function linesOf(img: GrayImage, model: Pick<LineModelMeta, 'height' | 'erase_rules'>, mode: 'line' | 'page', file?: string): PendingLine[] {
   const normalize = { height: model.height, eraseRules: model.erase_rules ?? false };
   if (mode === 'line') {
