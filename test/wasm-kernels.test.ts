@@ -44,6 +44,9 @@ describe('wasm training kernels agree with cpu', () => {
     [[2, 10, 10, 1], [3, 3, 1, 12], 2, 'same'],
     // Large enough that the batch is cut into chunks for the filter gradient.
     [[3, 64, 64, 2], [3, 3, 2, 64], 1, 'same'],
+    // A filter as tall as the input, unpadded (a line model's height fold): its input gradient is one product.
+    [[3, 5, 17, 6], [5, 1, 6, 8], 1, 'valid'],
+    [[2, 1, 9, 4], [1, 1, 4, 3], 1, 'valid'],
   ];
   it.each(convCases)('conv2d gradients x=%j w=%j stride %i %s', async (xShape, wShape, stride, pad) => {
     const x = random(xShape, 1);

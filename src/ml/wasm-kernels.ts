@@ -232,6 +232,7 @@ function makeConv2DBackpropInput(fallback: tfCore.KernelFunc): Kernel<'dy' | 'fi
     if (info.strideHeight !== 1 || info.strideWidth !== 1 || Math.min(padTop, padLeft, padBottom, padRight) < 0) {
       return runStock(fallback, args);
     }
+    if (foldsHeight(info)) return foldGradient(dy, filter, inputShape, backend);
     const swapped = rotatedFilter(filter, backend);
     const dx = call('Conv2D', { x: dy, filter: swapped }, {
       strides: [1, 1],
@@ -242,6 +243,30 @@ function makeConv2DBackpropInput(fallback: tfCore.KernelFunc): Kernel<'dy' | 'fi
     backend.disposeData(swapped.dataId);
     return dx;
   };
+}
+
+/**
+ * A [kh, 1] filter that spans the whole input height unpadded (a line model's
+ * height fold) has one output row, so the rotated-filter convolution above
+ * would pad dy to 2·kh − 1 rows and spend kh − 1 of every kh products on
+ * zeros. Each input row meets exactly one filter row instead.
+ */
+function foldsHeight(info: tfCore.backend_util.Conv2DInfo): boolean {
+  const { top, bottom, left, right } = info.padInfo;
+  return info.outHeight === 1 && info.filterWidth === 1 && info.filterHeight === info.inHeight && top + bottom + left + right === 0;
+}
+
+/** dx[b, i, w, c] = Σ_o dy[b, 0, w, o] · W[i, 0, c, o]: one product [b·w, co] · [kh·ci, co]ᵀ, then rows and columns swapped. */
+function foldGradient(dy: TensorInfo, filter: TensorInfo, inputShape: Shape4, backend: Backend): TensorInfo {
+  const [batch, height, width, channels] = inputShape;
+  const co = filter.shape[3]!;
+  const product = call('BatchMatMul', {
+    a: { ...dy, shape: [1, batch * width, co] },
+    b: { ...filter, shape: [1, height * channels, co] },
+  }, { transposeA: false, transposeB: true }, backend);
+  const dx = call('Transpose', { x: { ...product, shape: [batch, width, height, channels] } }, { perm: [0, 2, 1, 3] }, backend);
+  dispose(backend, product);
+  return dx;
 }
 
 /** w'[kh-1-i, kw-1-j, o, c] = w[i, j, c, o] in one pass (tfjs' Reverse and Transpose took ~2 ms for a 3x3x64x64 filter). */
