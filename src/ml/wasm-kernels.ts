@@ -232,7 +232,7 @@ function makeConv2DBackpropInput(fallback: tfCore.KernelFunc): Kernel<'dy' | 'fi
     if (info.strideHeight !== 1 || info.strideWidth !== 1 || Math.min(padTop, padLeft, padBottom, padRight) < 0) {
       return runStock(fallback, args);
     }
-    if (foldsHeight(info)) return foldGradient(dy, filter, inputShape, backend);
+    if (foldsHeight(info, dy)) return foldGradient(dy, filter, inputShape, backend);
     const swapped = rotatedFilter(filter, backend);
     const dx = call('Conv2D', { x: dy, filter: swapped }, {
       strides: [1, 1],
@@ -251,9 +251,12 @@ function makeConv2DBackpropInput(fallback: tfCore.KernelFunc): Kernel<'dy' | 'fi
  * would pad dy to 2·kh − 1 rows and spend kh − 1 of every kh products on
  * zeros. Each input row meets exactly one filter row instead.
  */
-function foldsHeight(info: tfCore.backend_util.Conv2DInfo): boolean {
+function foldsHeight(info: tfCore.backend_util.Conv2DInfo, dy: TensorInfo): boolean {
   const { top, bottom, left, right } = info.padInfo;
-  return info.outHeight === 1 && info.filterWidth === 1 && info.filterHeight === info.inHeight && top + bottom + left + right === 0;
+  const [batch, rows, columns] = dy.shape;
+  // tfjs checks only dy's rank and channels; the product reads dy as [batch·width, co], so its size must match.
+  const dyMatches = batch === info.batchSize && rows === 1 && columns === info.inWidth;
+  return dyMatches && info.outHeight === 1 && info.filterWidth === 1 && info.filterHeight === info.inHeight && top + bottom + left + right === 0;
 }
 
 /** dx[b, i, w, c] = Σ_o dy[b, 0, w, o] · W[i, 0, c, o]: one product [b·w, co] · [kh·ci, co]ᵀ, then rows and columns swapped. */
