@@ -63,6 +63,21 @@ describe('finding lines on worker threads', () => {
     }
   }, 120_000);
 
+  it('says a page too wide to read is to be scaled down, naming the line found on it', async () => {
+    const dir = await workspace();
+    const page = join(dir, 'page.png');
+    const canvas = createCanvas(13_000, 800);
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, 13_000, 800);
+    ctx.fillStyle = '#000';
+    ctx.font = '400px sans-serif';
+    for (let x = 20; x < 12_600; x += 1500) ctx.fillText('writing', x, 550);
+    await writeFile(page, canvas.toBuffer('image/png'));
+    const img = await readGrayImage(page);
+    expect(() => linesOf(img, model, 'page', page)).toThrow(/page\.png, the line found at x=\d+ y=\d+: line image is \d+ px wide \(over 12000\); scale the page down/);
+  });
+
   it('gives the same results with one worker as with several', async () => {
     const images = (await readdir(LINES)).filter((f) => f.endsWith('.png')).sort().slice(100, 110).map((f) => join(LINES, f));
     const one = await collect(images, 1);

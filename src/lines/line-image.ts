@@ -24,6 +24,8 @@ export interface NormalizeOptions {
   trimThreshold?: number;
   /** Where the line came from, for error messages. */
   source?: string;
+  /** What to do about a line too wide to read (default: give line images, not a page). */
+  tooWideFix?: string;
   /** Erase the printed or dotted rule the line was written on (see line-rules.ts). */
   eraseRules?: boolean;
 }
@@ -34,7 +36,7 @@ export const MAX_SOURCE_WIDTH = 12_000;
 export function normalizeLine(img: GrayImage, options: NormalizeOptions): LineImage {
   const { height } = options;
   const where = options.source ? `${options.source}: ` : '';
-  if (img.width > MAX_SOURCE_WIDTH) throw new UserInputError(`${where}line image is ${img.width} px wide (over ${MAX_SOURCE_WIDTH}); is it a whole page? Give line images, or a page with ALTO/PAGE XML`);
+  if (img.width > MAX_SOURCE_WIDTH) throw new UserInputError(`${where}line image is ${img.width} px wide (over ${MAX_SOURCE_WIDTH}); ${options.tooWideFix ?? 'is it a whole page? Give line images, or a page with ALTO/PAGE XML'}`);
   const ink = options.eraseRules ? eraseLineRules(inkImage(img, 'auto')).image : inkImage(img, 'auto');
   const box = trimBox(ink, options.trimThreshold ?? 0.25);
   if (!box) return { width: 1, height, data: new Uint8Array(height) };

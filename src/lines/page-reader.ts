@@ -56,7 +56,11 @@ export function linesOf(img: GrayImage, model: Pick<LineModelMeta, 'height' | 'e
     return [{ image: normalizeLine(img, { ...normalize, source: file }), box, polygon: boxPolygon(box) }];
   }
   return findTextLines(img).map((l) => ({
-    image: normalizeLine(cropLine(img, l.polygon), { ...normalize, source: file && `${file}, the line found at x=${l.box.x} y=${l.box.y}` }),
+    image: normalizeLine(cropLine(img, l.polygon), {
+      ...normalize,
+      source: file && `${file}, the line found at x=${l.box.x} y=${l.box.y}`,
+      tooWideFix: 'scale the page down, or give its lines as images',
+    }),
     box: l.box,
     polygon: l.polygon,
     baseline: l.baseline,
