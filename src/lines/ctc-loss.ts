@@ -49,11 +49,12 @@ export function ctcLossAndGradient(logits: Float32Array, shape: readonly [number
   const grad = new Float32Array(B * T * K);
   let infeasible = 0;
   const logp = new Float64Array(T * K);
+  const prob = new Float64Array(T * K);
   for (let b = 0; b < B; b++) {
     const frames = Math.min(batch.frames[b] ?? T, T);
     const labels = batch.labels[b] ?? new Int32Array(0);
     const base = b * T * K;
-    logSoftmaxRows(logits, base, frames, K, logp);
+    logSoftmaxRows(logits, base, frames, K, logp, prob);
     const S = 2 * labels.length + 1;
     if (frames === 0 || minimumFrames(labels) > frames) {
       infeasible++;
@@ -73,27 +74,41 @@ export function ctcLossAndGradient(logits: Float32Array, shape: readonly [number
     const posterior = new Float64Array(K);
     for (let t = 0; t < frames; t++) {
       posterior.fill(0);
-      for (let s = 0; s < S; s++) {
+      const [first, last] = liveStates(S, frames, t);
+      for (let s = first; s <= last; s++) {
         const g = alpha[t * S + s]! + beta[t * S + s]! - logP;
         if (g > -60) posterior[ext[s]!]! += Math.exp(g);
       }
       const row = base + t * K;
-      for (let k = 0; k < K; k++) grad[row + k] = (Math.exp(logp[t * K + k]!) - posterior[k]!) / B;
+      for (let k = 0; k < K; k++) grad[row + k] = (prob[t * K + k]! - posterior[k]!) / B;
     }
   }
   return { losses, grad, infeasible };
 }
 
-function logSoftmaxRows(logits: Float32Array, base: number, frames: number, K: number, out: Float64Array): void {
+/** Each frame's log-softmax into `logp` and softmax into `prob`, exponentiating each logit once. */
+function logSoftmaxRows(logits: Float32Array, base: number, frames: number, K: number, logp: Float64Array, prob: Float64Array): void {
   for (let t = 0; t < frames; t++) {
     const row = base + t * K;
     let max = NEG_INF;
     for (let k = 0; k < K; k++) max = Math.max(max, logits[row + k]!);
     let sum = 0;
-    for (let k = 0; k < K; k++) sum += Math.exp(logits[row + k]! - max);
-    const lse = max + Math.log(sum);
-    for (let k = 0; k < K; k++) out[t * K + k] = logits[row + k]! - lse;
+    for (let k = 0; k < K; k++) sum += prob[t * K + k] = Math.exp(logits[row + k]! - max);
+    const logSum = Math.log(sum);
+    for (let k = 0; k < K; k++) {
+      logp[t * K + k] = logits[row + k]! - max - logSum;
+      prob[t * K + k]! /= sum;
+    }
   }
+}
+
+/**
+ * The states of frame t on some path through all the labels: reachable from the
+ * start in t + 1 frames (two states per frame at most) and able to reach the end
+ * in the frames left. α and β are −∞ outside, and never computed there.
+ */
+function liveStates(S: number, frames: number, t: number): [number, number] {
+  return [Math.max(0, S - 2 * (frames - t)), Math.min(S - 1, 2 * t + 1)];
 }
 
 /** α[t,s]: log probability of the prefixes ending in state s at frame t, emission at t included. */
@@ -104,9 +119,7 @@ function forward(logp: Float64Array, frames: number, K: number, ext: Int32Array)
   if (S > 1) alpha[1] = logp[ext[1]!]!;
   for (let t = 1; t < frames; t++) {
     const prev = (t - 1) * S;
-    // States that can still reach the end in the frames left, and that prefixes of length t can reach.
-    const first = Math.max(0, S - 2 * (frames - t));
-    const last = Math.min(S - 1, 2 * t + 1);
+    const [first, last] = liveStates(S, frames, t);
     for (let s = first; s <= last; s++) {
       let a = alpha[prev + s]!;
       if (s >= 1) a = logAddExp(a, alpha[prev + s - 1]!);
@@ -127,7 +140,9 @@ function backward(logp: Float64Array, frames: number, K: number, ext: Int32Array
   for (let t = frames - 2; t >= 0; t--) {
     const next = (t + 1) * S;
     const emit = (t + 1) * K;
-    for (let s = 0; s < S; s++) {
+    // States past `last` feed only states of earlier frames that are past theirs.
+    const [first, last] = liveStates(S, frames, t);
+    for (let s = first; s <= last; s++) {
       let b = beta[next + s]! + logp[emit + ext[s]!]!;
       if (s + 1 < S) b = logAddExp(b, beta[next + s + 1]! + logp[emit + ext[s + 1]!]!);
       if (s + 2 < S && ext[s + 2] !== BLANK && ext[s + 2] !== ext[s]) b = logAddExp(b, beta[next + s + 2]! + logp[emit + ext[s + 2]!]!);
