@@ -20,6 +20,7 @@ import { pushAll } from '../src/util/arrays.js';
 import { cer, confusions, errorRate, lettersOnly, wer } from '../src/lines/text-metrics.js';
 import { describeCharacters, outsideCharset } from '../src/lines/charset.js';
 import { drawLineReadings } from '../src/viz/line-readings.js';
+import { describeRuleErasure, ruleErasureOf } from '../src/lines/line-rules.js';
 import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 
 interface Scores {
@@ -61,7 +62,7 @@ export default defineStage<Static<typeof evaluateLinesParams>>({
     const charset = runner.meta.charset.characters;
     const test = await readLineDataset(ctx.input('dataset'));
     if (test.meta.height !== runner.meta.height) throw new UserInputError(`evaluate-lines: the lines are ${test.meta.height} px high but the model reads ${runner.meta.height}; set load-lines' height to ${runner.meta.height}`);
-    if ((test.meta.erase_rules ?? false) !== (runner.meta.erase_rules ?? false)) ctx.log.warn(`the scored lines were loaded with erase_rules: ${test.meta.erase_rules ?? false} but the model was trained with ${runner.meta.erase_rules ?? false}; load them as the training lines were`);
+    if (ruleErasureOf(test.meta) !== ruleErasureOf(runner.meta)) ctx.log.warn(`the scored lines were loaded with ${describeRuleErasure(ruleErasureOf(test.meta))} but the model was trained on lines with ${describeRuleErasure(ruleErasureOf(runner.meta))}; load them as the training lines were`);
     const outside = outsideCharset(runner.meta.charset, test.lines.map((l) => l.text));
     if (outside.length) ctx.log.warn(`${outside.reduce((s, [, n]) => s + n, 0)} characters of the scored lines are outside the model's charset (counted as errors): ${describeCharacters(outside)}`);
     const lm = ctx.inputs.lm ? CharNgram.fromJSON(JSON.parse(await readFile(ctx.inputs.lm, 'utf8')), ctx.inputs.lm) : undefined;

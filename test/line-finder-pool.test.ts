@@ -13,7 +13,7 @@ import { linesOf } from '../src/lines/page-reader.js';
 import { createCanvas } from '@napi-rs/canvas';
 
 const LINES = join(DATA_DIR, 'copiste-lines', 'images');
-const model = { height: 40, erase_rules: true };
+const model = { height: 40, erase_rules: true, rule_erasure: 'bare' as const };
 
 /** A white line image with black dashes along its middle, as PNG bytes. */
 function stripedLine(width: number, height: number): Buffer {

@@ -94,9 +94,9 @@ describe('line pipeline on real lines', () => {
     expect(pages.lines.map((l) => l.text)).toEqual(xml.lines.map((l) => l.text));
     const charset = JSON.parse(await readFile(out('charset', 'charset'), 'utf8'));
     expect(charset.characters).toContain('e');
-    // Rules are erased by default, and the trained model carries that, so `inkflow read` erases them too.
-    expect(train.meta.erase_rules).toBe(true);
-    expect(JSON.parse(await readFile(out('train-lines', 'model', 'line-model.json'), 'utf8')).erase_rules).toBe(true);
+    // Rules are erased by default, where they run bare, and the trained model carries that, so `inkflow read` erases them the same way.
+    expect(train.meta).toMatchObject({ erase_rules: true, rule_erasure: 'bare' });
+    expect(JSON.parse(await readFile(out('train-lines', 'model', 'line-model.json'), 'utf8'))).toMatchObject({ erase_rules: true, rule_erasure: 'bare' });
     const history = JSON.parse(await readFile(out('train-lines', 'history'), 'utf8'));
     expect(history.epochs).toHaveLength(2);
     expect(history.epochs[0].val_cer).toBeGreaterThan(0);

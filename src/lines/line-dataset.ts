@@ -8,6 +8,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserInputError } from '../errors.js';
 import type { LineImage } from './line-image.js';
+import type { RuleErasureMeta } from './line-rules.js';
 
 export const LINE_DATASET_FORMAT = 1;
 
@@ -22,14 +23,12 @@ export interface LineRecord {
   split?: string;
 }
 
-export interface LineDatasetMeta {
+export interface LineDatasetMeta extends RuleErasureMeta {
   format: number;
   height: number;
   count: number;
   /** Where the lines came from (for the run record and error messages). */
   sources: string[];
-  /** Whether rules were erased from the images (absent in older datasets: no). */
-  erase_rules?: boolean;
 }
 
 export interface LineDataset {
@@ -45,7 +44,7 @@ export function lineImage(ds: LineDataset, i: number): LineImage {
 }
 
 /** Builds a dataset from normalized lines (all of one height). */
-export function assembleLineDataset(entries: { id: string; text: string; image: LineImage; writer?: string; split?: string }[], { height, sources, erase_rules }: Pick<LineDatasetMeta, 'height' | 'sources' | 'erase_rules'>): LineDataset {
+export function assembleLineDataset(entries: { id: string; text: string; image: LineImage; writer?: string; split?: string }[], { height, sources, erase_rules, rule_erasure }: Pick<LineDatasetMeta, 'height' | 'sources' | 'erase_rules' | 'rule_erasure'>): LineDataset {
   let total = 0;
   for (const e of entries) {
     if (e.image.height !== height) throw new Error(`line ${e.id} has height ${e.image.height}, not ${height}`);
@@ -59,7 +58,7 @@ export function assembleLineDataset(entries: { id: string; text: string; image: 
     lines.push({ id: e.id, text: e.text, width: e.image.width, offset, ...(e.writer !== undefined ? { writer: e.writer } : {}), ...(e.split !== undefined ? { split: e.split } : {}) });
     offset += e.image.width * height;
   }
-  return { meta: { format: LINE_DATASET_FORMAT, height, count: lines.length, sources, ...(erase_rules !== undefined ? { erase_rules } : {}) }, lines, pixels };
+  return { meta: { format: LINE_DATASET_FORMAT, height, count: lines.length, sources, ...(erase_rules !== undefined ? { erase_rules } : {}), ...(rule_erasure !== undefined ? { rule_erasure } : {}) }, lines, pixels };
 }
 
 export async function writeLineDataset(dir: string, ds: LineDataset): Promise<void> {

@@ -14,7 +14,7 @@ import type { linesOf } from './page-reader.js';
 export interface LineFinderTask {
   file: string;
   layout: 'auto' | 'line' | 'page';
-  model: Pick<LineModelMeta, 'height' | 'erase_rules'>;
+  model: Pick<LineModelMeta, 'height' | 'erase_rules' | 'rule_erasure'>;
 }
 
 export type FoundLines = { size: Pick<GrayImage, 'width' | 'height'>; lines: ReturnType<typeof linesOf> } | { error: string };

@@ -5,7 +5,7 @@
  */
 import { inkImage, resample, type GrayImage } from '../data/framing.js';
 import { UserInputError } from '../errors.js';
-import { eraseLineRules } from './line-rules.js';
+import { eraseLineRules, type RuleErasureMethod } from './line-rules.js';
 
 export interface LineImage {
   width: number;
@@ -26,8 +26,8 @@ export interface NormalizeOptions {
   source?: string;
   /** What to do about a line too wide to read (default: give line images, not a page). */
   tooWideFix?: string;
-  /** Erase the printed or dotted rule the line was written on (see line-rules.ts). */
-  eraseRules?: boolean;
+  /** Erase the printed or dotted rule the line was written on, by this method (see line-rules.ts). */
+  eraseRules?: RuleErasureMethod | false;
 }
 
 /** Source widths beyond this are refused before any work: a 20,000 px line is no text line. */
@@ -37,7 +37,7 @@ export function normalizeLine(img: GrayImage, options: NormalizeOptions): LineIm
   const { height } = options;
   const where = options.source ? `${options.source}: ` : '';
   if (img.width > MAX_SOURCE_WIDTH) throw new UserInputError(`${where}line image is ${img.width} px wide (over ${MAX_SOURCE_WIDTH}); ${options.tooWideFix ?? 'is it a whole page? Give line images, or a page with ALTO/PAGE XML'}`);
-  const ink = options.eraseRules ? eraseLineRules(inkImage(img, 'auto')).image : inkImage(img, 'auto');
+  const ink = options.eraseRules ? eraseLineRules(inkImage(img, 'auto'), options.eraseRules).image : inkImage(img, 'auto');
   const box = trimBox(ink, options.trimThreshold ?? 0.25);
   if (!box) return { width: 1, height, data: new Uint8Array(height) };
   const cropped = crop(ink, box);

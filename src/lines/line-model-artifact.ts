@@ -13,11 +13,13 @@ import { saveModel } from '../ml/model-io.js';
 import { loadModelFrom } from '../ml/model-source.js';
 import { UserInputError } from '../errors.js';
 import { CHARSET_FORMAT, classCount, type Charset } from './charset.js';
+import type { RuleErasureMeta } from './line-rules.js';
 
 export const LINE_MODEL_FILE = 'line-model.json';
 export const LINE_MODEL_FORMAT = 1;
 
-export interface LineModelMeta {
+/** `erase_rules`, `rule_erasure`: how rules were erased from the lines it was trained on, so reading erases them the same way. */
+export interface LineModelMeta extends RuleErasureMeta {
   format: number;
   kind: 'ctc-line';
   /** Input height in pixels; widths are free. */
@@ -26,8 +28,6 @@ export interface LineModelMeta {
   stride: number;
   /** Output class 0 is the CTC blank; class i is charset.characters[i - 1]. */
   charset: Charset;
-  /** Rules were erased from the lines it was trained on, so reading erases them too (absent: no). */
-  erase_rules?: boolean;
 }
 
 export async function saveLineModel(tf: Tf, model: LayersModel, meta: LineModelMeta, dir: string): Promise<void> {

@@ -7,8 +7,38 @@
  *
  * Left in, a rule is often the darkest ink of the crop, so it sets the
  * contrast, widens the ink box the line is scaled by, and reads as text.
+ *
+ * Two methods: `bare` erases the rule only where no writing rests on it
+ * (between words and past them); `band`, the first one, erased its whole band
+ * and with it the bottoms of the letters sitting on it. Models trained on
+ * `band` lines keep reading with it, since that is what they learned from.
  */
 import type { GrayImage } from '../data/framing.js';
+
+export type RuleErasureMethod = 'band' | 'bare';
+
+/** The method new line datasets are loaded with. */
+export const RULE_ERASURE: RuleErasureMethod = 'bare';
+
+/** How a line dataset's lines, or a line model's training lines, had their rules erased; line datasets and models carry it in their meta. */
+export interface RuleErasureMeta {
+  /** Absent: no. */
+  erase_rules?: boolean;
+  /** Absent with erase_rules: `band`, the only method before methods were recorded. */
+  rule_erasure?: RuleErasureMethod;
+}
+
+export function ruleErasureOf(meta: RuleErasureMeta): RuleErasureMethod | false {
+  return meta.erase_rules ? (meta.rule_erasure ?? 'band') : false;
+}
+
+export function describeRuleErasure(method: RuleErasureMethod | false): string {
+  return method ? `rules erased (${method})` : 'rules kept (erase_rules: false)';
+}
+
+export function ruleErasureMeta(method: RuleErasureMethod | false): RuleErasureMeta {
+  return method ? { erase_rules: true, rule_erasure: method } : { erase_rules: false };
+}
 
 export interface RuleErasure {
   image: GrayImage;
@@ -30,7 +60,7 @@ const THIN = 0.5;
 const CONTRAST = 2;
 
 /** `ink` is bright on zero (see inkImage). Returns a copy with rule pixels set to 0. */
-export function eraseLineRules(ink: GrayImage, threshold = 0.3): RuleErasure {
+export function eraseLineRules(ink: GrayImage, method: RuleErasureMethod = RULE_ERASURE, threshold = 0.3): RuleErasure {
   const { width: w, height: h, data } = ink;
   const unchanged = { image: ink, rows: [] };
   let peak = 0;
@@ -158,7 +188,9 @@ export function eraseLineRules(ink: GrayImage, threshold = 0.3): RuleErasure {
       // The band and one row either side (its faint edges), except strokes that leave it.
       const from = Math.max(0, lo + y0 - 1);
       const to = Math.min(h - 1, lo + y1 + 1);
+      const writing = method === 'bare' ? writingBeside(mask, w, h, from, to, x0, x1) : new Uint8Array(x1 - x0);
       for (let x = x0; x < x1; x++) {
+        if (writing[x - x0]) continue;
         let above = 0;
         for (let y = from - 1; y >= 0 && mask[y * w + x]; y--) above++;
         let below = 0;
@@ -169,6 +201,42 @@ export function eraseLineRules(ink: GrayImage, threshold = 0.3): RuleErasure {
     }
   }
   return { image: { width: w, height: h, data: out }, rows };
+}
+
+/** How far above and below the band writing protects the rule under it, as a fraction of the height: about an x-height. */
+const BESIDE = 0.3;
+/** Writing protects this many columns either side of it, as a fraction of the height, so the round bottoms of letters keep their edges. */
+const REACH = 0.06;
+
+/**
+ * For columns x0..x1, whether writing lies just above or below the band
+ * from..to within an x-height, or a few columns aside. A letter resting on the
+ * rule shares its pixels, and erasing them would cut the bottoms off o, a, e
+ * and 2: the rule is erased only where it runs bare, between words and past
+ * the writing, which is where it would set the ink box or read as a dash.
+ */
+function writingBeside(mask: Uint8Array, w: number, h: number, from: number, to: number, x0: number, x1: number): Uint8Array {
+  const reach = Math.max(1, Math.round(REACH * h));
+  const beside = Math.max(3, Math.round(BESIDE * h));
+  const lo = Math.max(0, x0 - reach);
+  const hi = Math.min(w, x1 + reach);
+  const inked = new Uint8Array(hi - lo);
+  for (let x = lo; x < hi; x++) {
+    let found = false;
+    for (let y = Math.max(0, from - beside); y < from && !found; y++) found = mask[y * w + x] === 1;
+    for (let y = to + 1; y <= Math.min(h - 1, to + beside) && !found; y++) found = mask[y * w + x] === 1;
+    inked[x - lo] = found ? 1 : 0;
+  }
+  const near = new Uint8Array(x1 - x0);
+  for (let x = x0; x < x1; x++) {
+    for (let d = Math.max(lo, x - reach); d < Math.min(hi, x + reach + 1); d++) {
+      if (inked[d - lo]) {
+        near[x - x0] = 1;
+        break;
+      }
+    }
+  }
+  return near;
 }
 
 /** For every pixel, the length of the vertical run of ink it belongs to (0 off ink). */

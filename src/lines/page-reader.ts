@@ -10,6 +10,7 @@ import type { LineBox, Point } from './geometry.js';
 import { boxPolygon } from './geometry.js';
 import { cropLine } from './line-crop.js';
 import { normalizeLine, type LineImage } from './line-image.js';
+import { ruleErasureOf } from './line-rules.js';
 import { findTextLines } from './page-layout.js';
 import { decodeLine, type DecoderModels, type DecoderSettings } from './line-decoder.js';
 import type { LineModelRunner } from './line-reader.js';
@@ -49,8 +50,8 @@ interface PendingLine {
  * the model's training lines were (`model`: its height and rule erasure). `file` names the image
  * in errors (a line too wide to read, say).
  */
-export function linesOf(img: GrayImage, model: Pick<LineModelMeta, 'height' | 'erase_rules'>, mode: 'line' | 'page', file?: string): PendingLine[] {
-  const normalize = { height: model.height, eraseRules: model.erase_rules ?? false };
+export function linesOf(img: GrayImage, model: Pick<LineModelMeta, 'height' | 'erase_rules' | 'rule_erasure'>, mode: 'line' | 'page', file?: string): PendingLine[] {
+  const normalize = { height: model.height, eraseRules: ruleErasureOf(model) };
   if (mode === 'line') {
     const box = { x: 0, y: 0, width: img.width, height: img.height };
     return [{ image: normalizeLine(img, { ...normalize, source: file }), box, polygon: boxPolygon(box) }];
