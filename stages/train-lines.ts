@@ -38,7 +38,7 @@ export default defineStage<LineTrainOptions>({
       if (ds && ds.meta.height !== meta.height) throw new UserInputError(`train-lines: the ${name} lines are ${ds.meta.height} px high but the model reads ${meta.height}; set load-lines' height to ${meta.height} (or build the model for ${ds.meta.height})`);
     }
     const eraseRules = ruleErasureOf(train.meta);
-    if (validation && ruleErasureOf(validation.meta) !== eraseRules) throw new UserInputError(`train-lines: the training lines were loaded with ${describeRuleErasure(eraseRules)} but the validation lines with ${describeRuleErasure(ruleErasureOf(validation.meta))}; load both with the same erase_rules and the same inkflow version`);
+    if (validation && ruleErasureOf(validation.meta) !== eraseRules) throw new UserInputError(`train-lines: the training lines were loaded with ${describeRuleErasure(eraseRules)} but the validation lines with ${describeRuleErasure(ruleErasureOf(validation.meta))}; give the load-lines stages behind its dataset and validation inputs the same erase_rules (lines loaded by an older inkflow had the band method: load them again)`);
     const outside = outsideCharset(meta.charset, train.lines.map((l) => l.text));
     if (outside.length) throw new UserInputError(`train-lines: the training texts use characters the model's charset lacks: ${describeCharacters(outside)}; build the model from a charset of these texts, or map the characters in load-lines' text.map`);
     if ((p.reduce_lr.enabled || p.early_stopping.enabled) && !validation) ctx.log.warn('no validation lines wired: learning-rate reduction and early stopping are off');

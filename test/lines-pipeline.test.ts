@@ -297,6 +297,34 @@ stages:
     await expectFailure(files, /train-lines: the training texts use characters the model's charset lacks: "é" ×2, "L" ×1, .*load-lines' text\.map/);
   });
 
+  it('training and validation lines loaded with rules erased differently', async () => {
+    const line = `${join(LINES, 'images', 'imp_wikitexte_0111_06.png')}\thabitants en 2020.`;
+    const files = {
+      'p.yaml': `name: bad
+stages:
+  load:
+    uses: load-lines
+    params: { path: t.tsv, height: 16 }
+  load-validation:
+    uses: load-lines
+    params: { path: t.tsv, height: 16, erase_rules: false }
+  charset:
+    uses: charset
+    inputs: { dataset: load.dataset }
+  model:
+    uses: build-line-model
+    inputs: { charset: charset.charset }
+    params: { preset: tiny }
+  train:
+    uses: train-lines
+    inputs: { model: model.model, dataset: load.dataset, validation: load-validation.dataset }
+    params: { epochs: 1 }
+`,
+      't.tsv': `file\ttext\n${line}\n`,
+    };
+    await expectFailure(files, /train-lines: the training lines were loaded with rules erased \(bare\) but the validation lines with rules kept \(erase_rules: false\); give the load-lines stages behind its dataset and validation inputs the same erase_rules/);
+  });
+
   it('a page with no text', async () => {
     const dir = await workspace();
     await writeFile(join(dir, 'blank.png'), await paperPng(1200, 1600));
