@@ -10,6 +10,7 @@ import { loadLineModel, saveLineModel, LINE_MODEL_FORMAT } from '../src/lines/li
 import { summarize } from '../src/ml/model-io.js';
 import { loadStageTf, numericEnvironment } from '../src/ml/numeric-environment.js';
 import { withSeededMathRandom } from '../src/util/random.js';
+import { ruleErasureOf, withRuleErasure, type RuleErasureMethod } from '../src/lines/line-rules.js';
 
 const LAYER_TYPES = ['conv2d', 'maxPooling2d', 'batchNormalization', 'dropout', 'activation', 'spatialDropout'];
 
@@ -45,8 +46,10 @@ export default defineStage<Static<typeof buildLineModelParams>>({
         throw new UserInputError(`build-line-model: ${(err as Error).message}`);
       }
     });
+    let erasure: RuleErasureMethod | false | undefined;
     if (ctx.inputs.init) {
       const source = await loadLineModel(tf, ctx.inputs.init);
+      if (source.meta.erase_rules !== undefined) erasure = ruleErasureOf(source.meta);
       const [theirs, ours] = [source.meta.charset.characters, charset.characters];
       if (JSON.stringify(theirs) !== JSON.stringify(ours)) {
         const only = (a: string[], b: string[]) => JSON.stringify(a.filter((c) => !b.includes(c)).join(''));
@@ -63,7 +66,9 @@ export default defineStage<Static<typeof buildLineModelParams>>({
     for (const line of lines) ctx.log.info(line);
     const stride = lineModelStride(model);
     ctx.recordMetrics({ parameters: params, stride });
-    await saveLineModel(tf, model, { format: LINE_MODEL_FORMAT, kind: 'ctc-line', height, stride, charset }, ctx.output('model'));
+    // A grown model reads lines as the model it was grown from learned them.
+    const meta = { format: LINE_MODEL_FORMAT, kind: 'ctc-line' as const, height, stride, charset };
+    await saveLineModel(tf, model, erasure === undefined ? meta : withRuleErasure(meta, erasure), ctx.output('model'));
     model.dispose();
   },
 });

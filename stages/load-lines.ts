@@ -16,7 +16,7 @@ import { normalizeText, textOptions } from '../src/lines/text-normalize.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { rng, shuffle } from '../src/util/random.js';
 import type { LineImage } from '../src/lines/line-image.js';
-import { RULE_ERASURE, ruleErasureMeta } from '../src/lines/line-rules.js';
+import { RULE_ERASURE, withRuleErasure } from '../src/lines/line-rules.js';
 
 export const loadLinesParams = StrictObject({
   path: Type.Optional(Type.String({ description: 'a TSV or CSV with file and text columns (optional writer, split), or an ALTO/PAGE XML file or folder of them' })),
@@ -28,7 +28,10 @@ export const loadLinesParams = StrictObject({
   max_width: Type.Integer({ minimum: 16, default: 4096, description: 'widest normalized line accepted, in pixels' }),
   text: textOptions,
   empty_text: StringEnum(['error', 'skip'], { default: 'error', description: 'what an empty transcription does' }),
-  erase_rules: Type.Boolean({ default: true, description: 'erase the printed or dotted rule lines were written on, where no letter rests on it; the model trained on them reads with the same setting' }),
+  erase_rules: Type.Union([Type.Boolean(), StringEnum(['bare', 'band'])], {
+    default: true,
+    description: 'erase the printed or dotted rule lines were written on: true or bare, where no writing lies near it; band, across its whole band (as inkflow did before December 2026, for models trained so); the model trained on them reads with the same setting',
+  }),
 });
 
 export default defineStage<Static<typeof loadLinesParams>>({
@@ -64,6 +67,7 @@ export default defineStage<Static<typeof loadLinesParams>>({
       if (!entries.length) throw new UserInputError(`load-lines: no line has split ${p.split.join(' or ')} in ${source} (splits there: ${[...found].join(', ') || 'none: add a split column'})`);
     }
     if (p.limit && entries.length > p.limit) entries = shuffle(entries, rng(p.seed)).slice(0, p.limit).sort((a, b) => (a.where < b.where ? -1 : 1));
+    const eraseRules = p.erase_rules === true ? RULE_ERASURE : p.erase_rules;
     const lines: { id: string; text: string; image: LineImage; writer?: string; split?: string }[] = [];
     let skipped = 0;
     for (const [i, e] of entries.entries()) {
@@ -75,13 +79,13 @@ export default defineStage<Static<typeof loadLinesParams>>({
         continue;
       }
       const img = await e.load();
-      const image = normalizeLine(img, { height: p.height, maxWidth: p.max_width, source: `${e.where} (${e.image})`, eraseRules: p.erase_rules && RULE_ERASURE });
+      const image = normalizeLine(img, { height: p.height, maxWidth: p.max_width, source: `${e.where} (${e.image})`, eraseRules });
       lines.push({ id: e.id, text, image, ...(e.writer ? { writer: e.writer } : {}), ...(e.split ? { split: e.split } : {}) });
       if (i % 50 === 0) ctx.progress.update(`line ${i + 1}/${entries.length}`);
     }
     if (skipped) ctx.log.warn(`skipped ${skipped} lines with empty transcriptions`);
     if (!lines.length) throw new UserInputError(`load-lines: no lines with text in ${source}`);
-    const ds = assembleLineDataset(lines, { height: p.height, sources: [source], ...ruleErasureMeta(p.erase_rules && RULE_ERASURE) });
+    const ds = assembleLineDataset(lines, withRuleErasure({ height: p.height, sources: [source] }, eraseRules));
     await writeLineDataset(ctx.output('dataset'), ds);
     const widths = lines.map((l) => l.image.width).sort((a, b) => a - b);
     ctx.log.info(`${lines.length} lines at height ${p.height}, widths ${widths[0]}..${widths[widths.length - 1]} (median ${widths[widths.length >> 1]}), ${(ds.pixels.length / 1e6).toFixed(1)} MB`);

@@ -13,7 +13,7 @@ import { readLineDataset } from '../src/lines/line-dataset.js';
 import { describeCharacters, outsideCharset } from '../src/lines/charset.js';
 import { loadLineModel, saveLineModel } from '../src/lines/line-model-artifact.js';
 import { lineTrainParams, trainLineModel, type LineTrainOptions } from '../src/lines/line-trainer.js';
-import { describeRuleErasure, ruleErasureMeta, ruleErasureOf } from '../src/lines/line-rules.js';
+import { describeRuleErasure, ruleErasureOf, withRuleErasure } from '../src/lines/line-rules.js';
 import { loadStageTf, numericEnvironment, stageBackend } from '../src/ml/numeric-environment.js';
 import { withSeededMathRandom } from '../src/util/random.js';
 
@@ -38,7 +38,8 @@ export default defineStage<LineTrainOptions>({
       if (ds && ds.meta.height !== meta.height) throw new UserInputError(`train-lines: the ${name} lines are ${ds.meta.height} px high but the model reads ${meta.height}; set load-lines' height to ${meta.height} (or build the model for ${ds.meta.height})`);
     }
     const eraseRules = ruleErasureOf(train.meta);
-    if (validation && ruleErasureOf(validation.meta) !== eraseRules) throw new UserInputError(`train-lines: the training lines were loaded with ${describeRuleErasure(eraseRules)} but the validation lines with ${describeRuleErasure(ruleErasureOf(validation.meta))}; give the load-lines stages behind its dataset and validation inputs the same erase_rules (lines loaded by an older inkflow had the band method: load them again)`);
+    if (validation && ruleErasureOf(validation.meta) !== eraseRules) throw new UserInputError(`train-lines: the training lines were loaded with ${describeRuleErasure(eraseRules)} but the validation lines with ${describeRuleErasure(ruleErasureOf(validation.meta))}; set erase_rules alike in the load-lines stages that feed train-lines' dataset and validation inputs`);
+    if (meta.erase_rules !== undefined && ruleErasureOf(meta) !== eraseRules) ctx.log.warn(`the model was trained on lines with ${describeRuleErasure(ruleErasureOf(meta))}, and these lines have ${describeRuleErasure(eraseRules)}: from now on it reads lines as these are`);
     const outside = outsideCharset(meta.charset, train.lines.map((l) => l.text));
     if (outside.length) throw new UserInputError(`train-lines: the training texts use characters the model's charset lacks: ${describeCharacters(outside)}; build the model from a charset of these texts, or map the characters in load-lines' text.map`);
     if ((p.reduce_lr.enabled || p.early_stopping.enabled) && !validation) ctx.log.warn('no validation lines wired: learning-rate reduction and early stopping are off');
@@ -60,7 +61,7 @@ export default defineStage<LineTrainOptions>({
     });
     await writeTrainingHistory(ctx.output('history'), { epochs: history, best_epoch: bestEpoch, backend: stageBackend(ctx) });
     // The model reads lines as it was trained on them: `inkflow read` erases rules when these lines had them erased.
-    await saveLineModel(tf, model, { ...meta, ...ruleErasureMeta(eraseRules) }, ctx.output('model'));
+    await saveLineModel(tf, model, withRuleErasure(meta, eraseRules), ctx.output('model'));
     await mkdir(join(ctx.logDir, 'tensorboard'), { recursive: true });
     for (const f of await readdir(tensorboard)) await copyFile(join(tensorboard, f), join(ctx.logDir, 'tensorboard', basename(f)));
     model.dispose();

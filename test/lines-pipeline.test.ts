@@ -177,6 +177,8 @@ ${characters ? `    params: { characters: "${characters}" }\n` : ''}  start:
     const diff = tf.tidy(() => tf.max(tf.abs((source!.model.predict(x) as typeof x).sub(larger!.model.predict(x) as typeof x))).dataSync()[0]!);
     expect(diff).toBeLessThan(1e-4);
     expect(larger!.model.layers.some((l) => l.getClassName() === 'ColumnConv')).toBe(true);
+    // The grown model reads lines as its source learned them, before any training of its own.
+    expect(larger!.meta).toMatchObject({ erase_rules: true, rule_erasure: 'bare' });
 
     await writeFile(join(ws, 'grow.yaml'), grow('abc '));
     const refused = await inkflow(ws, ['run', 'grow.yaml', '--plain']);
@@ -322,7 +324,7 @@ stages:
 `,
       't.tsv': `file\ttext\n${line}\n`,
     };
-    await expectFailure(files, /train-lines: the training lines were loaded with rules erased \(bare\) but the validation lines with rules kept \(erase_rules: false\); give the load-lines stages behind its dataset and validation inputs the same erase_rules/);
+    await expectFailure(files, /train-lines: the training lines were loaded with rules erased where no writing is near \(erase_rules: bare, the default\) but the validation lines with rules kept \(erase_rules: false\); set erase_rules alike in the load-lines stages that feed train-lines' dataset and validation inputs/);
   });
 
   it('a page with no text', async () => {

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { DATA_DIR } from './helpers.js';
 import { readGrayImage } from '../src/data/images.js';
 import { inkImage, type GrayImage } from '../src/data/framing.js';
-import { eraseLineRules } from '../src/lines/line-rules.js';
+import { eraseLineRules, withRuleErasure } from '../src/lines/line-rules.js';
+import { LINE_MODEL_FILE, LINE_MODEL_FORMAT, readLineModelMeta } from '../src/lines/line-model-artifact.js';
+import { CHARSET_FORMAT } from '../src/lines/charset.js';
+import { createHash } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { normalizeLine } from '../src/lines/line-image.js';
 import { linesOf } from '../src/lines/page-reader.js';
 
@@ -78,5 +83,31 @@ describe('eraseLineRules', () => {
     expect(legacy!.image.data).not.toEqual(normalizeLine(img, { height: 40, eraseRules: 'bare' }).data);
     const [current] = linesOf(img, { height: 40, erase_rules: true, rule_erasure: 'bare' }, 'line');
     expect(current!.image.data).toEqual(normalizeLine(img, { height: 40, eraseRules: 'bare' }).data);
+  });
+
+  it('keeps the band method exactly as it was: the lines it gives match those recorded from the code before bare (2d13b40)', async () => {
+    const recorded: [string, number, string][] = [
+      ['imp_wikitexte_0111_06', 278, 'f79c40c258ca7a11'],
+      ['wikitexte_0010_2_05', 569, '55a62f6cf564744c'],
+      ['imp_wikitexte_0226_02', 527, '5e563fdacc8e89cf'],
+    ];
+    for (const [id, width, digest] of recorded) {
+      const l = normalizeLine(await readGrayImage(join(DATA_DIR, 'copiste-lines', 'images', `${id}.png`)), { height: 40, eraseRules: 'band' });
+      expect([l.width, createHash('sha256').update(l.data).digest('hex').slice(0, 16)]).toEqual([width, digest]);
+    }
+  });
+});
+
+describe('rule erasure in line model and dataset descriptions', () => {
+  it('refuses a method this inkflow does not know, naming the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rules-'));
+    const charset = { format: CHARSET_FORMAT, characters: ['a'] };
+    await writeFile(join(dir, LINE_MODEL_FILE), JSON.stringify({ format: LINE_MODEL_FORMAT, kind: 'ctc-line', height: 40, stride: 4, charset, erase_rules: true, rule_erasure: 'Bare' }));
+    await expect(readLineModelMeta(dir)).rejects.toThrow(/line-model\.json: rule_erasure is "Bare"; this inkflow erases rules by "band" or "bare"/);
+  });
+
+  it('sets a method without leaving a stale one behind', () => {
+    expect(withRuleErasure({ height: 40, erase_rules: true, rule_erasure: 'bare' as const }, false)).toEqual({ height: 40, erase_rules: false });
+    expect(withRuleErasure({ height: 40 }, 'bare')).toEqual({ height: 40, erase_rules: true, rule_erasure: 'bare' });
   });
 });

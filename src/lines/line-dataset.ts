@@ -8,7 +8,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserInputError } from '../errors.js';
 import type { LineImage } from './line-image.js';
-import type { RuleErasureMeta } from './line-rules.js';
+import { ruleErasureOf, type RuleErasureMeta } from './line-rules.js';
 
 export const LINE_DATASET_FORMAT = 1;
 
@@ -78,6 +78,7 @@ export async function readLineDataset(dir: string): Promise<LineDataset> {
   if (index.format !== LINE_DATASET_FORMAT) throw new UserInputError(`${indexFile}: line dataset format ${index.format}, this inkflow reads ${LINE_DATASET_FORMAT}; rerun load-lines`);
   const pixels = new Uint8Array(await readFile(join(dir, 'pixels.bin')));
   const { lines, ...meta } = index;
+  ruleErasureOf(meta, indexFile);
   const last = lines[lines.length - 1];
   if (last && last.offset + last.width * meta.height !== pixels.length) throw new UserInputError(`${join(dir, 'pixels.bin')}: ${pixels.length} bytes, but lines.json describes ${last.offset + last.width * meta.height}; the artifact is damaged: rerun load-lines with --force`);
   return { meta, lines, pixels };

@@ -13,7 +13,7 @@ import { saveModel } from '../ml/model-io.js';
 import { loadModelFrom } from '../ml/model-source.js';
 import { UserInputError } from '../errors.js';
 import { CHARSET_FORMAT, classCount, type Charset } from './charset.js';
-import type { RuleErasureMeta } from './line-rules.js';
+import { ruleErasureOf, type RuleErasureMeta } from './line-rules.js';
 
 export const LINE_MODEL_FILE = 'line-model.json';
 export const LINE_MODEL_FORMAT = 1;
@@ -55,6 +55,7 @@ export async function readLineModelMeta(dir: string): Promise<LineModelMeta> {
   if (meta.format !== LINE_MODEL_FORMAT || meta.kind !== 'ctc-line' || meta.charset?.format !== CHARSET_FORMAT) {
     throw new UserInputError(`${file}: unsupported line model description (format ${meta.format}); rebuild the model with this inkflow`);
   }
+  ruleErasureOf(meta, file);
   return meta;
 }
 

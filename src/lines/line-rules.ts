@@ -14,6 +14,7 @@
  * `band` lines keep reading with it, since that is what they learned from.
  */
 import type { GrayImage } from '../data/framing.js';
+import { UserInputError } from '../errors.js';
 
 export type RuleErasureMethod = 'band' | 'bare';
 
@@ -28,16 +29,25 @@ export interface RuleErasureMeta {
   rule_erasure?: RuleErasureMethod;
 }
 
-export function ruleErasureOf(meta: RuleErasureMeta): RuleErasureMethod | false {
-  return meta.erase_rules ? (meta.rule_erasure ?? 'band') : false;
+export const RULE_ERASURE_METHODS: readonly RuleErasureMethod[] = ['band', 'bare'];
+
+/** `file` names the meta's file in the error for a method this inkflow does not know. */
+export function ruleErasureOf(meta: RuleErasureMeta, file?: string): RuleErasureMethod | false {
+  if (!meta.erase_rules) return false;
+  const method = meta.rule_erasure ?? 'band';
+  if (!RULE_ERASURE_METHODS.includes(method)) throw new UserInputError(`${file ? `${file}: ` : ''}rule_erasure is "${method}"; this inkflow erases rules by ${RULE_ERASURE_METHODS.map((m) => `"${m}"`).join(' or ')} (is the file from a newer inkflow?)`);
+  return method;
 }
 
 export function describeRuleErasure(method: RuleErasureMethod | false): string {
-  return method ? `rules erased (${method})` : 'rules kept (erase_rules: false)';
+  if (!method) return 'rules kept (erase_rules: false)';
+  return method === 'bare' ? 'rules erased where no writing is near (erase_rules: bare, the default)' : 'rules erased across their whole band (erase_rules: band, as inkflow did before December 2026)';
 }
 
-export function ruleErasureMeta(method: RuleErasureMethod | false): RuleErasureMeta {
-  return method ? { erase_rules: true, rule_erasure: method } : { erase_rules: false };
+/** `meta` with its rule erasure set to `method`, and no stale method left from before. */
+export function withRuleErasure<T extends object>(meta: T, method: RuleErasureMethod | false): Omit<T, keyof RuleErasureMeta> & RuleErasureMeta {
+  const { erase_rules: _erase, rule_erasure: _method, ...rest } = meta as T & RuleErasureMeta;
+  return { ...rest, ...(method ? { erase_rules: true, rule_erasure: method } : { erase_rules: false }) };
 }
 
 export interface RuleErasure {
