@@ -274,56 +274,32 @@ describe('bad line input: a clear error naming the file, and nothing stored', ()
     expect(r.stderr).toMatch(/t\.tsv:2 .*wide\.png.*20000 px wide/);
   });
 
-  it('a charset mismatch between the model and the data', async () => {
-    const files = {
-      'p.yaml': `name: bad
+  /** Load t.tsv, build a tiny model and train it; optionally a charset of given characters, and validation lines loaded with other params. */
+  const tinyTraining = ({ characters, validation }: { characters?: string; validation?: string } = {}) => `name: bad
 stages:
   load:
     uses: load-lines
     params: { path: t.tsv, height: 16 }
-  charset:
+${validation ? `  load-validation:\n    uses: load-lines\n    params: { path: t.tsv, height: 16, ${validation} }\n` : ''}  charset:
     uses: charset
     inputs: { dataset: load.dataset }
-    params: { characters: "abc " }
-  model:
+${characters ? `    params: { characters: "${characters}" }\n` : ''}  model:
     uses: build-line-model
     inputs: { charset: charset.charset }
     params: { preset: tiny }
   train:
     uses: train-lines
-    inputs: { model: model.model, dataset: load.dataset }
+    inputs: { model: model.model, dataset: load.dataset${validation ? ', validation: load-validation.dataset' : ''} }
     params: { epochs: 1 }
-`,
-      't.tsv': `file\ttext\n${join(LINES, 'images', 'imp_wikitexte_0022_01.png')}\tLa Fédération\n`,
-    };
+`;
+
+  it('a charset mismatch between the model and the data', async () => {
+    const files = { 'p.yaml': tinyTraining({ characters: 'abc ' }), 't.tsv': `file\ttext\n${join(LINES, 'images', 'imp_wikitexte_0022_01.png')}\tLa Fédération\n` };
     await expectFailure(files, /train-lines: the training texts use characters the model's charset lacks: "é" ×2, "L" ×1, .*load-lines' text\.map/);
   });
 
   it('training and validation lines loaded with rules erased differently', async () => {
-    const line = `${join(LINES, 'images', 'imp_wikitexte_0111_06.png')}\thabitants en 2020.`;
-    const files = {
-      'p.yaml': `name: bad
-stages:
-  load:
-    uses: load-lines
-    params: { path: t.tsv, height: 16 }
-  load-validation:
-    uses: load-lines
-    params: { path: t.tsv, height: 16, erase_rules: false }
-  charset:
-    uses: charset
-    inputs: { dataset: load.dataset }
-  model:
-    uses: build-line-model
-    inputs: { charset: charset.charset }
-    params: { preset: tiny }
-  train:
-    uses: train-lines
-    inputs: { model: model.model, dataset: load.dataset, validation: load-validation.dataset }
-    params: { epochs: 1 }
-`,
-      't.tsv': `file\ttext\n${line}\n`,
-    };
+    const files = { 'p.yaml': tinyTraining({ validation: 'erase_rules: false' }), 't.tsv': `file\ttext\n${join(LINES, 'images', 'imp_wikitexte_0111_06.png')}\thabitants en 2020.\n` };
     await expectFailure(files, /train-lines: the training lines were loaded with rules erased where no writing is near \(erase_rules: bare, the default\) but the validation lines with rules kept \(erase_rules: false\); set erase_rules alike in the load-lines stages that feed train-lines' dataset and validation inputs/);
   });
 
