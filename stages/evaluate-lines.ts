@@ -62,7 +62,8 @@ export default defineStage<Static<typeof evaluateLinesParams>>({
     const charset = runner.meta.charset.characters;
     const test = await readLineDataset(ctx.input('dataset'));
     if (test.meta.height !== runner.meta.height) throw new UserInputError(`evaluate-lines: the lines are ${test.meta.height} px high but the model reads ${runner.meta.height}; set load-lines' height to ${runner.meta.height}`);
-    if (ruleErasureOf(test.meta) !== ruleErasureOf(runner.meta)) ctx.log.warn(`the scored lines were loaded with ${describeRuleErasure(ruleErasureOf(test.meta))} but the model was trained on lines with ${describeRuleErasure(ruleErasureOf(runner.meta))}; set load-lines' erase_rules for the scored lines to the model's, so they are read as it learned them`);
+    const [scoredErasure, modelErasure] = [ruleErasureOf(test.meta), ruleErasureOf(runner.meta)];
+    if (scoredErasure !== modelErasure) ctx.log.warn(`the scored lines were loaded with ${describeRuleErasure(scoredErasure)} but the model was trained on lines with ${describeRuleErasure(modelErasure)}; set load-lines' erase_rules for the scored lines to the model's, so they are read as it learned them`);
     const outside = outsideCharset(runner.meta.charset, test.lines.map((l) => l.text));
     if (outside.length) ctx.log.warn(`${outside.reduce((s, [, n]) => s + n, 0)} characters of the scored lines are outside the model's charset (counted as errors): ${describeCharacters(outside)}`);
     const lm = ctx.inputs.lm ? CharNgram.fromJSON(JSON.parse(await readFile(ctx.inputs.lm, 'utf8')), ctx.inputs.lm) : undefined;

@@ -16,7 +16,7 @@ import { normalizeText, textOptions } from '../src/lines/text-normalize.js';
 import { readLabels } from '../src/phrases/phrase-set.js';
 import { rng, shuffle } from '../src/util/random.js';
 import type { LineImage } from '../src/lines/line-image.js';
-import { RULE_ERASURE, withRuleErasure } from '../src/lines/line-rules.js';
+import { RULE_ERASURE, RULE_ERASURE_METHODS, withRuleErasure } from '../src/lines/line-rules.js';
 
 export const loadLinesParams = StrictObject({
   path: Type.Optional(Type.String({ description: 'a TSV or CSV with file and text columns (optional writer, split), or an ALTO/PAGE XML file or folder of them' })),
@@ -28,7 +28,7 @@ export const loadLinesParams = StrictObject({
   max_width: Type.Integer({ minimum: 16, default: 4096, description: 'widest normalized line accepted, in pixels' }),
   text: textOptions,
   empty_text: StringEnum(['error', 'skip'], { default: 'error', description: 'what an empty transcription does' }),
-  erase_rules: Type.Union([Type.Boolean(), StringEnum(['bare', 'band'])], {
+  erase_rules: Type.Union([Type.Boolean(), StringEnum([...RULE_ERASURE_METHODS])], {
     default: true,
     description: 'erase the printed or dotted rule lines were written on: true or bare, where no writing lies near it; band, across its whole band (as inkflow did before December 2026, for models trained so); the model trained on them reads with the same setting',
   }),

@@ -38,8 +38,10 @@ export default defineStage<LineTrainOptions>({
       if (ds && ds.meta.height !== meta.height) throw new UserInputError(`train-lines: the ${name} lines are ${ds.meta.height} px high but the model reads ${meta.height}; set load-lines' height to ${meta.height} (or build the model for ${ds.meta.height})`);
     }
     const eraseRules = ruleErasureOf(train.meta);
-    if (validation && ruleErasureOf(validation.meta) !== eraseRules) throw new UserInputError(`train-lines: the training lines were loaded with ${describeRuleErasure(eraseRules)} but the validation lines with ${describeRuleErasure(ruleErasureOf(validation.meta))}; set erase_rules alike in the load-lines stages that feed train-lines' dataset and validation inputs`);
-    if (meta.erase_rules !== undefined && ruleErasureOf(meta) !== eraseRules) ctx.log.warn(`the model was trained on lines with ${describeRuleErasure(ruleErasureOf(meta))}, and these lines have ${describeRuleErasure(eraseRules)}: from now on it reads lines as these are`);
+    const validationErasure = validation ? ruleErasureOf(validation.meta) : eraseRules;
+    if (validationErasure !== eraseRules) throw new UserInputError(`train-lines: the training lines were loaded with ${describeRuleErasure(eraseRules)} but the validation lines with ${describeRuleErasure(validationErasure)}; set erase_rules alike in the load-lines stages that feed train-lines' dataset and validation inputs`);
+    const modelErasure = meta.erase_rules === undefined ? undefined : ruleErasureOf(meta);
+    if (modelErasure !== undefined && modelErasure !== eraseRules) ctx.log.warn(`the model was trained on lines with ${describeRuleErasure(modelErasure)}, and these lines have ${describeRuleErasure(eraseRules)}: from now on it reads lines as these are`);
     const outside = outsideCharset(meta.charset, train.lines.map((l) => l.text));
     if (outside.length) throw new UserInputError(`train-lines: the training texts use characters the model's charset lacks: ${describeCharacters(outside)}; build the model from a charset of these texts, or map the characters in load-lines' text.map`);
     if ((p.reduce_lr.enabled || p.early_stopping.enabled) && !validation) ctx.log.warn('no validation lines wired: learning-rate reduction and early stopping are off');

@@ -16,7 +16,8 @@
 import type { GrayImage } from '../data/framing.js';
 import { UserInputError } from '../errors.js';
 
-export type RuleErasureMethod = 'band' | 'bare';
+export const RULE_ERASURE_METHODS = ['band', 'bare'] as const;
+export type RuleErasureMethod = (typeof RULE_ERASURE_METHODS)[number];
 
 /** The method new line datasets are loaded with. */
 export const RULE_ERASURE: RuleErasureMethod = 'bare';
@@ -28,8 +29,6 @@ export interface RuleErasureMeta {
   /** Absent with erase_rules: `band`, the only method before methods were recorded. */
   rule_erasure?: RuleErasureMethod;
 }
-
-export const RULE_ERASURE_METHODS: readonly RuleErasureMethod[] = ['band', 'bare'];
 
 /** `file` names the meta's file in the error for a method this inkflow does not know. */
 export function ruleErasureOf(meta: RuleErasureMeta, file?: string): RuleErasureMethod | false {
@@ -198,9 +197,9 @@ export function eraseLineRules(ink: GrayImage, method: RuleErasureMethod = RULE_
       // The band and one row either side (its faint edges), except strokes that leave it.
       const from = Math.max(0, lo + y0 - 1);
       const to = Math.min(h - 1, lo + y1 + 1);
-      const writing = method === 'bare' ? writingBeside(mask, w, h, from, to, x0, x1) : new Uint8Array(x1 - x0);
+      const writing = method === 'bare' ? writingBeside(mask, w, h, from, to, x0, x1) : undefined;
       for (let x = x0; x < x1; x++) {
-        if (writing[x - x0]) continue;
+        if (writing?.[x - x0]) continue;
         let above = 0;
         for (let y = from - 1; y >= 0 && mask[y * w + x]; y--) above++;
         let below = 0;
