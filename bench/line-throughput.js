@@ -36,21 +36,21 @@ function trainStep(model, toLogits) {
   return runs[runs.length >> 1];
 }
 
-const conv = buildLineModel(tf, preset.layers, H, K);
+const conv = buildLineModel(tf, preset.layers(H), H, K);
 const flat = (y) => y.reshape([B, -1, K]);
 const convTrain = trainStep(conv, flat);
 const xi = tf.randomUniform([32, H, W, 1], 0, 1, 'float32', 2);
 conv.predict(xi).dataSync();
 const infer = cpuSeconds(() => { for (let i = 0; i < 3; i++) { const y = conv.predict(xi); y.dataSync(); y.dispose(); } });
 
-const context = buildLineModel(tf, LINE_PRESETS['conv-ctc-context'].layers, H, K);
+const context = buildLineModel(tf, LINE_PRESETS['conv-ctc-context'].layers(H), H, K);
 const contextTrain = trainStep(context, flat);
 context.predict(xi).dataSync();
 const contextInfer = cpuSeconds(() => { for (let i = 0; i < 3; i++) { const y = context.predict(xi); y.dataSync(); y.dispose(); } });
 
 // The recurrent alternative: the same CNN up to the height fold, then a BiLSTM(128) over the columns.
-const foldAt = preset.layers.findIndex((l) => Array.isArray(l.kernelSize) && l.kernelSize[1] === 1) + 3;
-const cnn = buildLineModel(tf, preset.layers.slice(0, foldAt), H, 192);
+const foldAt = preset.layers(H).findIndex((l) => Array.isArray(l.kernelSize) && l.kernelSize[1] === 1) + 3;
+const cnn = buildLineModel(tf, preset.layers(H).slice(0, foldAt), H, 192);
 const rnn = tf.sequential({ layers: [
   tf.layers.inputLayer({ inputShape: [H, W, 1] }),
   ...cnn.layers.filter((l) => l.getClassName() !== "InputLayer").slice(0, -1),

@@ -17,7 +17,7 @@ const LAYER_TYPES = ['conv2d', 'maxPooling2d', 'batchNormalization', 'dropout', 
 export const buildLineModelParams = StrictObject({
   preset: Type.Optional(StringEnum(Object.keys(LINE_PRESETS))),
   layers: Type.Optional(Type.Array(Type.Unsafe<LineLayerSpec>({ type: 'object', required: ['type'], properties: { type: { enum: LAYER_TYPES } } }), { minItems: 1 })),
-  height: Type.Optional(Type.Integer({ minimum: 8, maximum: 256, description: 'input height (a preset sets its own; required with layers)' })),
+  height: Type.Optional(Type.Integer({ minimum: 8, maximum: 256, description: "input height: required with layers; a preset reads its own (conv-ctc's is 40) unless this names another multiple of its height step" })),
   seed: Type.Integer({ default: 0 }),
 }, { not: { required: ['preset', 'layers'] } });
 
@@ -33,10 +33,15 @@ export default defineStage<Static<typeof buildLineModelParams>>({
   outputs: ['model'],
   async run(ctx) {
     const p = ctx.params;
-    const preset = LINE_PRESETS[p.preset ?? 'conv-ctc']!;
-    const layers = p.layers ?? preset.layers;
+    const name = p.preset ?? 'conv-ctc';
+    const preset = LINE_PRESETS[name]!;
     const height = p.height ?? (p.layers ? undefined : preset.height);
     if (!height) throw new UserInputError('build-line-model: with a list of layers, set params.height (the line height the model reads)');
+    if (!p.layers && height % preset.heightStep !== 0) {
+      const near = Math.max(1, Math.round(height / preset.heightStep)) * preset.heightStep;
+      throw new UserInputError(`build-line-model: preset ${name} reads heights that are multiples of ${preset.heightStep}, not ${height}; set params.height and load-lines' height to ${near}`);
+    }
+    const layers = p.layers ?? preset.layers(height);
     const charset = await readCharset(ctx.input('charset'));
     const tf = await loadStageTf(ctx);
     const model = await withSeededMathRandom(p.seed, async () => {

@@ -125,16 +125,34 @@ describe('ColumnConv', () => {
   });
 });
 
+describe('line presets at another height', () => {
+  it('conv-ctc and conv-ctc-context read 48 px lines: the fold takes the 6 rows three poolings leave, and they stay the same layers, so one grows from the other', () => {
+    for (const name of ['conv-ctc', 'conv-ctc-context']) {
+      const preset = LINE_PRESETS[name]!;
+      const model = buildLineModel(tf, preset.layers(48), 48, 7);
+      expect(model.inputs[0]!.shape).toEqual([null, 48, null, 1]);
+      expect((model.predict(tf.zeros([1, 48, 64, 1])) as Tensor4D).shape).toEqual([1, 1, 16, 7]);
+      expect(model.getLayer('conv_8').getConfig().kernelSize).toEqual([6, 1]);
+      expect(buildLineModel(tf, preset.layers(40), 40, 7).countParams()).toBeLessThan(model.countParams());
+    }
+    const source = buildLineModel(tf, LINE_PRESETS['conv-ctc']!.layers(48), 48, 7);
+    const grown = growFrom(tf, buildLineModel(tf, LINE_PRESETS['conv-ctc-context']!.layers(48), 48, 7), source);
+    expect(grown.fresh).toEqual([]);
+  });
+});
+
 describe('growing a line model', () => {
+  const tiny = LINE_PRESETS.tiny!;
+  const layers = tiny.layers(tiny.height);
+
   it('appended context layers start as the identity: the grown model reads exactly as its source', () => {
-    const tiny = LINE_PRESETS.tiny!;
-    const source = buildLineModel(tf, tiny.layers, tiny.height, 9);
+    const source = buildLineModel(tf, layers, tiny.height, 9);
     // Train-like weights: nothing zero, so a copy that missed a layer would show.
     for (const layer of source.layers) layer.setWeights(layer.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i + 1)));
-    const wider = [...tiny.layers, { type: 'conv2d' as const, filters: 32, kernelSize: [1, 3], dilationRate: [1, 4], padding: 'same', activation: 'relu' }, { type: 'dropout' as const, rate: 0.2 }];
+    const wider = [...layers, { type: 'conv2d' as const, filters: 32, kernelSize: [1, 3], dilationRate: [1, 4], padding: 'same', activation: 'relu' }, { type: 'dropout' as const, rate: 0.2 }];
     const grown = buildLineModel(tf, wider, tiny.height, 9);
     const report = growFrom(tf, grown, source);
-    expect(report.identity).toEqual([`conv_${tiny.layers.length + 1}`]);
+    expect(report.identity).toEqual([`conv_${layers.length + 1}`]);
     expect(report.fresh).toEqual([]);
     expect(report.copied).toContain('logits');
     const x = tf.randomUniform([2, tiny.height, 64, 1], 0, 1, 'float32', 4);
@@ -144,9 +162,8 @@ describe('growing a line model', () => {
   });
 
   it('a layer whose shape changed starts fresh, and is named', () => {
-    const tiny = LINE_PRESETS.tiny!;
-    const source = buildLineModel(tf, tiny.layers, tiny.height, 9);
-    const grown = buildLineModel(tf, tiny.layers, tiny.height, 12);
+    const source = buildLineModel(tf, layers, tiny.height, 9);
+    const grown = buildLineModel(tf, layers, tiny.height, 12);
     const report = growFrom(tf, grown, source);
     expect(report.fresh).toEqual(['logits']);
   });

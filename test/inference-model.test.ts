@@ -40,7 +40,8 @@ const classNames = (model: LayersModel) => model.layers.map((l) => l.getClassNam
 
 describe('inferenceModel', () => {
   it('folds conv → batch norm → relu into one conv and predicts the same', async () => {
-    const { height, layers } = LINE_PRESETS['tiny']!;
+    const { height, layers: layersFor } = LINE_PRESETS['tiny']!;
+    const layers = layersFor(height);
     const model = buildLineModel(tf, layers, height, 12);
     perturbNormalization(model);
     const lean = await inferenceModel(tf, model);
@@ -96,7 +97,8 @@ function line(width: number, height: number, seed: number): LineImage {
 
 describe('LineModelRunner', () => {
   it('reads a line the same alone and in any batch: as the model reads it padded with paper to its reading width', async () => {
-    const { height, layers } = LINE_PRESETS['tiny']!;
+    const { height, layers: layersFor } = LINE_PRESETS['tiny']!;
+    const layers = layersFor(height);
     const charset = charsetFromCounts(countCharacters(['abcdefghijk']));
     const model = buildLineModel(tf, layers, height, charset.characters.length + 1);
     perturbNormalization(model);

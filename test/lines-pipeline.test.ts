@@ -144,7 +144,7 @@ stages:
   }, 120_000);
 
   it('grows the trained model into a wider one that reads as it did, then trains it; a model of another charset is refused', async () => {
-    const wider = [...LINE_PRESETS.tiny!.layers, { type: 'conv2d', filters: 32, kernelSize: [1, 3], dilationRate: [1, 4], padding: 'same', activation: 'relu' }];
+    const wider = [...LINE_PRESETS.tiny!.layers(LINE_PRESETS.tiny!.height), { type: 'conv2d', filters: 32, kernelSize: [1, 3], dilationRate: [1, 4], padding: 'same', activation: 'relu' }];
     const grow = (characters?: string) => `
 name: grow
 stages:
@@ -274,8 +274,8 @@ describe('bad line input: a clear error naming the file, and nothing stored', ()
     expect(r.stderr).toMatch(/t\.tsv:2 .*wide\.png.*20000 px wide/);
   });
 
-  /** Load t.tsv, build a tiny model and train it; optionally a charset of given characters, and validation lines loaded with other params. */
-  const tinyTraining = ({ characters, validation }: { characters?: string; validation?: string } = {}) => `name: bad
+  /** Load t.tsv, build a tiny model and train it; optionally a charset of given characters, validation lines loaded with other params, and a model height. */
+  const tinyTraining = ({ characters, validation, height }: { characters?: string; validation?: string; height?: number } = {}) => `name: bad
 stages:
   load:
     uses: load-lines
@@ -286,7 +286,7 @@ ${validation ? `  load-validation:\n    uses: load-lines\n    params: { path: t.
 ${characters ? `    params: { characters: "${characters}" }\n` : ''}  model:
     uses: build-line-model
     inputs: { charset: charset.charset }
-    params: { preset: tiny }
+    params: { preset: tiny${height ? `, height: ${height}` : ''} }
   train:
     uses: train-lines
     inputs: { model: model.model, dataset: load.dataset${validation ? ', validation: load-validation.dataset' : ''} }
@@ -301,6 +301,11 @@ ${characters ? `    params: { characters: "${characters}" }\n` : ''}  model:
   it('training and validation lines loaded with rules erased differently', async () => {
     const files = { 'p.yaml': tinyTraining({ validation: 'erase_rules: false' }), 't.tsv': `file\ttext\n${join(LINES, 'images', 'imp_wikitexte_0111_06.png')}\thabitants en 2020.\n` };
     await expectFailure(files, /train-lines: the training lines were loaded with rules erased where no writing is near \(erase_rules: bare, the default\) but the validation lines with rules kept \(erase_rules: false\); set erase_rules alike in the load-lines stages that feed train-lines' dataset and validation inputs/);
+  });
+
+  it('a preset asked for a height it cannot fold', async () => {
+    const files = { 'p.yaml': tinyTraining({ height: 18 }), 't.tsv': `file\ttext\n${join(LINES, 'images', 'imp_wikitexte_0022_01.png')}\tLa Fédération\n` };
+    await expectFailure(files, /build-line-model: preset tiny reads heights that are multiples of 4, not 18; set params\.height and load-lines' height to 20/);
   });
 
   it('a page with no text', async () => {

@@ -33,7 +33,8 @@ const convBlock = (filters: number, kernelSize: number | [number, number] = 3, p
 /** Convolution along the columns with gaps of `dilation` columns between its three taps, and ReLU. */
 const context = (filters: number, dilation: number): LineLayerSpec[] => [{ type: 'conv2d', filters, kernelSize: [1, 3], dilationRate: [1, dilation], padding: 'same', activation: 'relu' }];
 
-const CONV_CTC: LineLayerSpec[] = [
+/** conv-ctc for lines `height` px high: three poolings halve the height three times, a valid convolution folds what is left. */
+const convCtc = (height: number): LineLayerSpec[] => [
   ...conv(16),
   { type: 'maxPooling2d', poolSize: 2 },
   ...conv(32),
@@ -41,13 +42,21 @@ const CONV_CTC: LineLayerSpec[] = [
   ...conv(64),
   { type: 'maxPooling2d', poolSize: [2, 1] },
   ...conv(96),
-  ...convBlock(192, [5, 1], 'valid'),
+  ...convBlock(192, [height / 8, 1], 'valid'),
   { type: 'dropout', rate: 0.2 },
   ...convBlock(192, [1, 3]),
   ...convBlock(192, [1, 3]),
   ...convBlock(192, [1, 3]),
   { type: 'dropout', rate: 0.2 },
 ];
+
+export interface LinePreset {
+  /** The height it reads unless build-line-model's `height` says otherwise. */
+  height: number;
+  /** It reads heights that are multiples of this (its poolings divide the height by it). */
+  heightStep: number;
+  layers(height: number): LineLayerSpec[];
+}
 
 /**
  * `conv-ctc` (height 40, about 0.53 M parameters and 0.2 G multiply-adds per
@@ -56,30 +65,33 @@ const CONV_CTC: LineLayerSpec[] = [
  * over the columns widen each frame's context. Channels stay few where the
  * image is large, and batch normalization, whose unfused ops cost a fifth of a
  * step at full resolution, is used only once the height is folded: training
- * speed on two cores is the budget.
+ * speed on two cores is the budget. Any multiple of 8 can be read instead of
+ * 40 (the fold is then height/8 rows tall); the cost grows about as the height.
  *
  * `conv-ctc-context` (about 0.97 M parameters, 0.27 G multiply-adds per
  * 640 px) appends four convolutions along the columns with gaps of 2, 4, 8 and
  * 16 frames: each frame then sees about 290 px, some 15 letters, where
  * conv-ctc's see 50 px, about three. Its first 21 layers are conv-ctc's, so it
- * can be grown from a trained conv-ctc model (build-line-model's `init`).
+ * can be grown from a trained conv-ctc model of the same height (build-line-model's `init`).
  *
  * `tiny` is for tests.
  */
-export const LINE_PRESETS: Record<string, { height: number; layers: LineLayerSpec[] }> = {
-  'conv-ctc': { height: 40, layers: CONV_CTC },
+export const LINE_PRESETS: Record<string, LinePreset> = {
+  'conv-ctc': { height: 40, heightStep: 8, layers: convCtc },
   'conv-ctc-context': {
     height: 40,
-    layers: [...CONV_CTC, ...context(192, 2), ...context(192, 4), ...context(192, 8), ...context(192, 16), { type: 'dropout', rate: 0.2 }],
+    heightStep: 8,
+    layers: (height) => [...convCtc(height), ...context(192, 2), ...context(192, 4), ...context(192, 8), ...context(192, 16), { type: 'dropout', rate: 0.2 }],
   },
   tiny: {
     height: 16,
-    layers: [
+    heightStep: 4,
+    layers: (height) => [
       ...convBlock(8),
       { type: 'maxPooling2d', poolSize: 2 },
       ...convBlock(16),
       { type: 'maxPooling2d', poolSize: 2 },
-      ...convBlock(32, [4, 1], 'valid'),
+      ...convBlock(32, [height / 4, 1], 'valid'),
       ...convBlock(32, [1, 3]),
       ...context(32, 2),
     ],
