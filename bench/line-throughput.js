@@ -36,7 +36,8 @@ function trainStep(model, toLogits) {
   return runs[runs.length >> 1];
 }
 
-const conv = buildLineModel(tf, preset.layers(H), H, K);
+const convLayers = preset.layers(H);
+const conv = buildLineModel(tf, convLayers, H, K);
 const flat = (y) => y.reshape([B, -1, K]);
 const convTrain = trainStep(conv, flat);
 const xi = tf.randomUniform([32, H, W, 1], 0, 1, 'float32', 2);
@@ -49,8 +50,8 @@ context.predict(xi).dataSync();
 const contextInfer = cpuSeconds(() => { for (let i = 0; i < 3; i++) { const y = context.predict(xi); y.dataSync(); y.dispose(); } });
 
 // The recurrent alternative: the same CNN up to the height fold, then a BiLSTM(128) over the columns.
-const foldAt = preset.layers(H).findIndex((l) => Array.isArray(l.kernelSize) && l.kernelSize[1] === 1) + 3;
-const cnn = buildLineModel(tf, preset.layers(H).slice(0, foldAt), H, 192);
+const foldAt = convLayers.findIndex((l) => Array.isArray(l.kernelSize) && l.kernelSize[1] === 1) + 3;
+const cnn = buildLineModel(tf, convLayers.slice(0, foldAt), H, 192);
 const rnn = tf.sequential({ layers: [
   tf.layers.inputLayer({ inputShape: [H, W, 1] }),
   ...cnn.layers.filter((l) => l.getClassName() !== "InputLayer").slice(0, -1),
