@@ -33,7 +33,12 @@ const convBlock = (filters: number, kernelSize: number | [number, number] = 3, p
 /** Convolution along the columns with gaps of `dilation` columns between its three taps, and ReLU. */
 const context = (filters: number, dilation: number): LineLayerSpec[] => [{ type: 'conv2d', filters, kernelSize: [1, 3], dilationRate: [1, dilation], padding: 'same', activation: 'relu' }];
 
-/** conv-ctc for lines `height` px high: three poolings halve the height three times, a valid convolution folds what is left. */
+/** conv-ctc's three poolings halve the height three times. */
+const CONV_CTC_STEP = 8;
+/** tiny's two poolings halve it twice. */
+const TINY_STEP = 4;
+
+/** conv-ctc for lines `height` px high: a valid convolution folds what the poolings leave. */
 const convCtc = (height: number): LineLayerSpec[] => [
   ...conv(16),
   { type: 'maxPooling2d', poolSize: 2 },
@@ -42,7 +47,7 @@ const convCtc = (height: number): LineLayerSpec[] => [
   ...conv(64),
   { type: 'maxPooling2d', poolSize: [2, 1] },
   ...conv(96),
-  ...convBlock(192, [height / 8, 1], 'valid'),
+  ...convBlock(192, [height / CONV_CTC_STEP, 1], 'valid'),
   { type: 'dropout', rate: 0.2 },
   ...convBlock(192, [1, 3]),
   ...convBlock(192, [1, 3]),
@@ -77,21 +82,21 @@ export interface LinePreset {
  * `tiny` is for tests.
  */
 export const LINE_PRESETS: Record<string, LinePreset> = {
-  'conv-ctc': { height: 40, heightStep: 8, layers: convCtc },
+  'conv-ctc': { height: 40, heightStep: CONV_CTC_STEP, layers: convCtc },
   'conv-ctc-context': {
     height: 40,
-    heightStep: 8,
+    heightStep: CONV_CTC_STEP,
     layers: (height) => [...convCtc(height), ...context(192, 2), ...context(192, 4), ...context(192, 8), ...context(192, 16), { type: 'dropout', rate: 0.2 }],
   },
   tiny: {
     height: 16,
-    heightStep: 4,
+    heightStep: TINY_STEP,
     layers: (height) => [
       ...convBlock(8),
       { type: 'maxPooling2d', poolSize: 2 },
       ...convBlock(16),
       { type: 'maxPooling2d', poolSize: 2 },
-      ...convBlock(32, [height / 4, 1], 'valid'),
+      ...convBlock(32, [height / TINY_STEP, 1], 'valid'),
       ...convBlock(32, [1, 3]),
       ...context(32, 2),
     ],
