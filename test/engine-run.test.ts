@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readdir, readFile, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CLI, DATA_DIR, inkflow, runJson, workspace, DEMO_PIPELINE as PIPELINE } from './helpers.js';
@@ -48,6 +48,26 @@ describe('caching and invalidation', () => {
     expect(status3.stdout).toMatch(/a\s+stale[\s\S]*stage code changed \(the module or a local file it imports\)/);
     expect((await runJson(ws, ['p.yaml'])).statuses).toEqual({ a: 'ran', b: 'ran', c: 'ran', d: 'ran' });
     expect(await readFile(join(ws, 'artifacts/demo/d/text'), 'utf8')).toBe('d+b+hello??+c@v2??');
+  });
+
+  it('a project copied to another folder keeps its cache: code is hashed by paths relative to the stage, not absolute ones', async () => {
+    // The stage module imports code outside its own folder, as every built-in stage does (dist/stages -> dist/src).
+    const ws = await workspace({
+      'p.yaml': 'name: moved\nstages:\n  a:\n    uses: ./pipeline-stages/relay.ts\n    params: { text: moved }\n',
+      'pipeline-stages/relay.ts': "export { default } from '../stages/emit.ts';\n",
+    });
+    const first = await runJson(ws, ['p.yaml']);
+    expect(first.statuses).toEqual({ a: 'ran' });
+    const moved = `${ws}-moved`;
+    await cp(ws, moved, { recursive: true, verbatimSymlinks: true });
+    const status = await inkflow(moved, ['status', 'p.yaml']);
+    expect(status.stdout).toContain('everything is cached');
+    const again = await runJson(moved, ['p.yaml']);
+    expect(again.statuses).toEqual({ a: 'cached' });
+    expect(again.summary.stages.a.key).toBe(first.summary.stages.a.key);
+    // Code outside the stage's folder still counts: editing it invalidates.
+    await appendFile(join(moved, 'stages/helper.ts'), '\n// changed\n');
+    expect((await inkflow(moved, ['status', 'p.yaml'])).stdout).toMatch(/a\s+stale[\s\S]*stage code changed/);
   });
 
   it('status explains a changed param', async () => {

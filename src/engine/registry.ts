@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { delimiter, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { StageDefinition } from './stage-api.js';
 import { sha256 } from '../util/hash.js';
@@ -141,8 +141,12 @@ async function computeCodeHash(entry: string): Promise<string> {
   return sha256(parts.join('\n'));
 }
 
+/**
+ * `file` as seen from the entry's folder (`../src/x.js`), never by absolute path: the same code
+ * checked out or installed elsewhere (another machine, a moved project) must give the same key.
+ */
 function relativeTo(entry: string, file: string): string {
-  return file.startsWith(dirname(entry)) ? file.slice(dirname(entry).length) : file;
+  return relative(dirname(entry), file).split(sep).join('/');
 }
 
 function resolveLocalImport(dir: string, spec: string): string | undefined {
